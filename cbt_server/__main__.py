@@ -1,0 +1,7 @@
+"""`python -m cbt_server` is the `cbt` command."""
+
+import sys
+
+from cbt_server.cli import main
+
+sys.exit(main())

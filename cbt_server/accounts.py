@@ -1,0 +1,53 @@
+"""Staff accounts: lab administrators, proctors and quality supervisors.
+
+Passwords are hashed with argon2id (argon2-cffi defaults).
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server.db.models import User
+from cbt_server.errors import Conflict, InvalidInput
+
+ROLES = ("lab_admin", "proctor", "supervisor")
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+async def create_user(
+    session: AsyncSession, username: str, password: str, role: str, display_name: str = ""
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise InvalidInput("username must be 1 to 64 characters")
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if await session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} exists already")
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    await session.flush()
+    return user

@@ -1,0 +1,42 @@
+"""The app factory: `create_app(settings)` builds the aiohttp application.
+
+Nothing is built at import time. The database engine lives in a cleanup context: made
+(and migrated) on start-up, disposed on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cbt_server.appkeys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
+from cbt_server.content_crypto import ContentCipher
+from cbt_server.db.engine import make_engine, make_sessionmaker
+from cbt_server.db.migrate import upgrade
+from cbt_server.settings import Settings
+from cbt_server.web import errors, health
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = make_engine(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    await upgrade(engine)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = make_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_upload_bytes,
+        middlewares=[errors.error_middleware],
+    )
+    app[SETTINGS] = settings
+    app[CIPHER] = ContentCipher.from_data_dir(settings.data_path)
+    app.cleanup_ctx.append(database_ctx)
+    health.setup(app)
+    return app

@@ -1,0 +1,112 @@
+"""Domain errors: one small tree, raised by the core, mapped to HTTP/WebSocket at the edge.
+
+Each error has a stable machine `code` (documented in docs/protocol.md) and a human
+`message`. Domain code never raises web exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error the system reports to a user or client."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    http_status = 400
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    http_status = 401
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(DomainError):
+    """The request is well-formed but the current state does not allow it."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class TooLarge(DomainError):
+    code = "too_large"
+    http_status = 413
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class Unavailable(DomainError):
+    """A dependency (usually the database) is unavailable; the client should retry."""
+
+    code = "unavailable"
+    http_status = 503
+
+
+# --- exam delivery (cbt_server/exam, cbt_server/runtime) ------------------------------
+
+
+class InvalidTransition(Conflict):
+    """A session or candidate is not in a state that allows the requested step."""
+
+    code = "invalid_transition"
+
+
+class NotStarted(Conflict):
+    code = "not_started"
+
+
+class Paused(Conflict):
+    code = "paused"
+
+
+class TimeUp(Conflict):
+    code = "time_up"
+
+
+class AlreadySubmitted(Conflict):
+    code = "already_submitted"
+
+
+class AlreadyLoggedIn(Conflict):
+    """The candidate holds a live login elsewhere; a proctor must unlock them first."""
+
+    code = "already_logged_in"
+
+
+class LoginFailed(NotAuthenticated):
+    code = "login_failed"
+
+
+class UnknownItem(InvalidInput):
+    code = "unknown_item"
+
+
+class InvalidResponse(InvalidInput):
+    code = "invalid_response"

@@ -1,0 +1,197 @@
+"""Server settings, declared as data: each has a name, a default, an env var and help text.
+
+One `Settings` object is built at start-up (from defaults, then the environment, then
+explicit overrides such as CLI flags) and passed down; nothing reads the environment later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    env: str
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"port out of range: {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be at least 1: {value}")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}: {text!r}")
+        return text
+
+    return parse
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "CBT_HOST", "Address the server listens on."),
+    Setting("port", 8080, "CBT_PORT", "TCP port the server listens on.", _port),
+    Setting(
+        "data_dir",
+        "var",
+        "CBT_DATA_DIR",
+        "Folder for the SQLite database, keys and demo credentials.",
+    ),
+    Setting(
+        "database_url",
+        "",
+        "CBT_DATABASE_URL",
+        "SQLAlchemy URL. Empty: SQLite file cbt.sqlite3 in data_dir. "
+        "PostgreSQL: postgresql+asyncpg://user@host/db.",
+    ),
+    Setting(
+        "sqlite_synchronous",
+        "FULL",
+        "CBT_SQLITE_SYNCHRONOUS",
+        "SQLite PRAGMA synchronous. FULL makes an acknowledged answer survive power loss.",
+        _choice("FULL", "NORMAL"),
+    ),
+    Setting(
+        "workers",
+        1,
+        "CBT_WORKERS",
+        "Server processes sharing the port (more than 1 needs PostgreSQL).",
+        _positive_int,
+    ),
+    Setting(
+        "downtime_policy",
+        "not_counted",
+        "CBT_DOWNTIME_POLICY",
+        "How server downtime counts against candidates' time: not_counted (given back) or counted.",
+        _choice("not_counted", "counted"),
+    ),
+    Setting(
+        "allowed_origins",
+        (),
+        "CBT_ALLOWED_ORIGINS",
+        "Extra comma-separated Origins accepted for WebSocket upgrades (the server's own "
+        "origin is always accepted).",
+        _csv,
+    ),
+    Setting(
+        "lab_admin_name",
+        "",
+        "CBT_LAB_ADMIN_NAME",
+        "Name of the site's dedicated lab administrator (required for lab readiness).",
+    ),
+    Setting(
+        "max_ws_message_bytes",
+        16384,
+        "CBT_MAX_WS_MESSAGE_BYTES",
+        "Largest WebSocket message accepted from a client, in bytes.",
+        _positive_int,
+    ),
+    Setting(
+        "max_upload_bytes",
+        20 * 1024 * 1024,
+        "CBT_MAX_UPLOAD_BYTES",
+        "Largest HTTP request body accepted (rosters, item files, packages), in bytes.",
+        _positive_int,
+    ),
+    Setting(
+        "log_level",
+        "INFO",
+        "CBT_LOG_LEVEL",
+        "Logging level.",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "var"
+    database_url: str = ""
+    sqlite_synchronous: str = "FULL"
+    workers: int = 1
+    downtime_policy: str = "not_counted"
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    lab_admin_name: str = ""
+    max_ws_message_bytes: int = 16384
+    max_upload_bytes: int = 20 * 1024 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the configured one or the SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_path / 'cbt.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, then `environ`, then explicit overrides (None = unset)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env)
+        if raw is None:
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{setting.env}: {exc}") from None
+    for name, value in overrides.items():
+        if name not in _BY_NAME:
+            raise SettingsError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = value
+    settings = Settings(**values)
+    if settings.workers > 1 and settings.is_sqlite:
+        raise SettingsError("workers > 1 needs PostgreSQL (set CBT_DATABASE_URL)")
+    return settings

@@ -1,0 +1,31 @@
+"""GET /healthz: 200 once the server is up and its database answers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+
+from cbt_server import __version__
+from cbt_server.appkeys import ENGINE, SETTINGS
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app = request.app
+    try:
+        async with app[ENGINE].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # report, don't crash: a load balancer reads this
+        return web.json_response(
+            {"status": "unavailable", "database": str(exc.__class__.__name__)}, status=503
+        )
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "database": "sqlite" if app[SETTINGS].is_sqlite else "postgresql",
+        }
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)

@@ -1,0 +1,34 @@
+"""A live server answers /healthz, and every error has the one JSON shape."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from tests.conftest import LiveServer
+
+
+async def test_healthz(live_server: LiveServer) -> None:
+    async with aiohttp.ClientSession() as http, http.get(f"{live_server.base_url}/healthz") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert body["status"] == "ok"
+    assert body["database"] in {"sqlite", "postgresql"}
+
+
+async def test_unknown_path_has_error_shape(live_server: LiveServer) -> None:
+    async with aiohttp.ClientSession() as http, http.get(f"{live_server.base_url}/nope") as resp:
+        assert resp.status == 404
+        assert resp.content_type == "application/json"
+        body = await resp.json()
+    assert body == {"error": {"code": "not_found", "message": "Not Found"}}
+
+
+async def test_wrong_method_has_error_shape(live_server: LiveServer) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{live_server.base_url}/healthz") as resp,
+    ):
+        assert resp.status == 405
+        body = await resp.json()
+        assert "GET" in resp.headers["Allow"]
+    assert body["error"]["code"] == "method_not_allowed"
