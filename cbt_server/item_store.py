@@ -1,0 +1,121 @@
+"""Items and blueprints in the server database (item bodies encrypted at rest).
+
+The edge between the item-bank library (plain dataclasses) and the database: stores
+imported items and blueprints, and loads them back for paper assembly and delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server.content_crypto import ContentCipher
+from cbt_server.db import models
+from cbt_server.errors import InvalidInput, NotFound
+from item_bank.model import Blueprint, Item
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReport:
+    added: int
+    replaced: int
+
+
+async def store_items(
+    session: AsyncSession, cipher: ContentCipher, items: Iterable[Item]
+) -> StoreReport:
+    """Insert or replace items. Items without occupation/level/knowledge point/difficulty
+    (e.g. from QTI) cannot be drawn into papers and are refused, naming the item."""
+    added = replaced = 0
+    batch = list(items)
+    missing = [
+        item.id
+        for item in batch
+        if item.occupation is None
+        or item.level is None
+        or item.knowledge_point is None
+        or item.difficulty is None
+    ]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise InvalidInput(
+            f"{len(missing)} item(s) lack occupation, level, knowledge point or difficulty "
+            f"and cannot be drawn into papers: {shown} (give --occupation/--level, or add "
+            "the columns)"
+        )
+    existing = set(
+        await session.scalars(
+            select(models.Item.id).where(models.Item.id.in_([i.id for i in batch]))
+        )
+    )
+    for item in batch:
+        assert item.occupation and item.level and item.knowledge_point and item.difficulty
+        row = models.Item(
+            id=item.id,
+            occupation=item.occupation,
+            level=item.level,
+            type=item.type,
+            knowledge_point=item.knowledge_point,
+            difficulty=item.difficulty,
+            score=item.score,
+            content=cipher.encrypt_json(item.to_dict(), aad=item.id),
+            source=str(item.source or "")[:512],
+        )
+        await session.merge(row)
+        if item.id in existing:
+            replaced += 1
+        else:
+            added += 1
+    await session.flush()
+    return StoreReport(added=added, replaced=replaced)
+
+
+async def store_blueprint(session: AsyncSession, blueprint: Blueprint) -> None:
+    await session.merge(
+        models.Blueprint(
+            id=blueprint.id,
+            title=blueprint.title,
+            occupation=blueprint.occupation,
+            level=blueprint.level,
+            spec=blueprint.to_dict(),
+        )
+    )
+    await session.flush()
+
+
+async def load_blueprint(session: AsyncSession, blueprint_id: str) -> Blueprint:
+    row = await session.get(models.Blueprint, blueprint_id)
+    if row is None:
+        raise NotFound(f"no blueprint {blueprint_id!r}")
+    return Blueprint.from_dict(row.spec)
+
+
+async def load_pool(
+    session: AsyncSession, cipher: ContentCipher, occupation: str, level: int
+) -> list[Item]:
+    """Every stored item of one occupation and level (the pool a blueprint draws from)."""
+    rows = await session.scalars(
+        select(models.Item)
+        .where(models.Item.occupation == occupation, models.Item.level == level)
+        .order_by(models.Item.id)
+    )
+    return [_decode(cipher, row) for row in rows]
+
+
+async def load_items(
+    session: AsyncSession, cipher: ContentCipher, item_ids: Sequence[str]
+) -> dict[str, Item]:
+    """The items with these ids, by id; NotFound names any that are missing."""
+    rows = await session.scalars(select(models.Item).where(models.Item.id.in_(list(item_ids))))
+    found = {row.id: _decode(cipher, row) for row in rows}
+    missing = [item_id for item_id in item_ids if item_id not in found]
+    if missing:
+        raise NotFound(f"items not in the bank: {', '.join(missing[:10])}")
+    return found
+
+
+def _decode(cipher: ContentCipher, row: models.Item) -> Item:
+    return Item.from_dict(cipher.decrypt_json(row.content, aad=row.id))
