@@ -1,0 +1,1 @@
+"""The exam core: clock, life-cycle, answers and grading as plain Python (no I/O)."""

@@ -1,0 +1,216 @@
+"""Messages between a candidate's client and the server (`/ws/candidate`).
+
+The paper a candidate receives (`PaperView`) has no field for keys, mappings or scores,
+and every model forbids extra fields, so such data cannot ride along by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from cbt_server.exam.grading import ItemType
+from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
+from cbt_server.protocol.base import ItemId, Message, Millis, Reason, Seq
+
+Choice = Annotated[str, Field(min_length=1, max_length=8)]
+Response = Annotated[list[Choice], Field(max_length=6)]
+PauseScope = Literal["candidate", "room"]
+
+# --- client -> server -----------------------------------------------------------------
+
+
+class Hello(Message):
+    """First message: the protocol spoken and the login (ticket + ID-card number).
+
+    `resume_token` is the token from an earlier `state` on this PC: with it a reconnect
+    takes over the candidate's login; without it a candidate logged in elsewhere is
+    refused until a proctor unlocks them. `seat` is the PC's seat number if it knows it.
+    """
+
+    type: Literal["hello"] = "hello"
+    protocol: Annotated[str, Field(max_length=32)]
+    ticket: Annotated[str, Field(min_length=1, max_length=64)]
+    id_number: Annotated[str, Field(min_length=1, max_length=32)]
+    seat: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    resume_token: Annotated[str, Field(max_length=128)] | None = None
+
+
+class Answer(Message):
+    """Set the response to one item (an empty list clears it)."""
+
+    type: Literal["answer"] = "answer"
+    seq: Seq
+    item_id: ItemId
+    response: Response
+
+
+class Flag(Message):
+    """Mark or unmark an item for review."""
+
+    type: Literal["flag"] = "flag"
+    seq: Seq
+    item_id: ItemId
+    flagged: bool
+
+
+class Submit(Message):
+    type: Literal["submit"] = "submit"
+    seq: Seq
+
+
+class Ping(Message):
+    type: Literal["ping"] = "ping"
+
+
+CandidateInbound = Annotated[Hello | Answer | Flag | Submit | Ping, Field(discriminator="type")]
+
+# --- server -> client -----------------------------------------------------------------
+
+
+class OptionView(Message):
+    id: str
+    text: str
+    image: str | None = None
+
+
+class ItemView(Message):
+    item_id: str
+    type: ItemType
+    stem: str
+    options: list[OptionView]
+
+
+class SectionView(Message):
+    type: ItemType
+    title: str
+    items: list[ItemView]
+
+
+class PaperView(Message):
+    """The paper as the candidate sees it: items in paper order, options in display order."""
+
+    paper_id: str
+    sections: list[SectionView]
+
+
+class SessionInfo(Message):
+    id: int
+    code: str
+    title: str
+    state: SessionState
+    show_scores: bool
+    duration_ms: Millis
+    started_at: AwareDatetime | None = None
+
+
+class CandidateInfo(Message):
+    ticket: str
+    name: str
+    occupation: str
+    occupation_name: str
+    level: int
+    level_name: str
+    seat: int
+    state: CandidateState
+    submit_reason: SubmitReason | None = None
+
+
+class ResultView(Message):
+    total: float
+    max_total: float
+    pass_mark: float
+    passed: bool
+
+
+class State(Message):
+    """The full state, sent after every successful `hello` and after the session starts."""
+
+    type: Literal["state"] = "state"
+    server_time: AwareDatetime
+    session: SessionInfo
+    candidate: CandidateInfo
+    paper: PaperView | None = None
+    answers: dict[str, list[str]]
+    flags: list[str]
+    remaining_ms: Millis
+    paused: bool
+    pause_scope: PauseScope | None = None
+    acked_seq: Annotated[int, Field(ge=0)]
+    resume_token: str | None = None
+    result: ResultView | None = None
+
+
+class Ack(Message):
+    """The message with this `seq` is committed to the database (or was already)."""
+
+    type: Literal["ack"] = "ack"
+    seq: Seq
+
+
+class PausedMsg(Message):
+    type: Literal["paused"] = "paused"
+    scope: PauseScope
+    reason: Reason = ""
+    remaining_ms: Millis
+    server_time: AwareDatetime
+
+
+class Resumed(Message):
+    type: Literal["resumed"] = "resumed"
+    remaining_ms: Millis
+    server_time: AwareDatetime
+
+
+class Time(Message):
+    """A new remaining time, e.g. after extra time was granted."""
+
+    type: Literal["time"] = "time"
+    remaining_ms: Millis
+    server_time: AwareDatetime
+    extra_ms: Millis = 0
+    reason: Reason = ""
+
+
+class Submitted(Message):
+    type: Literal["submitted"] = "submitted"
+    reason: SubmitReason
+    submitted_at: AwareDatetime
+
+
+class Result(Message):
+    """Sent after grading, only when the session shows scores to candidates."""
+
+    type: Literal["result"] = "result"
+    total: float
+    max_total: float
+    pass_mark: float
+    passed: bool
+
+
+class Error(Message):
+    type: Literal["error"] = "error"
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    message: str
+    ref_seq: int | None = None
+
+
+class Closing(Message):
+    """The server is about to close this connection; reconnect if `reconnect` is true."""
+
+    type: Literal["closing"] = "closing"
+    reason: str
+    reconnect: bool
+
+
+class Pong(Message):
+    type: Literal["pong"] = "pong"
+    server_time: AwareDatetime
+    remaining_ms: Millis | None = None
+
+
+CandidateOutbound = Annotated[
+    State | Ack | PausedMsg | Resumed | Time | Submitted | Result | Error | Closing | Pong,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,165 @@
+"""Messages between a proctor console and the server (`/ws/proctor`).
+
+Commands carry a `seq` chosen by the console; the server answers each with `ack` (done
+and committed) or `error` with `ref_seq`. Unlike a candidate's answers, commands are not
+deduplicated across connections: after a reconnect a console re-reads the `room` state
+instead of resending commands blindly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
+from cbt_server.protocol.base import CandidateId, Message, Millis, Reason, Seq
+from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong
+
+NonEmptyReason = Annotated[str, Field(min_length=1, max_length=500)]
+
+# --- console -> server ----------------------------------------------------------------
+
+
+class ProctorHello(Message):
+    """First message: protocol spoken and the session this console watches."""
+
+    type: Literal["hello"] = "hello"
+    protocol: Annotated[str, Field(max_length=32)]
+    session_id: CandidateId
+
+
+class OpenCheckin(Message):
+    type: Literal["open_checkin"] = "open_checkin"
+    seq: Seq
+
+
+class Start(Message):
+    type: Literal["start"] = "start"
+    seq: Seq
+
+
+class Pause(Message):
+    """Pause one candidate, or the whole room when `candidate_id` is null."""
+
+    type: Literal["pause"] = "pause"
+    seq: Seq
+    candidate_id: CandidateId | None = None
+    reason: NonEmptyReason
+
+
+class Resume(Message):
+    type: Literal["resume"] = "resume"
+    seq: Seq
+    candidate_id: CandidateId | None = None
+    reason: Reason = ""
+
+
+class ExtraTime(Message):
+    type: Literal["extra_time"] = "extra_time"
+    seq: Seq
+    candidate_id: CandidateId
+    seconds: Annotated[int, Field(ge=1, le=4 * 3600)]
+    reason: NonEmptyReason
+
+
+class Unlock(Message):
+    """Let a candidate log in again at another PC; their current connection is closed."""
+
+    type: Literal["unlock"] = "unlock"
+    seq: Seq
+    candidate_id: CandidateId
+    reason: NonEmptyReason
+
+
+class ForceSubmit(Message):
+    type: Literal["force_submit"] = "force_submit"
+    seq: Seq
+    candidate_id: CandidateId
+    reason: NonEmptyReason
+
+
+class MarkAbsent(Message):
+    type: Literal["mark_absent"] = "mark_absent"
+    seq: Seq
+    candidate_id: CandidateId
+    reason: Reason = ""
+
+
+class Note(Message):
+    """An entry for the room record (考场记录表)."""
+
+    type: Literal["note"] = "note"
+    seq: Seq
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+ProctorInbound = Annotated[
+    ProctorHello
+    | OpenCheckin
+    | Start
+    | Pause
+    | Resume
+    | ExtraTime
+    | Unlock
+    | ForceSubmit
+    | MarkAbsent
+    | Note
+    | Ping,
+    Field(discriminator="type"),
+]
+
+ProctorCommand = (
+    OpenCheckin | Start | Pause | Resume | ExtraTime | Unlock | ForceSubmit | MarkAbsent | Note
+)
+
+# --- server -> console ----------------------------------------------------------------
+
+
+class SeatView(Message):
+    """One candidate as the room console shows them."""
+
+    candidate_id: int
+    ticket: str
+    name: str
+    seat: int
+    state: CandidateState
+    online: bool
+    answered: Annotated[int, Field(ge=0)]
+    total: Annotated[int, Field(ge=0)]
+    remaining_ms: Millis | None = None
+    paused: bool
+    extra_ms: Millis = 0
+    last_seen: AwareDatetime | None = None
+    submit_reason: SubmitReason | None = None
+    score: float | None = None
+    passed: bool | None = None
+
+
+class Room(Message):
+    """The whole room, sent after `hello` and after session-wide changes."""
+
+    type: Literal["room"] = "room"
+    server_time: AwareDatetime
+    session_id: int
+    session_code: str
+    title: str
+    state: SessionState
+    room_paused: bool
+    duration_ms: Millis
+    started_at: AwareDatetime | None = None
+    candidates: list[SeatView]
+
+
+class Seat(Message):
+    """One candidate changed (state, connection, answers, time)."""
+
+    type: Literal["seat"] = "seat"
+    server_time: AwareDatetime
+    candidate: SeatView
+
+
+ProctorOutbound = Annotated[
+    Room | Seat | Ack | Error | Closing | Pong,
+    Field(discriminator="type"),
+]
