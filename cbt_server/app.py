@@ -15,7 +15,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
 from cbt_server.settings import Settings
-from cbt_server.web import errors, health, templates
+from cbt_server.web import errors, health, security, templates
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CIPHER] = ContentCipher.from_data_dir(settings.data_path)
     app.cleanup_ctx.append(database_ctx)
+    security.setup(app)
     templates.setup(app)
     health.setup(app)
     return app

@@ -108,7 +108,10 @@ def demo(
     settings = settings_from(ctx).replace(
         **{k: v for k, v in {"host": host, "port": port}.items() if v}
     )
-    credentials_path = prepare_demo(settings, reset=reset)
+    try:
+        credentials_path = prepare_demo(settings, reset=reset)
+    except DomainError as error:
+        raise CliError(error.message) from None
     click.echo(f"demo credentials written to {credentials_path}")
     if not no_serve:
         run_server(settings)

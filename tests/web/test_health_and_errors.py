@@ -32,3 +32,14 @@ async def test_wrong_method_has_error_shape(live_server: LiveServer) -> None:
         body = await resp.json()
         assert "GET" in resp.headers["Allow"]
     assert body["error"]["code"] == "method_not_allowed"
+
+
+async def test_security_headers_on_every_response(live_server: LiveServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        for path in ("/healthz", "/nope"):
+            async with http.get(f"{live_server.base_url}{path}") as resp:
+                csp = resp.headers["Content-Security-Policy"]
+                assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+                assert "frame-ancestors 'none'" in csp
+                assert resp.headers["X-Frame-Options"] == "DENY"
+                assert resp.headers["X-Content-Type-Options"] == "nosniff"
