@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -281,6 +282,23 @@ class Assignment(Base):
     __tablename__ = "assignments"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), primary_key=True)
+    # The examiner leader (考评组长) of the session: the one who signs the score summary.
+    leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class StaffSession(Base):
+    """A signed-in staff browser. The cookie holds a random secret; only its SHA-256 is
+    stored, so a leaked database row cannot be replayed as a cookie."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    client: Mapped[str] = mapped_column(String(256), default="")
 
 
 class ApiToken(Base):
@@ -308,7 +326,8 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(256), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    # Unique: two writers that read the same tail cannot both append (no forked chain).
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
