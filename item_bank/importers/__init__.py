@@ -36,6 +36,8 @@ _BLUEPRINT = re.compile(rb"""^\s*["']?format["']?\s*:\s*["']?cbt-blueprint/""", 
 __all__ = [
     "FORMATS",
     "BankImport",
+    "blueprint_paths",
+    "is_blueprint_file",
     "Classification",
     "ImportIssue",
     "ImportResult",
@@ -87,23 +89,40 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     Inside folders, blueprint files (format: cbt-blueprint/...) and hidden files are
     skipped, so a folder holding a bank and its blueprints can be imported as is.
     """
+    return _expand(paths, want_blueprints=False)
+
+
+def blueprint_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The blueprint files among `paths` and inside folders among them, sorted."""
+    return _expand(paths, want_blueprints=True)
+
+
+def _expand(paths: Iterable[str | Path], *, want_blueprints: bool) -> list[Path]:
     found: list[Path] = []
     for entry in paths:
         path = Path(entry)
         if not path.is_dir():
-            found.append(path)
+            # Named files are always item files to the importers (which then say when
+            # one is a blueprint); only blueprint_paths picks blueprints out of them.
+            if not want_blueprints or is_blueprint_file(path):
+                found.append(path)
             continue
         for child in sorted(path.rglob("*")):
             relative = child.relative_to(path)
             if any(part.startswith(".") for part in relative.parts):
                 continue
-            if child.is_file() and child.suffix.lower() in SUFFIXES and not _is_blueprint(child):
+            if (
+                child.is_file()
+                and child.suffix.lower() in SUFFIXES
+                and is_blueprint_file(child) == want_blueprints
+            ):
                 found.append(child)
     return found
 
 
-def _is_blueprint(path: Path) -> bool:
-    if detect_format(path) != "native":
+def is_blueprint_file(path: Path) -> bool:
+    """Whether a YAML/JSON file declares `format: cbt-blueprint/...` near its top."""
+    if detect_format(path) != "native" or not path.is_file():
         return False
     try:
         with path.open("rb") as handle:

@@ -14,6 +14,7 @@ difficulty: they come from `Classification` or stay empty.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from item_bank.importers.qti_text import Extract, extract
 from item_bank.importers.safezip import SafeZip, UnsafeZip, member_name_problem
 from item_bank.importers.xmltree import Element, XmlError, parse_xml
 from item_bank.model import ImageRef, Item, ItemType, Option, ScoreMapping, SourceRef
-from item_bank.text import MAX_IMAGE_BYTES, data_uri, image_src_problem
+from item_bank.text import IMAGE_TYPES, MAX_IMAGE_BYTES, data_uri, image_src_problem
 from item_bank.validate import item_problems
 
 QTI_VERSIONS = {
@@ -41,9 +42,9 @@ SUPPORTED_TEMPLATES = ("match_correct", "map_response")
 CARDINALITY: dict[str, ItemType] = {"single": "single", "multiple": "multiple"}
 MANIFEST = "imsmanifest.xml"
 
-# Reads a file next to the item (path relative to the item's folder, already checked to
-# stay inside it); returns None when it does not exist.
-AssetReader = Callable[[str], bytes | None]
+# Looks up an image path relative to the item: returns the reference to keep (normalised),
+# the file's bytes (None when absent) and a problem (None when the path is acceptable).
+AssetReader = Callable[[str], tuple[str, bytes | None, str | None]]
 
 
 def import_qti(path: str | Path, classification: Classification | None = None) -> ImportResult:
@@ -169,13 +170,16 @@ def _manifest_items(
 def _folder_reader(folder: Path) -> AssetReader:
     base = folder.resolve()
 
-    def read(relative: str) -> bytes | None:
-        target = (folder / relative).resolve()
-        if not target.is_relative_to(base) or not target.is_file():
-            return None
+    def read(src: str) -> tuple[str, bytes | None, str | None]:
+        target = (folder / src).resolve()
+        if not target.is_relative_to(base):
+            return src, None, "image path leaves the item file's folder"
+        kept = posixpath.normpath(src)
+        if not target.is_file():
+            return kept, None, None
         if target.stat().st_size > MAX_IMAGE_BYTES:
-            return None
-        return target.read_bytes()
+            return kept, None, f"image is larger than {MAX_IMAGE_BYTES} bytes"
+        return kept, target.read_bytes(), None
 
     return read
 
@@ -183,15 +187,21 @@ def _folder_reader(folder: Path) -> AssetReader:
 def _zip_reader(archive: SafeZip, item_href: str) -> AssetReader:
     folder = posixpath.dirname(item_href)
 
-    def read(relative: str) -> bytes | None:
-        name = posixpath.normpath(posixpath.join(folder, relative))
-        if member_name_problem(name) or name not in archive:
-            return None
+    def read(src: str) -> tuple[str, bytes | None, str | None]:
+        # Packages commonly keep items and media in sibling folders ("../media/x.png"):
+        # fine as long as the path stays inside the package.
+        name = posixpath.normpath(posixpath.join(folder, src))
+        if member_name_problem(name):
+            return src, None, "image path leaves the package"
+        if name not in archive:
+            return name, None, None
         try:
             data = archive.read(name)
-        except UnsafeZip:
-            return None
-        return data if len(data) <= MAX_IMAGE_BYTES else None
+        except UnsafeZip as exc:
+            return name, None, str(exc)
+        if len(data) > MAX_IMAGE_BYTES:
+            return name, None, f"image is larger than {MAX_IMAGE_BYTES} bytes"
+        return name, data, None
 
     return read
 
@@ -472,19 +482,31 @@ class _ItemParser:
         images: list[ImageRef] = []
         for image in content.images:
             where = f"line {image.line}, <img>"
-            problem = image_src_problem(image.src)
+            src, problem = image.src.strip(), None
+            if not src.startswith("data:"):
+                problem = _reference_problem(src)
+                if problem is None and self.read_asset is not None:
+                    src, raw, problem = self.read_asset(src)
+                    if raw is not None:
+                        src = data_uri(raw, posixpath.splitext(src)[1])
+                    elif problem is None:
+                        self.warn(where, f"image {src!r} not found; kept as a reference")
+            problem = problem or image_src_problem(src)
             if problem:
                 self.fail(where, f"image {image.src[:80]!r}: {problem}")
                 continue
-            src = image.src
-            if not src.startswith("data:"):
-                raw = self.read_asset(src) if self.read_asset else None
-                if raw is None:
-                    self.warn(where, f"image {src!r} not found; kept as a reference")
-                else:
-                    src = data_uri(raw, posixpath.splitext(src)[1])
             images.append(ImageRef(src=src, alt=image.alt))
         return tuple(images)
+
+
+def _reference_problem(src: str) -> str | None:
+    if not src or "\\" in src or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", src):
+        return "must be a relative path inside the item or package (no URL, no '\\')"
+    if src.startswith("/"):
+        return "must be a relative path, not an absolute one"
+    if posixpath.splitext(src)[1].lower() not in IMAGE_TYPES:
+        return f"image type {posixpath.splitext(src)[1] or '(none)'} not supported"
+    return None
 
 
 def _max_score(

@@ -23,15 +23,18 @@ BLOCK = frozenset(
     }
 )  # fmt: skip
 CELL = frozenset({"td", "th"})
-# Not shown to a candidate while answering: feedback, scorer rubrics, template-driven text.
+# Not shown to a candidate while answering: feedback, scorer rubrics, template-driven
+# text; and never script or style content, which is not text at all.
 SKIPPED = frozenset(
     {
         "feedbackBlock", "feedbackInline", "modalFeedback", "rubricBlock", "templateBlock",
         "templateInline", "printedVariable", "stylesheet", "apipAccessibility",
+        "script", "style",
     }
 )  # fmt: skip
 _NEWLINE = object()  # a block boundary (never equal to any text)
 _CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_SOURCE_WHITESPACE = re.compile(r"[ \t\r\n\f\v]*[\t\r\n\f\v][ \t\r\n\f\v]*")
 _CJK_BREAK = re.compile(f"(?<=[{_CJK}])[ \t]*\n[ \t\n]*(?=[{_CJK}])")
 
 
@@ -118,7 +121,9 @@ def _finish(parts: list[str | object]) -> str:
     text = _CJK_BREAK.sub("", text)
     lines = []
     for raw in text.split("\x00"):
-        line = re.sub(r"\s+", " ", raw).strip()
+        # Whitespace that came from source line breaks and indentation becomes one space;
+        # runs of plain spaces stay, since "（  ）" is the answer blank of a Chinese stem.
+        line = _SOURCE_WHITESPACE.sub(" ", raw).strip()
         if line:
             lines.append(line)
     return clean_text("\n".join(lines))

@@ -284,8 +284,10 @@ class _Table:
         stem = clean_text(cells.get("题干", ""))
         if not stem:
             fail("题干", "is empty")
-        options = self._options(row, kind, fail)
-        key = self._key(cells.get("答案", ""), kind, fail)
+        # Options and key are read per type; with an unknown type they would only add
+        # noise to the one real error.
+        options = self._options(row, kind, fail) if kind else ()
+        key = self._key(cells.get("答案", ""), kind, fail) if kind else ()
         score = self._score(cells.get("分值", ""), fail)
         difficulty = self._difficulty(cells.get("难度", ""), fail)
         knowledge_point = cells.get("知识点", "") or self.defaults.knowledge_point
