@@ -1,0 +1,283 @@
+"""A simulated candidate's side of protocol cbt.v1, without I/O (sans-I/O).
+
+`CandidateClient` makes the frames a candidate's page sends and digests the frames the
+server sends back: it numbers answers, keeps every answer until it is acknowledged,
+resends the unacknowledged ones after a reconnect, times logins, paper delivery and
+acknowledgements, and checks that the state the server reports after a reconnect holds
+every acknowledged answer. The Locust user and the asyncio driver only move frames.
+
+Times: `clock` (monotonic) for durations, `wall` (epoch seconds) for moments compared
+across users, such as the proctor's start and a candidate receiving the paper.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+PROTOCOL = "cbt.v1"
+
+# Refusals that a real page meets in a normal exam and handles by waiting: not errors.
+EXPECTED_REFUSALS = frozenset({"paused", "not_started"})
+
+
+class Event(StrEnum):
+    LOGGED_IN = "logged_in"
+    LOGIN_REFUSED = "login_refused"
+    PAPER = "paper"
+    ACK = "ack"
+    REFUSED = "refused"  # an answer refused for an expected reason; it stays queued
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    SUBMITTED = "submitted"
+    CLOSING = "closing"
+    ERROR = "error"
+    OTHER = "other"
+
+
+@dataclass(slots=True)
+class SentAnswer:
+    seq: int
+    item_id: str
+    response: list[str]
+    created_wall: float
+    sent_mono: float | None = None  # last (re)send
+    sends: int = 0
+    acked: bool = False
+    ack_ms: float | None = None
+
+
+@dataclass(slots=True)
+class CandidateClient:
+    ticket: str
+    id_number: str
+    seat: int | None = None
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    seq: int = 0
+    answers: dict[int, SentAnswer] = field(default_factory=dict)
+    resume_token: str | None = None
+    candidate_state: str | None = None
+    paper: dict[str, Any] | None = None
+    paper_wall: float | None = None
+    paper_json_bytes: int = 0
+    paper_gzip_bytes: int = 0
+    paused: bool = False
+    submit_seq: int | None = None
+    submitted: bool = False
+    submit_acked: bool = False
+    login_started: float | None = None
+    login_ms: list[float] = field(default_factory=list)
+    logins: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    last_login_refusal: str | None = None
+
+    # --- frames to send ----------------------------------------------------------------
+
+    def hello(self) -> str:
+        """The login frame; after the first login it carries the resume token."""
+        self.login_started = self.clock()
+        message: dict[str, Any] = {
+            "type": "hello",
+            "protocol": PROTOCOL,
+            "ticket": self.ticket,
+            "id_number": self.id_number,
+        }
+        if self.seat is not None:
+            message["seat"] = self.seat
+        if self.resume_token is not None:
+            message["resume_token"] = self.resume_token
+        return json.dumps(message, ensure_ascii=False)
+
+    def new_answer(self, item_id: str, response: list[str] | tuple[str, ...]) -> int:
+        """Record an answer under the next sequence number (not sent yet)."""
+        self.seq += 1
+        self.answers[self.seq] = SentAnswer(self.seq, item_id, list(response), self.wall())
+        return self.seq
+
+    def answer_frame(self, seq: int) -> str:
+        """The frame for a recorded answer, stamped as (re)sent now."""
+        answer = self.answers[seq]
+        answer.sent_mono = self.clock()
+        answer.sends += 1
+        return json.dumps(
+            {"type": "answer", "seq": seq, "item_id": answer.item_id, "response": answer.response},
+            ensure_ascii=False,
+        )
+
+    def unacked(self) -> list[int]:
+        return sorted(seq for seq, answer in self.answers.items() if not answer.acked)
+
+    def resend_frames(self) -> list[str]:
+        """Every unacknowledged answer, oldest first (after a reconnect or a resume)."""
+        return [self.answer_frame(seq) for seq in self.unacked()]
+
+    def submit_frame(self) -> str:
+        self.seq += 1
+        self.submit_seq = self.seq
+        return json.dumps({"type": "submit", "seq": self.seq})
+
+    # --- frames received ---------------------------------------------------------------
+
+    def receive(self, frame: str | bytes) -> Event:
+        try:
+            message = json.loads(frame)
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError):
+            self.errors.append(f"unparseable frame from server: {str(frame)[:120]!r}")
+            return Event.ERROR
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            return Event.OTHER
+        try:
+            return handler(self, message)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.errors.append(f"bad {kind} frame from server: {exc!r}")
+            return Event.ERROR
+
+    def _on_state(self, message: dict[str, Any]) -> Event:
+        now = self.clock()
+        if self.login_started is not None:
+            self.login_ms.append((now - self.login_started) * 1000.0)
+            self.login_started = None
+        self.logins += 1
+        self.last_login_refusal = None
+        self.resume_token = message.get("resume_token") or self.resume_token
+        self.candidate_state = message["candidate"]["state"]
+        self.paused = bool(message["paused"])
+        acked_seq = int(message["acked_seq"])
+        for seq, answer in self.answers.items():
+            if seq <= acked_seq and not answer.acked:
+                answer.acked = True  # committed before the connection dropped
+        if self.submit_seq is not None and self.submit_seq <= acked_seq:
+            self.submit_acked = True
+        if self.candidate_state in ("submitted", "graded"):
+            self.submitted = True
+        self._check_stored_answers(message["answers"])
+        paper = message.get("paper")
+        if paper is not None and self.paper is None:
+            self.paper = paper
+            self.paper_wall = self.wall()
+            raw = json.dumps(paper, ensure_ascii=False, separators=(",", ":")).encode()
+            self.paper_json_bytes = len(raw)
+            self.paper_gzip_bytes = len(gzip.compress(raw, compresslevel=9, mtime=0))
+            return Event.PAPER
+        return Event.LOGGED_IN
+
+    def _check_stored_answers(self, stored: dict[str, list[str]]) -> None:
+        """Every item whose latest answer is acknowledged must read back unchanged."""
+        latest: dict[str, SentAnswer] = {}
+        for seq in sorted(self.answers):
+            latest[self.answers[seq].item_id] = self.answers[seq]
+        for item_id, answer in latest.items():
+            if answer.acked and sorted(stored.get(item_id, [])) != sorted(answer.response):
+                self.errors.append(
+                    f"{self.ticket}: acknowledged answer to {item_id} (seq {answer.seq}) "
+                    f"reads back as {stored.get(item_id)!r}, sent {answer.response!r}"
+                )
+
+    def _on_ack(self, message: dict[str, Any]) -> Event:
+        seq = int(message["seq"])
+        if seq == self.submit_seq:
+            self.submit_acked = True
+            return Event.ACK
+        answer = self.answers.get(seq)
+        if answer is None:
+            self.errors.append(f"{self.ticket}: ack for seq {seq}, which was never sent")
+            return Event.ERROR
+        if not answer.acked:
+            answer.acked = True
+            if answer.sent_mono is not None:
+                answer.ack_ms = (self.clock() - answer.sent_mono) * 1000.0
+        return Event.ACK
+
+    def _on_error(self, message: dict[str, Any]) -> Event:
+        code = str(message.get("code", "?"))
+        text = str(message.get("message", ""))
+        if self.login_started is not None:
+            # A refused login: the driver decides whether to retry (e.g. not open yet).
+            self.login_started = None
+            self.last_login_refusal = code
+            if code in EXPECTED_REFUSALS:
+                self.refusals[code] = self.refusals.get(code, 0) + 1
+                return Event.LOGIN_REFUSED
+            self.errors.append(f"{self.ticket}: login refused: {code}: {text}")
+            return Event.LOGIN_REFUSED
+        if code in EXPECTED_REFUSALS:
+            self.refusals[code] = self.refusals.get(code, 0) + 1
+            return Event.REFUSED
+        self.errors.append(f"{self.ticket}: error {code} (seq {message.get('ref_seq')}): {text}")
+        return Event.ERROR
+
+    def _on_paused(self, message: dict[str, Any]) -> Event:
+        self.paused = True
+        return Event.PAUSED
+
+    def _on_resumed(self, message: dict[str, Any]) -> Event:
+        self.paused = False
+        return Event.RESUMED
+
+    def _on_submitted(self, message: dict[str, Any]) -> Event:
+        self.submitted = True
+        self.candidate_state = "submitted"
+        return Event.SUBMITTED
+
+    def _on_closing(self, message: dict[str, Any]) -> Event:
+        return Event.CLOSING
+
+    # --- outcome -------------------------------------------------------------------------
+
+    @property
+    def all_acked(self) -> bool:
+        return all(answer.acked for answer in self.answers.values())
+
+    def record(self, **extra: Any) -> dict[str, Any]:
+        """The ledger line for this candidate: what was sent, what was acknowledged."""
+        return {
+            "kind": "candidate",
+            "ticket": self.ticket,
+            "completed": self.submitted,
+            "answers": [
+                {
+                    "seq": a.seq,
+                    "item_id": a.item_id,
+                    "response": a.response,
+                    "sent": a.sends > 0,
+                    "acked": a.acked,
+                    "ack_ms": None if a.ack_ms is None else round(a.ack_ms, 3),
+                }
+                for a in sorted(self.answers.values(), key=lambda a: a.seq)
+            ],
+            "paper_at": self.paper_wall,
+            "paper_items": _count_items(self.paper),
+            "paper_json_bytes": self.paper_json_bytes,
+            "paper_gzip_bytes": self.paper_gzip_bytes,
+            "login_ms": [round(ms, 3) for ms in self.login_ms],
+            "logins": self.logins,
+            "refusals": dict(self.refusals),
+            "errors": list(self.errors),
+            **extra,
+        }
+
+
+def _count_items(paper: dict[str, Any] | None) -> int:
+    if not paper:
+        return 0
+    return sum(len(section["items"]) for section in paper["sections"])
+
+
+_HANDLERS: dict[str, Callable[[CandidateClient, dict[str, Any]], Event]] = {
+    "state": CandidateClient._on_state,
+    "ack": CandidateClient._on_ack,
+    "error": CandidateClient._on_error,
+    "paused": CandidateClient._on_paused,
+    "resumed": CandidateClient._on_resumed,
+    "submitted": CandidateClient._on_submitted,
+    "closing": CandidateClient._on_closing,
+}
