@@ -227,7 +227,7 @@ class Heartbeat(Base):
 
 
 class Result(Base):
-    """A graded result. `id` orders results for the centre's incremental pull."""
+    """A graded result. `feed_seq` orders results for the centre's incremental pull."""
 
     __tablename__ = "results"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -245,6 +245,9 @@ class Result(Base):
     responses: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     signature: Mapped[str] = mapped_column(Text, default="")
+    # Position in the centre's pull feed: set by a database trigger on every insert and
+    # update, in commit order (migration 0003; docs/results-api.md). Never set it here.
+    feed_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
 class RoomNote(Base):
