@@ -153,6 +153,9 @@ class Candidate(Base):
     connection_id: Mapped[str | None] = mapped_column(String(128), default=None)
     login_seat: Mapped[int | None] = mapped_column(Integer, default=None)
     unlocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the resume token of the candidate's current login (the PC holding it);
+    # a login without it is refused until a proctor unlocks the candidate.
+    login_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     acked_seq: Mapped[int] = mapped_column(Integer, default=0)
 
