@@ -110,3 +110,15 @@ class UnknownItem(InvalidInput):
 
 class InvalidResponse(InvalidInput):
     code = "invalid_response"
+
+
+class LoggedInElsewhere(Conflict):
+    """This connection no longer holds the candidate: a newer login (after unlock) does."""
+
+    code = "logged_in_elsewhere"
+
+
+class PaperUnavailable(Conflict):
+    """No paper can be assembled for a candidate (blueprint or item pool missing/short)."""
+
+    code = "paper_unavailable"

@@ -69,16 +69,25 @@ CandidateInbound = Annotated[Hello | Answer | Flag | Submit | Ping, Field(discri
 # --- server -> client -----------------------------------------------------------------
 
 
+class ImageView(Message):
+    """An image: `src` is a data: URI (embedded at import) or a path the bank could not
+    resolve; `alt` its text alternative."""
+
+    src: str
+    alt: str = ""
+
+
 class OptionView(Message):
     id: str
     text: str
-    image: str | None = None
+    image: ImageView | None = None
 
 
 class ItemView(Message):
     item_id: str
     type: ItemType
     stem: str
+    images: list[ImageView] = []
     options: list[OptionView]
 
 

@@ -38,9 +38,14 @@ PAPER = c.PaperView(
                     item_id="electrician-3-0001",
                     type=ItemType.SINGLE,
                     stem="在纯电阻正弦交流电路中，电压与电流的相位关系是（  ）。",
+                    images=[c.ImageView(src="data:image/png;base64,AA==")],
                     options=[
                         c.OptionView(id="C", text="电流超前电压90°"),
-                        c.OptionView(id="A", text="同相", image="data:image/png;base64,AA=="),
+                        c.OptionView(
+                            id="A",
+                            text="同相",
+                            image=c.ImageView(src="data:image/png;base64,AA==", alt="波形"),
+                        ),
                     ],
                 )
             ],
@@ -221,7 +226,7 @@ def test_frame_is_a_flat_json_object_with_type() -> None:
 
 
 def test_paper_view_cannot_carry_keys_or_scores() -> None:
-    for model in (c.PaperView, c.SectionView, c.ItemView, c.OptionView):
+    for model in (c.PaperView, c.SectionView, c.ItemView, c.OptionView, c.ImageView):
         fields = set(model.model_fields)
         assert not fields & {"key", "keys", "mapping", "score", "score_each", "correct"}
     with pytest.raises(ValueError):
