@@ -15,7 +15,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
 from cbt_server.settings import Settings
-from cbt_server.web import errors, health, security, templates
+from cbt_server.web import errors, health, lab, security, templates
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -41,4 +41,5 @@ def create_app(settings: Settings) -> web.Application:
     security.setup(app)
     templates.setup(app)
     health.setup(app)
+    lab.setup(app)
     return app
