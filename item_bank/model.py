@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 ItemType = Literal["single", "multiple", "true_false"]
 ITEM_TYPES: tuple[ItemType, ...] = ("single", "multiple", "true_false")
@@ -344,7 +344,7 @@ def _section_from_dict(data: Mapping[str, Any]) -> PaperSection:
             raise FormatError("option_order must list option ids")
         items.append(PaperItem(item_id=_str(raw, "item_id"), option_order=tuple(order)))
     return PaperSection(
-        type=cast(ItemType, kind),
+        type=kind,
         title=_str(data, "title"),
         score_each=float(score),
         items=tuple(items),

@@ -8,13 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from item_bank.model import (
     ITEM_TYPES,
     ImageRef,
     Item,
-    ItemType,
     Option,
     ScoreMapping,
     SourceRef,
@@ -181,7 +180,7 @@ def _parse(
         return None, r.problems
     item = Item(
         id=item_id,
-        type=cast(ItemType, kind),
+        type=kind,
         stem=stem,
         key=key,
         options=options,

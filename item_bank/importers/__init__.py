@@ -178,7 +178,16 @@ def import_paths(
     """Import files and folders; enforce unique ids across everything accepted."""
     results: list[ImportResult] = []
     owner: dict[str, str] = {}
-    for path in expand_paths(paths):
+    files: list[Path] = []
+    for entry in paths:
+        found = expand_paths([entry])
+        if not found:
+            known = ", ".join(sorted(SUFFIXES))
+            results.append(
+                ImportResult.failed(str(entry), "", f"folder holds no item files ({known})")
+            )
+        files += found
+    for path in files:
         result = import_file(path, fmt, classification)
         if result.ok:
             clashes = [

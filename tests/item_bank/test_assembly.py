@@ -224,3 +224,22 @@ def test_feasibility_is_exactly_available_versus_needed(available: int, needed: 
     else:
         (shortage,) = shortages
         assert shortage.short_by == needed - available
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        {"paper_id": "p", "blueprint_id": "b", "seed": "s", "sections": "x"},
+        {"paper_id": "p", "blueprint_id": "b", "seed": 1, "sections": []},
+        {"paper_id": "p", "blueprint_id": "b", "seed": "s", "sections": [{"type": "essay"}]},
+        {"paper_id": "p", "blueprint_id": "b", "seed": "s",
+         "sections": [{"type": "single", "title": "t", "score_each": 1,
+                       "items": [{"item_id": "i", "option_order": [1]}]}]},
+    ],
+)  # fmt: skip
+def test_paper_from_dict_refuses_bad_documents(document: dict) -> None:
+    from item_bank.model import FormatError
+
+    with pytest.raises(FormatError):
+        Paper.from_dict(document)

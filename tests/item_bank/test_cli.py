@@ -326,3 +326,10 @@ def test_exit_code_survives_the_cbt_entry_point(tmp_path: Path) -> None:
     data_dir = ["--data-dir", str(tmp_path / "data")]
     assert cbt.main([*data_dir, "item-bank", "validate", str(target)]) == 1
     assert cbt.main([*data_dir, "item-bank", "validate", str(QTI / "choice.xml")]) == 0
+
+
+def test_an_empty_folder_is_a_rejection_not_a_silent_success(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = run("import", str(tmp_path / "empty"), "--json")
+    assert result.exit_code == 1
+    assert "holds no item files" in json.loads(result.stdout)["rejected"][0]["reason"]

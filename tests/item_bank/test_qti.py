@@ -357,3 +357,23 @@ def test_zip_bombs_are_refused_before_inflating(tmp_path: Path) -> None:
 def test_a_corrupt_zip_is_a_clear_error(tmp_path: Path) -> None:
     result = import_qti(write(tmp_path, "x.zip", b"PK\x03\x04 broken"))
     assert "unreadable" in result.errors[0].reason
+
+
+def test_match_correct_ignores_a_mapping_with_a_warning(tmp_path: Path) -> None:
+    mapping = '<mapping><mapEntry mapKey="A" mappedValue="1"/></mapping>'
+    result = import_qti(write(tmp_path, "q.xml", item_xml(CHOICES, mapping=mapping)))
+    (item,) = result.items
+    assert item.mapping is None and item.score == 1.0
+    assert "mapping ignored" in result.warnings[0].reason
+
+
+def test_manifest_xml_base_is_honoured(tmp_path: Path) -> None:
+    extra = (
+        '<resource identifier="b" type="imsqti_item_xmlv2p2" href="q.xml" xml:base="items/">'
+        '<file href="q.xml"/></resource>'
+        '<resource identifier="t" type="imsqti_test_xmlv2p1" href="test.xml"/>'
+    )
+    data = package({"imsmanifest.xml": manifest(extra=extra), "items/q.xml": item_xml(CHOICES)})
+    result = import_qti(write(tmp_path, "p.zip", data))
+    assert result.errors == () and [i.id for i in result.items] == ["q1"]
+    assert any("imsqti_test_xmlv2p1 skipped" in w.reason for w in result.warnings)
