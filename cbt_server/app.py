@@ -16,6 +16,7 @@ from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
 from cbt_server.settings import Settings
 from cbt_server.web import errors, health, lab, security, templates
+from cbt_server.web.static import setup as setup_static
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     security.setup(app)
     templates.setup(app)
+    setup_static(app)
     health.setup(app)
     lab.setup(app)
     return app
