@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.db.types import utcnow
 from cbt_server.errors import InvalidInput, NotFound
 from item_bank.model import Blueprint, Item
 
@@ -46,29 +47,33 @@ async def store_items(
             f"and cannot be drawn into papers: {shown} (give --occupation/--level, or add "
             "the columns)"
         )
-    existing = set(
-        await session.scalars(
-            select(models.Item.id).where(models.Item.id.in_([i.id for i in batch]))
+    existing = {
+        row.id: row
+        for row in await session.scalars(
+            select(models.Item).where(models.Item.id.in_([i.id for i in batch]))
         )
-    )
+    }
     for item in batch:
         assert item.occupation and item.level and item.knowledge_point and item.difficulty
-        row = models.Item(
-            id=item.id,
-            occupation=item.occupation,
-            level=item.level,
-            type=item.type,
-            knowledge_point=item.knowledge_point,
-            difficulty=item.difficulty,
-            score=item.score,
-            content=cipher.encrypt_json(item.to_dict(), aad=item.id),
-            source=str(item.source or "")[:512],
-        )
-        await session.merge(row)
-        if item.id in existing:
-            replaced += 1
-        else:
+        fields = {
+            "occupation": item.occupation,
+            "level": item.level,
+            "type": item.type,
+            "knowledge_point": item.knowledge_point,
+            "difficulty": item.difficulty,
+            "score": item.score,
+            "content": cipher.encrypt_json(item.to_dict(), aad=item.id),
+            "source": str(item.source or "")[:512],
+        }
+        row = existing.get(item.id)
+        if row is None:
+            session.add(models.Item(id=item.id, **fields))
             added += 1
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.imported_at = utcnow()
+            replaced += 1
     await session.flush()
     return StoreReport(added=added, replaced=replaced)
 

@@ -1,0 +1,206 @@
+"""The demo exam behind `make demo`: sample bank, session DEMO-01, 30 candidates.
+
+Re-running keeps what is stored (answers, results) and issues fresh proctor and centre
+credentials, since only hashes of the old ones exist. `--reset` starts from empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server.accounts import create_user, hash_password
+from cbt_server.content_crypto import ContentCipher
+from cbt_server.db import models
+from cbt_server.db.engine import make_engine, make_sessionmaker
+from cbt_server.db.migrate import upgrade
+from cbt_server.errors import InvalidInput
+from cbt_server.idcard import make_number
+from cbt_server.item_store import store_blueprint, store_items
+from cbt_server.settings import Settings
+from cbt_server.tokens import create_token, revoke_token
+from item_bank.blueprint import load_blueprint
+from item_bank.importers.native import import_native
+
+SAMPLES = Path(__file__).resolve().parents[1] / "item_bank" / "samples"
+SESSION_CODE = "DEMO-01"
+ROOM_CODE = "LAB-01"
+SEATS = 30
+BLUEPRINT_ID = "electrician-3-standard"
+PROCTOR = "demo-proctor"
+CENTRE_TOKEN_NAME = "demo-city-centre"
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "建华",
+    "志强",
+    "海燕",
+    "晓东",
+    "春梅",
+    "国平",
+    "丽华",
+    "文斌",
+    "玉兰",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCandidate:
+    ticket: str
+    id_number: str
+    name: str
+    seat: int
+
+
+def demo_candidates() -> list[DemoCandidate]:
+    """30 made-up candidates with valid ID-card numbers (region 320102, Nanjing)."""
+    people = []
+    for seat in range(1, SEATS + 1):
+        name = _SURNAMES[(seat * 7) % len(_SURNAMES)] + _GIVEN[(seat * 11) % len(_GIVEN)]
+        birth = date(1975 + seat % 25, 1 + seat % 12, 1 + (seat * 3) % 28)
+        people.append(
+            DemoCandidate(
+                ticket=f"2026{SEATS:02d}{seat:04d}",
+                id_number=make_number("320102", birth, 100 + seat),
+                name=name,
+                seat=seat,
+            )
+        )
+    return people
+
+
+async def _load_bank(session: AsyncSession, cipher: ContentCipher) -> None:
+    for bank in sorted(SAMPLES.glob("*.yaml")):
+        result = import_native(bank)
+        if not result.ok:
+            raise InvalidInput(f"sample bank {bank.name} does not import: {result.errors[0]}")
+        await store_items(session, cipher, result.items)
+    for path in sorted((SAMPLES / "blueprints").glob("*.yaml")):
+        await store_blueprint(session, load_blueprint(path))
+
+
+async def _ensure_session(session: AsyncSession) -> models.ExamSession:
+    exam = await session.scalar(
+        select(models.ExamSession).where(models.ExamSession.code == SESSION_CODE)
+    )
+    if exam is not None:
+        return exam
+    room = models.Room(code=ROOM_CODE, name="第一机房", site="演示考点", seat_count=SEATS)
+    session.add(room)
+    await session.flush()
+    exam = models.ExamSession(
+        code=SESSION_CODE,
+        title="电工（高级）理论知识考试（演示）",
+        occupation="electrician",
+        level=3,
+        blueprint_id=BLUEPRINT_ID,
+        room_id=room.id,
+        duration_s=90 * 60,
+        show_scores=True,
+        seed=secrets.token_hex(8),
+    )
+    session.add(exam)
+    await session.flush()
+    session.add_all(
+        models.Candidate(
+            ticket=c.ticket,
+            id_number=c.id_number,
+            name=c.name,
+            occupation="electrician",
+            level=3,
+            session_id=exam.id,
+            seat=c.seat,
+        )
+        for c in demo_candidates()
+    )
+    await session.flush()
+    return exam
+
+
+async def _proctor_password(session: AsyncSession, exam: models.ExamSession) -> str:
+    password = secrets.token_urlsafe(12)
+    user = await session.scalar(select(models.User).where(models.User.username == PROCTOR))
+    if user is None:
+        user = await create_user(session, PROCTOR, password, "proctor", "演示监考员")
+    else:
+        user.password_hash = hash_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+    if await session.get(models.Assignment, (user.id, exam.id)) is None:
+        session.add(models.Assignment(user_id=user.id, session_id=exam.id))
+    return password
+
+
+async def _centre_token(session: AsyncSession) -> str:
+    existing = await session.scalar(
+        select(models.ApiToken).where(models.ApiToken.name == CENTRE_TOKEN_NAME)
+    )
+    if existing is not None:
+        await revoke_token(session, CENTRE_TOKEN_NAME)
+        existing.name = f"{CENTRE_TOKEN_NAME}-revoked-{existing.id}"
+        await session.flush()
+    return (await create_token(session, CENTRE_TOKEN_NAME, "results:read")).secret
+
+
+async def _prepare(settings: Settings) -> dict[str, Any]:
+    engine = make_engine(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    try:
+        await upgrade(engine)
+        cipher = ContentCipher.from_data_dir(settings.data_path)
+        async with make_sessionmaker(engine).begin() as session:
+            await _load_bank(session, cipher)
+            exam = await _ensure_session(session)
+            password = await _proctor_password(session, exam)
+            token = await _centre_token(session)
+    finally:
+        await engine.dispose()
+    return {
+        "base_url": f"http://{settings.host}:{settings.port}",
+        "session": SESSION_CODE,
+        "candidates": [
+            {"ticket": c.ticket, "id_number": c.id_number, "name": c.name, "seat": c.seat}
+            for c in demo_candidates()
+        ],
+        "proctor": {"username": PROCTOR, "password": password},
+        "centre_token": token,
+    }
+
+
+def prepare_demo(settings: Settings, *, reset: bool = False) -> Path:
+    """Load the demo into the configured database and write var/demo-credentials.json."""
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    if reset and settings.is_sqlite:
+        for suffix in ("", "-wal", "-shm"):
+            (data / f"cbt.sqlite3{suffix}").unlink(missing_ok=True)
+    credentials = asyncio.run(_prepare(settings))
+    path = data / "demo-credentials.json"
+    path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+    return path

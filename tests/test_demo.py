@@ -1,0 +1,57 @@
+"""`cbt demo` (what `make demo` runs): serves /healthz and writes every credential."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from cbt_server.idcard import is_valid
+from tests.conftest import free_port
+
+
+def _wait_healthy(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 90
+) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "demo server exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return dict(json.load(resp))
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} not healthy within {timeout}s")
+
+
+def test_demo_serves_and_writes_credentials(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "CBT_DATA_DIR": str(tmp_path / "var"), "CBT_PORT": str(port)}
+    env.pop("CBT_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cbt_server", "demo"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        health = _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert health["status"] == "ok" and health["database"] == "sqlite"
+
+    creds = json.loads((tmp_path / "var" / "demo-credentials.json").read_text(encoding="utf-8"))
+    assert creds["base_url"] == f"http://127.0.0.1:{port}"
+    assert len(creds["candidates"]) == 30
+    assert sorted(c["seat"] for c in creds["candidates"]) == list(range(1, 31))
+    assert len({c["ticket"] for c in creds["candidates"]}) == 30
+    assert all(is_valid(c["id_number"]) and c["name"] for c in creds["candidates"])
+    assert creds["proctor"]["username"] and len(creds["proctor"]["password"]) >= 10
+    assert creds["centre_token"].startswith("cbt_")
+    assert (tmp_path / "var" / "cbt.sqlite3").exists()
