@@ -397,10 +397,11 @@ def accepts_gzip(header: str) -> bool:
 
 
 def _etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison: W/ prefixes do not matter."""
     if header.strip() == "*":
         return True
-    candidates = (tag.strip() for tag in header.split(","))
-    return any(tag.removeprefix("W/") == etag for tag in candidates)
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
 
 
 async def serve(request: web.Request) -> web.StreamResponse:
