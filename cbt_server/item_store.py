@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
-from cbt_server.errors import InvalidInput, NotFound
+from cbt_server.errors import NotFound
 from item_bank.model import Blueprint, Item
 
 
@@ -28,25 +28,13 @@ class StoreReport:
 async def store_items(
     session: AsyncSession, cipher: ContentCipher, items: Iterable[Item]
 ) -> StoreReport:
-    """Insert or replace items. Items without occupation/level/knowledge point/difficulty
-    (e.g. from QTI) cannot be drawn into papers and are refused, naming the item."""
+    """Insert or replace items, all in the caller's transaction.
+
+    Items without occupation, level, knowledge point or difficulty (QTI files, bare
+    spreadsheets) are stored too; `load_pool` never draws them until they are classified.
+    """
     added = replaced = 0
     batch = list(items)
-    missing = [
-        item.id
-        for item in batch
-        if item.occupation is None
-        or item.level is None
-        or item.knowledge_point is None
-        or item.difficulty is None
-    ]
-    if missing:
-        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-        raise InvalidInput(
-            f"{len(missing)} item(s) lack occupation, level, knowledge point or difficulty "
-            f"and cannot be drawn into papers: {shown} (give --occupation/--level, or add "
-            "the columns)"
-        )
     existing = {
         row.id: row
         for row in await session.scalars(
@@ -54,7 +42,6 @@ async def store_items(
         )
     }
     for item in batch:
-        assert item.occupation and item.level and item.knowledge_point and item.difficulty
         fields = {
             "occupation": item.occupation,
             "level": item.level,

@@ -97,3 +97,48 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "database at revision" in done.stdout
+
+
+CORPUS = Path(__file__).resolve().parent / "item_bank" / "data" / "qti21"
+SAMPLES = Path(__file__).resolve().parents[1] / "item_bank" / "samples"
+
+
+def _stored_item_ids(data_dir: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "cbt.sqlite3") as db:
+        return {row[0] for row in db.execute("SELECT id FROM items")}
+
+
+def test_item_bank_import_stores_into_the_server(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    base = ("--data-dir", str(tmp_path))
+    code, out, _ = run_cbt(
+        capsys, *base, "item-bank", "import", str(CORPUS / "choice.xml"), "--json"
+    )
+    assert code == 0
+    assert json.loads(out) == {
+        "imported": [{"id": "choice", "type": "single", "options": 3, "key": ["ChoiceA"]}],
+        "rejected": [],
+    }
+    code, out, _ = run_cbt(
+        capsys, *base, "item-bank", "import", str(SAMPLES / "childcare-4.yaml"), "--json"
+    )
+    assert code == 0 and len(json.loads(out)["imported"]) >= 150
+    stored = _stored_item_ids(tmp_path)
+    assert "choice" in stored and "childcare-4-0001" in stored
+
+
+def test_item_bank_import_rejects_whole_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    base = ("--data-dir", str(tmp_path))
+    code, out, _ = run_cbt(
+        capsys, *base, "item-bank", "import", str(CORPUS / "text_entry.xml"), "--json"
+    )
+    assert code == 1
+    report = json.loads(out)
+    assert report["imported"] == []
+    assert "textEntryInteraction" in report["rejected"][0]["reason"]
+    assert not (tmp_path / "cbt.sqlite3").exists() or _stored_item_ids(tmp_path) == set()

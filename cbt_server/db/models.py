@@ -69,11 +69,13 @@ class Item(Base):
 
     __tablename__ = "items"
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    occupation: Mapped[str] = mapped_column(ForeignKey("occupations.code"))
-    level: Mapped[int] = mapped_column(ForeignKey("levels.number"))
+    # Null for items from formats that do not classify them (QTI, bare spreadsheets):
+    # stored and reported, but never drawn into a paper until classified.
+    occupation: Mapped[str | None] = mapped_column(ForeignKey("occupations.code"))
+    level: Mapped[int | None] = mapped_column(ForeignKey("levels.number"))
     type: Mapped[str] = mapped_column(String(16))
-    knowledge_point: Mapped[str] = mapped_column(String(64))
-    difficulty: Mapped[int] = mapped_column(Integer)
+    knowledge_point: Mapped[str | None] = mapped_column(String(64))
+    difficulty: Mapped[int | None] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float, default=1.0)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     source: Mapped[str] = mapped_column(String(512), default="")
