@@ -17,6 +17,7 @@ from cbt_server.db.migrate import upgrade
 from cbt_server.settings import Settings
 from cbt_server.web import errors, health, lab, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
+from cbt_server.web.results_api import setup as setup_results_api
 from cbt_server.web.static import setup as setup_static
 
 
@@ -45,5 +46,6 @@ def create_app(settings: Settings) -> web.Application:
     setup_static(app)
     health.setup(app)
     lab.setup(app)
+    setup_results_api(app)
     setup_candidate_pages(app)
     return app

@@ -1,0 +1,129 @@
+"""The OpenAPI 3.1 document of /api/v1, kept as data and extended by each API module.
+
+Each module's `setup(app)` calls `register_paths(app, paths, schemas)` with its own path
+items and component schemas; GET /api/v1/openapi.json serves the merged document. A
+path+method or schema name registered twice is a programming error (ValueError).
+Security scheme `bearer` (HTTP bearer token) is predefined: use
+`"security": [{"bearer": []}]` in an operation that needs a token.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from cbt_server import __version__
+
+_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@dataclass
+class OpenApiRegistry:
+    """Path items and component schemas registered by the app's API modules."""
+
+    paths: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schemas: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None) -> None:
+        for path, item in paths.items():
+            if not path.startswith("/"):
+                raise ValueError(f"OpenAPI path must start with '/': {path!r}")
+            existing = self.paths.setdefault(path, {})
+            for method, operation in item.items():
+                if method in existing and method in _METHODS:
+                    raise ValueError(f"OpenAPI operation registered twice: {method} {path}")
+                existing[method] = copy.deepcopy(operation)
+        for name, schema in (schemas or {}).items():
+            if name in self.schemas:
+                raise ValueError(f"OpenAPI schema registered twice: {name}")
+            self.schemas[name] = copy.deepcopy(schema)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "CBT server API",
+                "version": __version__,
+                "description": (
+                    "Machine API of a CBT exam site. Errors always have the shape "
+                    '{"error": {"code": ..., "message": ...}}.'
+                ),
+            },
+            "paths": copy.deepcopy(dict(sorted(self.paths.items()))),
+            "components": {
+                "securitySchemes": {
+                    "bearer": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "Token from `cbt token create --scope ...`.",
+                    }
+                },
+                "schemas": copy.deepcopy(self.schemas),
+            },
+        }
+
+
+OPENAPI = web.AppKey("openapi_registry", OpenApiRegistry)
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def registry(app: web.Application) -> OpenApiRegistry:
+    """The app's registry, created with the shared `Error` schema on first use."""
+    if OPENAPI not in app:
+        app[OPENAPI] = OpenApiRegistry(schemas={"Error": copy.deepcopy(ERROR_SCHEMA)})
+    return app[OPENAPI]
+
+
+def register_paths(
+    app: web.Application, paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None
+) -> None:
+    """Add path items (and component schemas) to the app's OpenAPI document."""
+    registry(app).add(paths, schemas)
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """A response object whose body is the shared error shape."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(registry(request.app).document())
+
+
+def setup(app: web.Application) -> None:
+    """Serve GET /api/v1/openapi.json (and describe it)."""
+    app.router.add_get("/api/v1/openapi.json", openapi_json)
+    register_paths(
+        app,
+        {
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "This OpenAPI document",
+                    "operationId": "getOpenApi",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            }
+        },
+    )

@@ -1,0 +1,124 @@
+"""The city centre's results API: /api/v1/keys, /api/v1/results, /api/v1/results.csv.
+
+`setup(app)` adds the routes, describes them in the OpenAPI document, and appends a
+cleanup context (after the database one) that loads the site signing key and makes the
+app's sessionmaker sign every Result written through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from functools import partial
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server.appkeys import ENGINE, SESSIONMAKER, SETTINGS
+from cbt_server.errors import NotAuthenticated, Unavailable
+from cbt_server.results import api_spec, openapi
+from cbt_server.results.csv_export import to_csv_bytes
+from cbt_server.results.feed import (
+    feed_triggers_present,
+    fetch_all,
+    fetch_page,
+    parse_filters,
+    parse_page_request,
+    publish_rows,
+    verified,
+)
+from cbt_server.results.hooks import install_result_signing
+from cbt_server.results.signing import SiteKey, load_or_create_key
+from cbt_server.tokens import authenticate, bearer_secret
+from cbt_server.web.errors import domain_error_response
+
+log = logging.getLogger(__name__)
+
+SCOPE = "results:read"
+SITE_KEY = web.AppKey("site_signing_key", SiteKey)
+FEED_READY = web.AppKey("results_feed_ready", bool)
+
+_dumps = partial(json.dumps, ensure_ascii=False)
+
+
+async def results_ctx(app: web.Application) -> AsyncIterator[None]:
+    key = await asyncio.to_thread(load_or_create_key, app[SETTINGS].data_path)
+    app[SITE_KEY] = key
+    install_result_signing(app[SESSIONMAKER], key)
+    async with app[ENGINE].connect() as conn:
+        ready = await feed_triggers_present(conn)
+    if not ready:
+        log.error(
+            "the results feed triggers are missing (a migration rebuilt the results table?): "
+            "GET /api/v1/results answers 503 until migration 0003's triggers are restored"
+        )
+    app[FEED_READY] = ready
+    yield
+
+
+class _Unauthenticated(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+async def _authorize(request: web.Request, session: AsyncSession) -> None:
+    try:
+        await authenticate(session, bearer_secret(request.headers.get("Authorization")), SCOPE)
+    except NotAuthenticated as error:
+        response = domain_error_response(error)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cbt"'
+        raise _Unauthenticated(response) from None
+
+
+async def keys(request: web.Request) -> web.Response:
+    return web.json_response({"keys": [request.app[SITE_KEY].describe()]})
+
+
+async def results(request: web.Request) -> web.Response:
+    try:
+        async with request.app[SESSIONMAKER].begin() as session:
+            await _authorize(request, session)
+            page_request = parse_page_request(request.query)
+            if not request.app[FEED_READY]:
+                raise Unavailable("the results feed is unavailable: database triggers missing")
+            loaded = await fetch_page(session, page_request)
+    except _Unauthenticated as refused:
+        return refused.response
+    return web.json_response(loaded.publish().to_json(), dumps=_dumps)
+
+
+def _csv_filename(session_code: str | None) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    part = re.sub(r"[^A-Za-z0-9_-]+", "_", session_code)[:40] if session_code else ""
+    return f"results-{part}-{stamp}.csv" if part else f"results-{stamp}.csv"
+
+
+async def results_csv(request: web.Request) -> web.Response:
+    try:
+        async with request.app[SESSIONMAKER].begin() as session:
+            await _authorize(request, session)
+            filters = parse_filters(request.query)
+            rows = await fetch_all(session, filters)
+    except _Unauthenticated as refused:
+        return refused.response
+    documents = publish_rows(rows)
+    body = to_csv_bytes(documents, verified(request.app[SITE_KEY], documents))
+    return web.Response(
+        body=body,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_csv_filename(filters.session)}"'},
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(results_ctx)
+    app.router.add_get("/api/v1/keys", keys)
+    app.router.add_get("/api/v1/results", results)
+    app.router.add_get("/api/v1/results.csv", results_csv)
+    openapi.setup(app)
+    openapi.register_paths(app, api_spec.PATHS, api_spec.SCHEMAS)
