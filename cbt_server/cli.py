@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.errors import DomainError
 from cbt_server.settings import Settings, SettingsError, load_settings
+from item_bank.model import Item
 
 T = TypeVar("T")
 
@@ -70,6 +71,22 @@ def cli(ctx: click.Context, data_dir: str | None, database_url: str | None) -> N
         ctx.obj = load_settings(data_dir=data_dir, database_url=database_url)
     except SettingsError as error:
         raise CliError(str(error)) from None
+    from item_bank.cli import install_store_hook
+
+    install_store_hook(ctx, lambda items: store_in_server(ctx.obj, items))
+
+
+def store_in_server(settings: Settings, items: list[Item]) -> None:
+    """`cbt item-bank import` stores into this server's database: all items or none."""
+    from cbt_server.content_crypto import ContentCipher
+    from cbt_server.item_store import store_items
+
+    cipher = ContentCipher.from_data_dir(settings.data_path)
+
+    async def work(session: AsyncSession) -> None:
+        await store_items(session, cipher, items)
+
+    run_in_db(settings, work)
 
 
 @cli.command()
@@ -200,10 +217,8 @@ def _mount_subgroups() -> None:
     from cbt_server.centre.cli import centre_group
 
     cli.add_command(centre_group)
-    try:
-        from item_bank.cli import item_bank_group
-    except ImportError:  # item_bank.cli is being written in parallel (issue 3)
-        return
+    from item_bank.cli import item_bank_group
+
     cli.add_command(item_bank_group)
 
 
@@ -212,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _mount_subgroups()
     try:
-        cli.main(args=argv, prog_name="cbt", standalone_mode=False)
+        outcome = cli.main(args=argv, prog_name="cbt", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -221,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except click.exceptions.Exit as done:
         return done.exit_code
-    return 0
+    return outcome if isinstance(outcome, int) else 0
 
 
 if __name__ == "__main__":
