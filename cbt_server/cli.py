@@ -217,9 +217,11 @@ def _mount_subgroups() -> None:
     from cbt_server.centre.cli import centre_group
 
     cli.add_command(centre_group)
+    from cbt_server.package_cli import package_group
     from item_bank.cli import item_bank_group
 
     cli.add_command(item_bank_group)
+    cli.add_command(package_group)
 
 
 def main(argv: list[str] | None = None) -> int:
