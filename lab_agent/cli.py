@@ -10,7 +10,7 @@ from typing import TextIO
 
 from . import __version__, bench, browsers, screen, sysinfo
 from .bench import Baseline, BenchmarkError
-from .link import LabClient, LinkFigures, ProgressFn, ServerError, throughput
+from .link import LabClient, LinkFigures, ServerError, TransferProgress, mbps, throughput
 from .progress import Progress
 from .report import build_report, render_summary, write_json
 
@@ -206,21 +206,26 @@ def run_benchmark(seconds: float, workers: int, err: TextIO) -> bench.BenchResul
     return result
 
 
-def _transfer_bar(label: str, err: TextIO) -> Callable[[int], ProgressFn]:
-    """A progress bar per transfer attempt, showing the running rate."""
+class _TransferBar:
+    """A progress bar for one transfer; its last line shows the measured rate."""
 
-    def start(size: int) -> ProgressFn:
-        bar = Progress(label, size, err)
+    def __init__(self, label: str, size: int, err: TextIO) -> None:
+        self.bar = Progress(label, size, err)
+        self.size = size
 
-        def update(done: int, elapsed: float) -> None:
-            rate = done * 8 / elapsed / 1e6 if elapsed > 0 else 0.0
-            note = f"{done / 1048576:.2f} of {size / 1048576:.2f} MiB, {rate:.2f} Mbit/s"
-            if done >= size:
-                bar.finish(note)
-            else:
-                bar.update(done, note)
+    def __call__(self, done: int, elapsed: float) -> None:
+        self.bar.update(done, f"{done / 1048576:.2f} of {self.size / 1048576:.2f} MiB")
 
-        return update
+    def finished(self, nbytes: int, seconds: float) -> None:
+        rate = mbps(nbytes, seconds)
+        self.bar.finish(f"{nbytes / 1048576:.2f} MiB in {seconds:.2f} s: {rate:.2f} Mbit/s")
+
+
+def _transfer_bar(label: str, err: TextIO) -> Callable[[int], TransferProgress]:
+    """Start a progress bar for each transfer attempt."""
+
+    def start(size: int) -> TransferProgress:
+        return _TransferBar(label, size, err)
 
     return start
 

@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from . import __version__
@@ -30,6 +30,14 @@ DEFAULT_TIMEOUT = 20.0
 
 # Called with (bytes done, seconds since the transfer started).
 ProgressFn = Callable[[int, float], None]
+
+
+class TransferProgress(Protocol):
+    """Follows one transfer: its bytes as they go, then its measured duration."""
+
+    def __call__(self, done: int, elapsed: float) -> None: ...
+
+    def finished(self, nbytes: int, seconds: float) -> None: ...
 
 
 class ServerError(Exception):
@@ -217,7 +225,7 @@ class LabClient:
 def throughput(
     transfer: Callable[[int, ProgressFn | None], float],
     target_seconds: float,
-    on_attempt: Callable[[int], ProgressFn | None] | None = None,
+    on_attempt: Callable[[int], TransferProgress] | None = None,
     first: int = FIRST_TRANSFER,
     cap: int = MAX_TRANSFER,
 ) -> float:
@@ -230,6 +238,8 @@ def throughput(
     while True:
         progress = on_attempt(size) if on_attempt is not None else None
         seconds = transfer(size, progress)
+        if progress is not None:
+            progress.finished(size, seconds)
         if seconds >= target_seconds or size >= cap:
             return mbps(size, seconds)
         grow = target_seconds / max(seconds, 1e-3) * 1.2

@@ -49,11 +49,21 @@ def test_throughput_grows_the_transfer_until_it_lasts_long_enough() -> None:
         sizes.append(size)
         return size * 8 / 10e6  # a 10 Mbit/s link
 
-    rate = link.throughput(transfer, 2.0)
+    finished: list[tuple[int, float]] = []
+
+    class Recorder:
+        def __call__(self, done: int, elapsed: float) -> None:
+            pass
+
+        def finished(self, nbytes: int, seconds: float) -> None:
+            finished.append((nbytes, seconds))
+
+    rate = link.throughput(transfer, 2.0, lambda _size: Recorder())
     assert rate == pytest.approx(10.0)
     assert sizes[0] == link.FIRST_TRANSFER
     assert sizes[-1] * 8 / 10e6 >= 2.0
     assert len(sizes) == 2
+    assert finished == [(size, size * 8 / 10e6) for size in sizes]
 
 
 def test_throughput_stops_at_the_largest_transfer_on_a_fast_link() -> None:
