@@ -142,7 +142,8 @@ function renderStatus() {
     let key = 'status.connecting';
     if (pending > 0) key = 'status.offline_pending';
     else if (app.everLoggedIn) key = 'status.offline';
-    ui.renderStatus(t(key, { n: pending }), app.everLoggedIn ? 'offline' : 'connecting');
+    const kind = app.everLoggedIn || pending > 0 ? 'offline' : 'connecting';
+    ui.renderStatus(t(key, { n: pending }), kind);
   } else if (pending > 0) {
     ui.renderStatus(t('status.saving', { n: pending }), 'saving');
   } else {
@@ -715,6 +716,9 @@ async function boot() {
   render();
   if (saved && typeof saved.ticket === 'string' && typeof saved.idNumber === 'string') {
     startLogin(saved.ticket, saved.idNumber);
+    // A reload mid-exam: say what is happening while the server is reached again.
+    const kept = app.outbox.size;
+    ui.loginMessage(kept > 0 ? t('login.resuming_kept', { n: kept }) : t('login.resuming'), 'info');
   } else {
     focusScreen();
   }

@@ -57,7 +57,9 @@ export class ExamView {
         const cell = el('button', {
           cls: 'cell',
           text: String(index + 1),
-          attrs: { type: 'button', 'data-index': index },
+          // Out of the tab order: the keyboard moves between items with the arrow keys,
+          // and Tab reaches the options, navigation and 交卷 without 100 stops.
+          attrs: { type: 'button', 'data-index': index, tabindex: -1 },
         });
         this.cells.push(cell);
         cells.append(cell);
@@ -85,6 +87,8 @@ export class ExamView {
   }
 
   renderItem(item, total, response, flagged, blocked) {
+    this.card.dataset.itemId = item.item_id;
+    this.card.dataset.number = String(item.number);
     setText('item-number', t('exam.item_number', { n: item.number, total }));
     const typeLabel = byId('item-type');
     typeLabel.textContent = t(`type.${item.type}`);
