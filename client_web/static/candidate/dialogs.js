@@ -13,8 +13,12 @@ export function submitOpen() {
   return !byId('submit-dialog').hidden;
 }
 
+const LISTED = 30;
+
+// Item numbers for the dialog; a long list is cut so the dialog fits a 768-pixel screen.
 function numbers(list) {
-  return list.join(t('common.list_separator'));
+  const shown = list.slice(0, LISTED).join(t('common.list_separator'));
+  return list.length > LISTED ? `${shown} …` : shown;
 }
 
 export function openSubmit(counts, { pending, online }) {
