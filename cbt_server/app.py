@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from cbt_server.appkeys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
+from cbt_server.auth.routes import setup as setup_staff_auth
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
 from cbt_server.settings import Settings
 from cbt_server.web import errors, health, lab, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
+from cbt_server.web.console import setup as setup_console
+from cbt_server.web.paperwork import setup as setup_paperwork
 from cbt_server.web.results_api import setup as setup_results_api
 from cbt_server.web.static import setup as setup_static
 
@@ -45,6 +48,9 @@ def create_app(settings: Settings) -> web.Application:
     templates.setup(app)
     setup_static(app)
     health.setup(app)
+    setup_staff_auth(app)
+    setup_console(app)
+    setup_paperwork(app)
     lab.setup(app)
     setup_results_api(app)
     setup_candidate_pages(app)

@@ -214,6 +214,11 @@ def token_revoke(ctx: click.Context, name: str) -> None:
 
 
 def _mount_subgroups() -> None:
+    from cbt_server.auth.cli import audit_group, user_group
+
+    cli.add_command(user_group)
+    cli.add_command(audit_group)
+
     from cbt_server.centre.cli import centre_group
 
     cli.add_command(centre_group)

@@ -1,0 +1,307 @@
+"""Gathering the paperwork's content from the database into plain data.
+
+`load_room_record` and `load_score_summary` read one session (short read-only
+transactions by the caller); the templates only format what they return. Incidents come
+from the session's audit trail (proctor actions) and its room notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server import audit
+from cbt_server.db.models import (
+    Assignment,
+    AuditEntry,
+    Candidate,
+    ExamSession,
+    Level,
+    Occupation,
+    Result,
+    Room,
+    RoomNote,
+    User,
+)
+from cbt_server.errors import NotFound
+from cbt_server.paperwork.figures import Scored, ScoreFigures, figures
+
+INCIDENT_LABELS: dict[str, tuple[str, str]] = {
+    # action: (label for one candidate, label for the whole room)
+    "session.open_checkin": ("开放签到", "开放签到"),
+    "session.start": ("开考", "开考"),
+    "candidate.pause": ("暂停", "全场暂停"),
+    "candidate.resume": ("恢复", "全场恢复"),
+    "candidate.extra_time": ("延长时间", "延长时间"),
+    "candidate.unlock": ("解锁换机", "解锁换机"),
+    "candidate.force_submit": ("强制交卷", "强制交卷"),
+    "candidate.mark_absent": ("标记缺考", "标记缺考"),
+    "paperwork.sign": ("考评组长确认签署", "考评组长确认签署"),
+}
+"""Audit actions that appear on the room record. `room.note` entries are not listed
+here: notes are read from the room_notes table itself."""
+
+STATE_LABELS = {
+    "registered": "未登录",
+    "checked_in": "已签到",
+    "answering": "答题中",
+    "paused": "暂停",
+    "submitted": "已交卷",
+    "graded": "已评分",
+    "absent": "缺考",
+}
+SUBMIT_LABELS = {"candidate": "考生交卷", "proctor": "强制交卷", "timeout": "到时自动交卷"}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHeader:
+    id: int
+    code: str
+    title: str
+    occupation: str
+    level: str
+    duration_min: int
+    state: str
+    room_code: str
+    room_name: str
+    site: str
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    signed_by: str | None
+    signed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLine:
+    username: str
+    display_name: str
+    role: str
+    leader: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateLine:
+    id: int
+    seat: int
+    ticket: str
+    name: str
+    id_number_masked: str
+    state: str
+    state_label: str
+    checked_in_at: datetime | None
+    started_at: datetime | None
+    submitted_at: datetime | None
+    submit_label: str
+    score: float | None = None
+    max_score: float | None = None
+    passed: bool | None = None
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    at: datetime
+    kind: str
+    who: str
+    candidate: str
+    """'座位 N 姓名（准考证号）', or '全场' for the whole room."""
+    detail: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    session: SessionHeader
+    staff: list[StaffLine]
+    candidates: list[CandidateLine]
+    incidents: list[Incident]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSummary:
+    session: SessionHeader
+    staff: list[StaffLine]
+    lines: list[CandidateLine]
+    figures: ScoreFigures
+    final: bool
+
+
+def mask_id_number(id_number: str) -> str:
+    """Keep the first 6 (region) and last 4 characters of an ID-card number."""
+    if len(id_number) <= 10:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+async def find_session(db: AsyncSession, code: str) -> ExamSession:
+    row = await db.scalar(select(ExamSession).where(ExamSession.code == code))
+    if row is None:
+        raise NotFound(f"no exam session with code {code!r}")
+    return row
+
+
+async def _header(db: AsyncSession, exam: ExamSession) -> SessionHeader:
+    room = await db.get(Room, exam.room_id)
+    occupation = await db.get(Occupation, exam.occupation)
+    level = await db.get(Level, exam.level)
+    return SessionHeader(
+        id=exam.id,
+        code=exam.code,
+        title=exam.title,
+        occupation=occupation.name_zh if occupation else exam.occupation,
+        level=level.name_zh if level else str(exam.level),
+        duration_min=round(exam.duration_s / 60),
+        state=exam.state,
+        room_code=room.code if room else "",
+        room_name=room.name if room else "",
+        site=room.site if room else "",
+        scheduled_at=exam.scheduled_at,
+        started_at=exam.started_at,
+        ended_at=exam.ended_at,
+        signed_by=exam.signed_by,
+        signed_at=exam.signed_at,
+    )
+
+
+async def _staff(db: AsyncSession, session_id: int) -> list[StaffLine]:
+    rows = await db.execute(
+        select(User, Assignment.leader)
+        .join(Assignment, Assignment.user_id == User.id)
+        .where(Assignment.session_id == session_id)
+        .order_by(Assignment.leader.desc(), User.username)
+    )
+    return [
+        StaffLine(user.username, user.display_name or user.username, user.role, bool(leader))
+        for user, leader in rows
+    ]
+
+
+async def _candidate_lines(db: AsyncSession, session_id: int) -> list[CandidateLine]:
+    rows = await db.execute(
+        select(Candidate, Result)
+        .outerjoin(Result, Result.candidate_id == Candidate.id)
+        .where(Candidate.session_id == session_id)
+        .order_by(Candidate.seat)
+    )
+    lines = []
+    for cand, result in rows:
+        lines.append(
+            CandidateLine(
+                id=cand.id,
+                seat=cand.seat,
+                ticket=cand.ticket,
+                name=cand.name,
+                id_number_masked=mask_id_number(cand.id_number),
+                state=cand.state,
+                state_label=STATE_LABELS.get(cand.state, cand.state),
+                checked_in_at=cand.checked_in_at,
+                started_at=cand.started_at,
+                submitted_at=cand.submitted_at,
+                submit_label=SUBMIT_LABELS.get(cand.submit_reason or "", ""),
+                score=result.score if result else None,
+                max_score=result.max_score if result else None,
+                passed=result.passed if result else None,
+                final=bool(result and result.final),
+            )
+        )
+    return lines
+
+
+def _detail(entry: AuditEntry) -> str:
+    data: dict[str, Any] = entry.data or {}
+    parts = []
+    seconds = data.get("seconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        minutes = seconds / 60
+        parts.append(f"延长 {minutes:g} 分钟" if minutes >= 1 else f"延长 {seconds:g} 秒")
+    if isinstance(data.get("results"), int):
+        parts.append(f"成绩 {data['results']} 份定稿")
+    for key in ("from_seat", "seat"):
+        if isinstance(data.get(key), int):
+            parts.append(f"座位 {data[key]}")
+            break
+    return "；".join(parts)
+
+
+def _incident_candidate(entry: AuditEntry, code: str, by_ticket: dict[str, CandidateLine]) -> str:
+    prefix = audit.candidate_target(code, "")
+    if not entry.target.startswith(prefix):
+        return "全场"
+    ticket = entry.target[len(prefix) :]
+    line = by_ticket.get(ticket)
+    if line is None:
+        return ticket
+    return f"座位 {line.seat} {line.name}（{line.ticket}）"
+
+
+async def _incidents(
+    db: AsyncSession, exam: ExamSession, lines: list[CandidateLine]
+) -> list[Incident]:
+    by_ticket = {line.ticket: line for line in lines}
+    incidents = []
+    for entry in await audit.entries_for_session(db, exam.code):
+        labels = INCIDENT_LABELS.get(entry.action)
+        if labels is None:
+            continue
+        whole_room = entry.target == audit.session_target(exam.code)
+        incidents.append(
+            Incident(
+                at=entry.at,
+                kind=labels[1] if whole_room else labels[0],
+                who=entry.actor,
+                candidate=_incident_candidate(entry, exam.code, by_ticket),
+                detail=_detail(entry),
+                reason=entry.reason,
+            )
+        )
+    notes = await db.scalars(
+        select(RoomNote).where(RoomNote.session_id == exam.id).order_by(RoomNote.at, RoomNote.id)
+    )
+    for note in notes:
+        incidents.append(Incident(note.at, "记录", note.author, "全场", "", note.text))
+    incidents.sort(key=lambda incident: incident.at)
+    return incidents
+
+
+def _counts(lines: list[CandidateLine]) -> dict[str, int]:
+    absent = sum(1 for line in lines if line.state == "absent")
+    finished = sum(1 for line in lines if line.state in ("submitted", "graded"))
+    return {
+        "registered": len(lines),
+        "present": len(lines) - absent - sum(1 for ln in lines if ln.state == "registered"),
+        "absent": absent,
+        "submitted": finished,
+    }
+
+
+async def load_room_record(db: AsyncSession, exam: ExamSession) -> RoomRecord:
+    lines = await _candidate_lines(db, exam.id)
+    return RoomRecord(
+        session=await _header(db, exam),
+        staff=await _staff(db, exam.id),
+        candidates=lines,
+        incidents=await _incidents(db, exam, lines),
+        counts=_counts(lines),
+    )
+
+
+async def load_score_summary(db: AsyncSession, exam: ExamSession) -> ScoreSummary:
+    lines = await _candidate_lines(db, exam.id)
+    results = list(
+        await db.scalars(select(Result).where(Result.session_id == exam.id).order_by(Result.id))
+    )
+    scored = [Scored(r.score, r.max_score, r.pass_mark, r.passed) for r in results]
+    absent = sum(1 for line in lines if line.state == "absent")
+    return ScoreSummary(
+        session=await _header(db, exam),
+        staff=await _staff(db, exam.id),
+        lines=lines,
+        figures=figures(scored, absent),
+        final=bool(results) and all(r.final for r in results),
+    )

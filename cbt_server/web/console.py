@@ -1,0 +1,135 @@
+"""The staff console: the list of sessions, the live room page, the score chart and the
+session's audit trail. The console's scripts and styles live in client_web/static/console/
+and are served by cbt_server.web.static.
+
+The live seat grid itself is driven by the browser over the runtime's `/ws/proctor`
+WebSocket; this module serves the page that hosts it, with what the script needs in
+`data-*` attributes.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from cbt_server import audit
+from cbt_server.appkeys import SESSIONMAKER
+from cbt_server.auth.policy import Action, Duty, Role, decide
+from cbt_server.auth.web import page_context, require, require_page, require_session
+from cbt_server.db.models import Assignment, Candidate, ExamSession, Room
+from cbt_server.paperwork.chart import render_chart
+from cbt_server.paperwork.records import load_score_summary
+from cbt_server.protocol import SUBPROTOCOL
+from cbt_server.web.templates import render
+
+PROCTOR_WS_PATH = "/ws/proctor"
+OFFLINE_WARNING_MS = 30_000
+
+
+async def session_list(request: web.Request) -> web.Response:
+    principal, _ = await require_page(request, Action.LIST_SESSIONS)
+    query = (
+        select(ExamSession, Room, func.count(Candidate.id))
+        .join(Room, Room.id == ExamSession.room_id)
+        .outerjoin(Candidate, Candidate.session_id == ExamSession.id)
+        .group_by(ExamSession.id, Room.id)
+        .order_by(ExamSession.scheduled_at, ExamSession.code)
+    )
+    duties: dict[int, Duty] = {}
+    async with request.app[SESSIONMAKER]() as db:
+        if principal.role is not Role.LAB_ADMIN:
+            for row in await db.scalars(
+                select(Assignment).where(Assignment.user_id == principal.user_id)
+            ):
+                duties[row.session_id] = Duty.LEADER if row.leader else Duty.MEMBER
+            query = query.where(ExamSession.id.in_(list(duties)))
+        rows = (await db.execute(query)).all()
+    sessions = [
+        {"exam": exam, "room": room, "candidates": n, "duty": duties.get(exam.id, Duty.NONE)}
+        for exam, room, n in rows
+    ]
+    return render(request, "console/sessions.html", page_context(principal, sessions=sessions))
+
+
+async def session_page(request: web.Request) -> web.Response:
+    principal, duty, exam = await require_session(
+        request, Action.VIEW_SESSION, request.match_info["code"], page=True
+    )
+    async with request.app[SESSIONMAKER]() as db:
+        room = await db.get(Room, exam.room_id)
+    return render(
+        request,
+        "console/session.html",
+        page_context(
+            principal,
+            exam=exam,
+            room=room,
+            duty=duty,
+            can_run=decide(principal.role, duty, Action.START),
+            can_sign=decide(principal.role, duty, Action.SIGN_SUMMARY),
+            ws_path=PROCTOR_WS_PATH,
+            protocol=SUBPROTOCOL,
+            offline_warning_ms=OFFLINE_WARNING_MS,
+        ),
+    )
+
+
+async def score_chart(request: web.Request) -> web.Response:
+    _, _, exam = await require_session(request, Action.VIEW_SESSION, request.match_info["code"])
+    async with request.app[SESSIONMAKER]() as db:
+        summary = await load_score_summary(db, exam)
+    svg = render_chart(summary.figures, title=f"{exam.code} 成绩分布 Score distribution")
+    return web.Response(
+        text=svg,
+        content_type="image/svg+xml",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def session_audit(request: web.Request) -> web.Response:
+    _, _, exam = await require_session(request, Action.VIEW_AUDIT, request.match_info["code"])
+    async with request.app[SESSIONMAKER]() as db:
+        entries = await audit.entries_for_session(db, exam.code)
+    return web.json_response(
+        {
+            "session": exam.code,
+            "entries": [
+                {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "role": e.role,
+                    "action": e.action,
+                    "target": e.target,
+                    "reason": e.reason,
+                    "data": e.data,
+                    "hash": e.hash,
+                }
+                for e in entries
+            ],
+        }
+    )
+
+
+async def verify_audit(request: web.Request) -> web.Response:
+    await require(request, Action.VERIFY_AUDIT)
+    async with request.app[SESSIONMAKER]() as db:
+        report = await audit.verify_chain(db)
+    return web.json_response(
+        {
+            "intact": report.intact,
+            "entries": report.entries,
+            "tail_hash": report.tail_hash,
+            "broken_id": report.broken_id,
+            "problem": report.problem,
+        }
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/console", session_list)
+    app.router.add_get("/console/sessions/{code}", session_page)
+    app.router.add_get("/console/sessions/{code}/chart.svg", score_chart)
+    app.router.add_get("/api/staff/sessions/{code}/audit", session_audit)
+    app.router.add_get("/api/staff/audit/verify", verify_audit)

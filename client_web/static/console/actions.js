@@ -1,0 +1,100 @@
+// What each console action asks before it is sent, and the command it becomes.
+
+export const ACTIONS = {
+  open_checkin: {
+    label: "开放签到",
+    title: "开放签到 Open check-in",
+    text: "考生可以登录并阅读考试须知，试题在开考后才下发。",
+    reason: "none",
+  },
+  start: {
+    label: "开考",
+    title: "开考 Start the session",
+    text: "开考后全部已签到考生的试卷同时下发，计时开始。",
+    reason: "none",
+    irreversible: true,
+  },
+  pause_all: {
+    label: "全场暂停",
+    title: "全场暂停 Pause the whole room",
+    text: "全部考生的计时暂停，答题界面被遮挡。",
+    reason: "required",
+  },
+  resume_all: {
+    label: "全场恢复",
+    title: "全场恢复 Resume the whole room",
+    text: "全部考生继续答题、继续计时。",
+    reason: "optional",
+  },
+  note: {
+    label: "考场记录",
+    title: "考场记录 Add a note to the room record",
+    text: "记录内容将写入考场记录表。",
+    reason: "required",
+    maxLength: 2000,
+  },
+  pause: {
+    label: "暂停",
+    title: "暂停考生 Pause candidate",
+    text: "该考生的计时暂停，答题界面被遮挡。",
+    reason: "required",
+  },
+  resume: {
+    label: "恢复",
+    title: "恢复考生 Resume candidate",
+    text: "该考生继续答题、继续计时。",
+    reason: "optional",
+  },
+  extra_time: {
+    label: "延时",
+    title: "延长考试时间 Extra time",
+    text: "为该考生增加考试时间。",
+    reason: "required",
+    minutes: true,
+  },
+  unlock: {
+    label: "解锁",
+    title: "解锁换机 Unlock to change seat",
+    text: "该考生当前的连接将被断开，可在另一台考试机上重新登录，已保存的答案全部保留。",
+    reason: "required",
+  },
+  force_submit: {
+    label: "收卷",
+    title: "强制交卷 Force submit",
+    text: "立即收取该考生的试卷并评分。",
+    reason: "required",
+    irreversible: true,
+  },
+  mark_absent: {
+    label: "缺考",
+    title: "标记缺考 Mark absent",
+    text: "该考生将被记为缺考，不能再登录本场考试。",
+    reason: "optional",
+    irreversible: true,
+  },
+};
+
+/** The protocol command for an action (without `seq`). */
+export function commandFor(action, candidateId, { reason, minutes }) {
+  switch (action) {
+    case "open_checkin":
+    case "start":
+      return { type: action };
+    case "pause_all":
+      return { type: "pause", candidate_id: null, reason };
+    case "resume_all":
+      return { type: "resume", candidate_id: null, reason };
+    case "note":
+      return { type: "note", text: reason };
+    case "extra_time":
+      return { type: "extra_time", candidate_id: candidateId, seconds: minutes * 60, reason };
+    case "pause":
+    case "resume":
+    case "unlock":
+    case "force_submit":
+    case "mark_absent":
+      return { type: action, candidate_id: candidateId, reason };
+    default:
+      throw new Error(`unknown action ${action}`);
+  }
+}
