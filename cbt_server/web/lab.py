@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import time
@@ -30,6 +31,8 @@ from lab_agent import sysinfo
 from lab_agent.bench import Baseline
 from lab_agent.checks import MIN_MEASURED_MBPS
 from lab_agent.link import MAX_TRANSFER
+
+log = logging.getLogger(__name__)
 
 LAB_SCOPE = "lab:report"
 MAX_REPORT_BYTES = 64 * 1024
@@ -100,11 +103,16 @@ async def download(request: web.Request) -> web.StreamResponse:
     response.content_length = nbytes
     await response.prepare(request)
     sent = 0
-    while sent < nbytes:
-        size = min(CHUNK, nbytes - sent)
-        await response.write(os.urandom(size))
-        sent += size
-    await response.write_eof()
+    try:
+        while sent < nbytes:
+            size = min(CHUNK, nbytes - sent)
+            await response.write(os.urandom(size))
+            sent += size
+        await response.write_eof()
+    except ConnectionError:
+        # The agent went away mid-transfer (interrupted, or its PC lost the link):
+        # nothing to answer and nothing wrong with the server.
+        log.info("lab download of %d bytes stopped after %d: client gone", nbytes, sent)
     return response
 
 
@@ -116,12 +124,15 @@ async def upload(request: web.Request) -> web.Response:
         raise TooLarge(f"upload: at most {MAX_TRANSFER} bytes, not {declared}")
     received = 0
     started: float | None = None
-    async for chunk in request.content.iter_chunked(CHUNK):
-        if started is None:
-            started = time.perf_counter()
-        received += len(chunk)
-        if received > MAX_TRANSFER:
-            raise TooLarge(f"upload: at most {MAX_TRANSFER} bytes")
+    try:
+        async for chunk in request.content.iter_chunked(CHUNK):
+            if started is None:
+                started = time.perf_counter()
+            received += len(chunk)
+            if received > MAX_TRANSFER:
+                raise TooLarge(f"upload: at most {MAX_TRANSFER} bytes")
+    except ConnectionError as exc:
+        raise InvalidInput(f"upload: the body ended early after {received} bytes") from exc
     seconds = time.perf_counter() - started if started is not None else 0.0
     return web.json_response({"bytes": received, "seconds": round(seconds, 6)})
 

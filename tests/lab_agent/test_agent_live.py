@@ -3,8 +3,14 @@ process against a live server."""
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import glob
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +22,7 @@ from cbt_server.web import lab
 from lab_agent.bench import Baseline
 from lab_agent.report import CPU_KEYS, LINK_KEYS, REPORT_KEYS
 from tests.conftest import free_port
-from tests.lab_agent.conftest import LabServer, check_args, run_agent
+from tests.lab_agent.conftest import REPO, LabServer, check_args, run_agent
 
 
 @pytest.fixture(autouse=True)
@@ -186,3 +192,64 @@ async def test_bench_command_prints_scores() -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("single-core ")
     assert "(baseline 1)" in run.stdout
+
+
+def find_python39() -> str | None:
+    """A Python 3.9 interpreter: $CBT_TEST_PYTHON39, python3.9 on the PATH, or pyenv's."""
+    candidates = [os.environ.get("CBT_TEST_PYTHON39"), shutil.which("python3.9")]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        pattern = str(Path(root.stdout.strip()) / "versions" / "3.9.*" / "bin" / "python3.9")
+        candidates += sorted(glob.glob(pattern))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "(3, 9)":
+            return candidate
+    return None
+
+
+def test_agent_source_is_python_39_syntax() -> None:
+    for path in sorted((REPO / "lab_agent").glob("*.py")):
+        ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 9))
+
+
+async def test_agent_runs_on_python_39_without_psutil_or_cpuinfo(
+    lab_server: LabServer, fake_browsers: Path, tmp_path: Path
+) -> None:
+    python39 = find_python39()
+    if python39 is None:
+        pytest.skip("no Python 3.9 interpreter found (set CBT_TEST_PYTHON39 to one)")
+    out = tmp_path / "report.json"
+    args = check_args(lab_server.url, "--json", str(out), token=lab_server.token)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CBT_LAB_", "PYTHON"))}
+    env["PATH"] = str(fake_browsers)
+    proc = await asyncio.create_subprocess_exec(
+        python39,
+        "-m",
+        "lab_agent",
+        *args,
+        cwd=str(REPO),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 180)
+    text = stdout.decode() + stderr.decode()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    report = json.loads(out.read_text(encoding="utf-8"))
+    # The standard-library fallbacks filled in what psutil would have.
+    assert report["cpu"]["physical_cores"] is None
+    assert report["cpu"]["logical_cores"] == os.cpu_count()
+    assert report["memory_gb"] > 0
+    assert report["cpu"]["model"] not in ("", "unknown")
+    rows = await stored_reports(lab_server)
+    assert [r.hostname for r in rows] == [report["hostname"]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import zlib
 from typing import Any
@@ -218,3 +220,25 @@ async def test_only_the_last_ten_reports_of_a_pc_are_kept(lab_server: LabServer)
     _, body, _ = await call(lab_server, "GET", "/api/v1/lab/readiness")
     newest = {pc["hostname"]: pc["score_single"] for pc in body["pcs"]}
     assert newest == {"LAB-PC-01": 411.0, "LAB-PC-02": 520.0}
+
+
+async def test_an_agent_that_goes_away_mid_transfer_is_no_server_error(
+    lab_server: LabServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = lab_server.url.removeprefix("http://").split(":")
+    auth = f"Authorization: Bearer {lab_server.token}\r\nHost: {host}\r\n"
+    # A download abandoned after the first bytes.
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET /api/v1/lab/download?bytes={MAX_TRANSFER} HTTP/1.1\r\n{auth}\r\n".encode())
+    await writer.drain()
+    await reader.read(65536)
+    writer.transport.abort()
+    # An upload that promises 1 MB and stops at 100 kB.
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = f"POST /api/v1/lab/upload HTTP/1.1\r\n{auth}Content-Length: 1000000\r\n\r\n"
+    writer.write(head.encode() + b"\0" * 100_000)
+    await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.5)
+    assert (await call(lab_server, "GET", "/api/v1/lab/ping"))[0] == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
