@@ -1,0 +1,93 @@
+"""Exam delivery over WebSockets: handlers, services binding the exam core to the
+database, the notifier, deadlines and heartbeats.
+
+`setup(app)` mounts it on the app from `create_app`: routes `/ws/candidate` and
+`/ws/proctor`, and a cleanup context that owns the notifier and the background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cbt_server.appkeys import CIPHER, SESSIONMAKER, SETTINGS
+from cbt_server.db.engine import make_sessionmaker
+from cbt_server.runtime import liveness
+from cbt_server.runtime.context import Runtime
+from cbt_server.runtime.deadlines import Sweeper
+from cbt_server.runtime.hub import Hub
+from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, RUNTIME, SWEEPER
+from cbt_server.runtime.login_limit import LoginLimits
+from cbt_server.runtime.notifier import make_notifier
+from cbt_server.runtime.readengine import make_read_engine
+from cbt_server.runtime.ws_candidate import candidate_socket
+from cbt_server.runtime.ws_proctor import proctor_socket
+
+log = logging.getLogger(__name__)
+
+CANDIDATE_PATH = "/ws/candidate"
+PROCTOR_PATH = "/ws/proctor"
+_MOUNTED = web.AppKey("exam_runtime_mounted", bool)
+
+
+async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Own the notifier and the background tasks for the app's lifetime."""
+    settings = app[SETTINGS]
+    notifier = make_notifier(settings.effective_database_url)
+    read_engine = make_read_engine(settings.effective_database_url)
+    runtime = Runtime(
+        settings,
+        app[SESSIONMAKER],
+        app[CIPHER],
+        notifier,
+        read_sessionmaker=make_sessionmaker(read_engine) if read_engine else None,
+        serialize_writes=read_engine is not None,
+    )
+    sweeper = Sweeper(runtime)
+    hub = Hub(on_clock_event=sweeper.wake)
+    app[RUNTIME] = runtime
+    app[SWEEPER] = sweeper
+    app[HUB] = hub
+    app[LOGIN_LIMITS] = LoginLimits()
+    await notifier.start(hub.deliver, hub.resync)
+    await liveness.on_start(runtime)
+    tasks = [
+        asyncio.create_task(sweeper.run(), name="cbt-deadlines"),
+        asyncio.create_task(liveness.beat_forever(runtime), name="cbt-heartbeat"),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            # The last sign of life: downtime after a clean stop starts from here.
+            await asyncio.wait_for(liveness.beat(runtime), timeout=5)
+        except Exception as error:
+            log.warning("final heartbeat not written: %s", error)
+        await notifier.close()
+        if read_engine is not None:
+            await read_engine.dispose()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    if HUB in app:
+        await app[HUB].close_all()
+
+
+def setup(app: web.Application) -> None:
+    """Mount the exam runtime (idempotent). Call after the database context is added."""
+    if app.get(_MOUNTED):
+        return
+    app[_MOUNTED] = True
+    app.router.add_get(CANDIDATE_PATH, candidate_socket)
+    app.router.add_get(PROCTOR_PATH, proctor_socket)
+    app.cleanup_ctx.append(runtime_ctx)
+    app.on_shutdown.append(_close_sockets)

@@ -1,0 +1,543 @@
+"""What a candidate's connection can do: log in, answer, flag, submit; and their state.
+
+Each function runs inside the caller's transaction (one unit of work per message, or
+per group of messages that arrived together), locks the candidate row first, appends
+change events to `events`, and raises domain errors. Answer, flag and submit check
+everything before they write anything, so a refused message leaves no trace in the
+transaction it shares with others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server import audit
+from cbt_server.content_crypto import ContentCipher
+from cbt_server.db import models
+from cbt_server.errors import (
+    AlreadyLoggedIn,
+    DomainError,
+    LoggedInElsewhere,
+    LoginFailed,
+    NotFound,
+    TimeUp,
+    UnknownItem,
+)
+from cbt_server.exam import clock
+from cbt_server.exam import state as lifecycle
+from cbt_server.exam.answers import normalize_response
+from cbt_server.exam.clock import DowntimePolicy
+from cbt_server.exam.grading import ItemType
+from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
+from cbt_server.protocol import candidate as msg
+from cbt_server.runtime.events import Event, Kind
+from cbt_server.runtime.facts import (
+    candidate_pause,
+    clock_facts,
+    clock_facts_and_pauses,
+    room_pause,
+)
+from cbt_server.runtime.papers import PaperViews, ensure_papers, layout_index, paper_of
+from item_bank import catalogue
+
+CANDIDATE_ROLE = "candidate"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _same_id_number(stored: str, given: str) -> bool:
+    a = stored.strip().upper().encode()
+    b = given.strip().upper().encode()
+    return hmac.compare_digest(a, b)
+
+
+def actor(candidate: models.Candidate) -> str:
+    return f"candidate:{candidate.ticket}"
+
+
+async def lock_candidate(session: AsyncSession, candidate_id: int) -> models.Candidate:
+    """Load a candidate row for update (serialises writers on PostgreSQL)."""
+    row = await session.scalar(
+        select(models.Candidate)
+        .where(models.Candidate.id == candidate_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound(f"no candidate {candidate_id}")
+    return row
+
+
+async def exam_of(session: AsyncSession, candidate: models.Candidate) -> models.ExamSession:
+    exam = await session.get(models.ExamSession, candidate.session_id, populate_existing=True)
+    if exam is None:
+        raise NotFound(f"no session {candidate.session_id}")
+    return exam
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    candidate_id: int
+    session_id: int
+    token: str
+    resumed: bool
+
+
+async def login(
+    session: AsyncSession,
+    cipher: ContentCipher,
+    *,
+    ticket: str,
+    id_number: str,
+    resume_token: str | None,
+    seat: int | None,
+    conn_id: str,
+    now: datetime,
+    events: list[Event],
+) -> Login:
+    """Log a candidate in on connection `conn_id`.
+
+    A candidate who logged in before may come back only with the resume token of that
+    login (same PC), or after a proctor unlocked them (another PC): then the new login
+    takes over and the old connection, wherever it is, is told to close.
+    """
+    found = await session.scalar(
+        select(models.Candidate.id).where(models.Candidate.ticket == ticket.strip())
+    )
+    if found is None:
+        raise LoginFailed("ticket number or ID-card number is wrong")
+    candidate = await lock_candidate(session, found)
+    if not _same_id_number(candidate.id_number, id_number):
+        raise LoginFailed("ticket number or ID-card number is wrong")
+    exam = await exam_of(session, candidate)
+    current = CandidateState(candidate.state)
+    new_state = lifecycle.check_in(current, SessionState(exam.state))
+
+    resumed = False
+    if candidate.login_token_hash:
+        if resume_token and hmac.compare_digest(
+            token_hash(resume_token), candidate.login_token_hash
+        ):
+            token, resumed = resume_token, True
+        elif candidate.unlocked:
+            token = secrets.token_urlsafe(24)
+        else:
+            raise AlreadyLoggedIn(
+                "this candidate is logged in on another PC; a proctor must unlock "
+                "them before they can log in here"
+            )
+    else:
+        token = secrets.token_urlsafe(24)
+
+    if new_state in (CandidateState.CHECKED_IN, CandidateState.ANSWERING, CandidateState.PAUSED):
+        await ensure_papers(session, cipher, exam, [candidate])
+    if current is CandidateState.REGISTERED:
+        candidate.checked_in_at = now
+    if new_state is CandidateState.ANSWERING and candidate.started_at is None:
+        candidate.started_at = now
+    candidate.state = new_state.value
+
+    previous = candidate.connection_id
+    candidate.connection_id = conn_id
+    candidate.login_token_hash = token_hash(token)
+    candidate.unlocked = False
+    candidate.login_seat = seat
+    candidate.last_seen_at = now
+    if previous is not None and previous != conn_id:
+        events.append(Event(Kind.CANDIDATE_TAKEOVER, exam.id, candidate.id, {"conn_id": conn_id}))
+    events.append(Event(Kind.CANDIDATE_CONNECTED, exam.id, candidate.id))
+    if not resumed:
+        await audit.record(
+            session,
+            actor(candidate),
+            CANDIDATE_ROLE,
+            "candidate.login",
+            audit.candidate_target(exam.code, candidate.ticket),
+            data={"seat": seat, "state": new_state.value},
+            at=now,
+        )
+    return Login(candidate.id, exam.id, token, resumed)
+
+
+async def _writable(
+    session: AsyncSession, candidate_id: int, conn_id: str
+) -> tuple[models.Candidate, models.ExamSession]:
+    candidate = await lock_candidate(session, candidate_id)
+    if candidate.connection_id != conn_id:
+        raise LoggedInElsewhere("this candidate has logged in on another PC")
+    exam = await exam_of(session, candidate)
+    return candidate, exam
+
+
+async def _answer_refusal(
+    session: AsyncSession,
+    candidate: models.Candidate,
+    exam: models.ExamSession,
+    now: datetime,
+    policy: DowntimePolicy,
+) -> DomainError | None:
+    """Why the candidate may not change answers now (paused, time up, ...), or None."""
+    facts, pauses = await clock_facts_and_pauses(session, exam, candidate, policy)
+    try:
+        lifecycle.can_answer(
+            CandidateState(candidate.state),
+            SessionState(exam.state),
+            room_paused=any(p.candidate_id is None and p.ended_at is None for p in pauses),
+            expired=clock.is_expired(facts, now),
+        )
+    except DomainError as error:
+        return error
+    return None
+
+
+PaperIndex = Mapping[str, tuple[ItemType, tuple[str, ...]]]
+
+
+async def paper_index(session: AsyncSession, candidate_id: int) -> PaperIndex:
+    """item id -> (type, option ids) of the candidate's paper (empty if none yet)."""
+    paper = await paper_of(session, candidate_id)
+    return layout_index(paper.layout) if paper is not None else {}
+
+
+@dataclass(frozen=True, slots=True)
+class SetAnswer:
+    seq: int
+    item_id: str
+    response: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SetFlag:
+    seq: int
+    item_id: str
+    flagged: bool
+
+
+Change = SetAnswer | SetFlag
+
+
+async def save_changes(
+    session: AsyncSession,
+    *,
+    candidate_id: int,
+    conn_id: str,
+    changes: Sequence[Change],
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+    index: PaperIndex | None = None,
+) -> list[DomainError | None]:
+    """Apply answers and flags in `seq` order; one outcome per change.
+
+    None means saved or already saved (a resend with a `seq` not above the candidate's
+    acknowledged one changes nothing): either way the client may count it acknowledged.
+    A DomainError means refused (paused, time up, unknown item, invalid response) and
+    nothing of that change was written. Raises LoggedInElsewhere, for all of them, if
+    this connection no longer holds the candidate. `index` is the candidate's paper index
+    if the caller has it (papers never change).
+    """
+    candidate = await lock_candidate(session, candidate_id)
+    if candidate.connection_id != conn_id:
+        raise LoggedInElsewhere("this candidate has logged in on another PC")
+    exam = await exam_of(session, candidate)
+    fresh = [c for c in changes if c.seq > candidate.acked_seq]
+    refusal = await _answer_refusal(session, candidate, exam, now, policy) if fresh else None
+    if not index:
+        index = await paper_index(session, candidate.id)
+    rows: dict[str, models.Answer] = {}
+    wanted = list({c.item_id for c in fresh if c.item_id in index})
+    if wanted and refusal is None:
+        found = await session.scalars(
+            select(models.Answer).where(
+                models.Answer.candidate_id == candidate.id, models.Answer.item_id.in_(wanted)
+            )
+        )
+        rows = {row.item_id: row for row in found}
+    outcomes: list[DomainError | None] = []
+    changed = False
+    for change in changes:
+        if change.seq <= candidate.acked_seq:
+            outcomes.append(None)
+            continue
+        try:
+            if refusal is not None:
+                raise refusal
+            if change.item_id not in index:
+                raise UnknownItem(f"item {change.item_id!r} is not on this candidate's paper")
+            kind, options = index[change.item_id]
+            response = (
+                normalize_response(kind, options, change.response)
+                if isinstance(change, SetAnswer)
+                else None
+            )
+        except DomainError as error:
+            outcomes.append(error)
+            continue
+        row = rows.get(change.item_id)
+        if row is None:
+            row = models.Answer(
+                candidate_id=candidate.id, item_id=change.item_id, response=[], flagged=False
+            )
+            session.add(row)
+            rows[change.item_id] = row
+        if response is not None:
+            row.response = response
+        if isinstance(change, SetFlag):
+            row.flagged = change.flagged
+        row.seq = change.seq
+        row.updated_at = now
+        candidate.acked_seq = change.seq
+        changed = True
+        outcomes.append(None)
+    if changed:
+        candidate.last_seen_at = now
+        events.append(Event(Kind.CANDIDATE_ANSWERED, exam.id, candidate.id))
+    return outcomes
+
+
+async def save_answer(
+    session: AsyncSession,
+    *,
+    candidate_id: int,
+    conn_id: str,
+    seq: int,
+    item_id: str,
+    response: list[str],
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+) -> None:
+    """Store one response (a resend of an applied `seq` changes nothing); raise if refused."""
+    (outcome,) = await save_changes(
+        session,
+        candidate_id=candidate_id,
+        conn_id=conn_id,
+        changes=[SetAnswer(seq, item_id, response)],
+        now=now,
+        policy=policy,
+        events=events,
+    )
+    if outcome is not None:
+        raise outcome
+
+
+async def save_flag(
+    session: AsyncSession,
+    *,
+    candidate_id: int,
+    conn_id: str,
+    seq: int,
+    item_id: str,
+    flagged: bool,
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+) -> None:
+    """Mark or unmark one item for review; raise if refused."""
+    (outcome,) = await save_changes(
+        session,
+        candidate_id=candidate_id,
+        conn_id=conn_id,
+        changes=[SetFlag(seq, item_id, flagged)],
+        now=now,
+        policy=policy,
+        events=events,
+    )
+    if outcome is not None:
+        raise outcome
+
+
+def mark_submitted(
+    candidate: models.Candidate,
+    exam: models.ExamSession,
+    reason: SubmitReason,
+    at: datetime,
+    events: list[Event],
+    *,
+    room_paused: bool = False,
+) -> None:
+    """Apply a submission to a locked candidate row (state, time, reason, event)."""
+    new_state = lifecycle.submit(CandidateState(candidate.state), reason, room_paused=room_paused)
+    candidate.state = new_state.value
+    candidate.submitted_at = at
+    candidate.submit_reason = reason.value
+    events.append(Event(Kind.CANDIDATE_SUBMITTED, exam.id, candidate.id, {"reason": reason}))
+
+
+async def close_own_pause(session: AsyncSession, candidate: models.Candidate, at: datetime) -> None:
+    """End a submitted candidate's own open pause (their clock stopped anyway)."""
+    own = await candidate_pause(session, candidate.id)
+    if own is not None:
+        own.ended_at = max(own.started_at, at)
+
+
+async def submit_own(
+    session: AsyncSession,
+    *,
+    candidate_id: int,
+    conn_id: str,
+    seq: int,
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+) -> bool:
+    """The candidate submits their paper; False for a resend of an applied submit."""
+    candidate, exam = await _writable(session, candidate_id, conn_id)
+    if seq <= candidate.acked_seq:
+        return False
+    facts = await clock_facts(session, exam, candidate, policy)
+    if CandidateState(candidate.state) in lifecycle.IN_EXAM and clock.is_expired(facts, now):
+        raise TimeUp("time is up; the paper is being submitted automatically")
+    paused = await room_pause(session, exam.id) is not None
+    mark_submitted(candidate, exam, SubmitReason.CANDIDATE, now, events, room_paused=paused)
+    candidate.acked_seq = seq
+    candidate.last_seen_at = now
+    await audit.record(
+        session,
+        actor(candidate),
+        CANDIDATE_ROLE,
+        "candidate.submit",
+        audit.candidate_target(exam.code, candidate.ticket),
+        at=now,
+    )
+    return True
+
+
+async def disconnect(
+    session: AsyncSession, candidate_id: int, conn_id: str, now: datetime, events: list[Event]
+) -> None:
+    """Release the candidate's connection slot if this connection still holds it."""
+    candidate = await lock_candidate(session, candidate_id)
+    if candidate.connection_id == conn_id:
+        candidate.connection_id = None
+        candidate.last_seen_at = now
+        events.append(Event(Kind.CANDIDATE_DISCONNECTED, candidate.session_id, candidate.id))
+
+
+# --- the state a client receives ------------------------------------------------------
+
+
+def session_info(exam: models.ExamSession) -> msg.SessionInfo:
+    return msg.SessionInfo(
+        id=exam.id,
+        code=exam.code,
+        title=exam.title,
+        state=SessionState(exam.state),
+        show_scores=exam.show_scores,
+        duration_ms=exam.duration_s * 1000,
+        started_at=exam.started_at,
+    )
+
+
+def candidate_info(candidate: models.Candidate) -> msg.CandidateInfo:
+    occupation = catalogue.occupation(candidate.occupation)
+    return msg.CandidateInfo(
+        ticket=candidate.ticket,
+        name=candidate.name,
+        occupation=occupation.code,
+        occupation_name=occupation.name_zh,
+        level=candidate.level,
+        level_name=catalogue.level_name(candidate.level),
+        seat=candidate.seat,
+        state=CandidateState(candidate.state),
+        submit_reason=SubmitReason(candidate.submit_reason) if candidate.submit_reason else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    remaining_ms: int
+    paused: bool
+    scope: msg.PauseScope | None
+    extra_ms: int
+
+
+async def timing(
+    session: AsyncSession,
+    exam: models.ExamSession,
+    candidate: models.Candidate,
+    now: datetime,
+    policy: DowntimePolicy,
+) -> Timing:
+    facts = await clock_facts(session, exam, candidate, policy)
+    scope: msg.PauseScope | None = None
+    if CandidateState(candidate.state) not in lifecycle.FINISHED:
+        if await room_pause(session, exam.id) is not None:
+            scope = "room"
+        elif await candidate_pause(session, candidate.id) is not None:
+            scope = "candidate"
+    extra = clock.extra_time(facts, now)
+    return Timing(
+        remaining_ms=clock.remaining_ms(facts, now),
+        paused=scope is not None,
+        scope=scope,
+        extra_ms=extra // timedelta(milliseconds=1),
+    )
+
+
+async def result_view(
+    session: AsyncSession, exam: models.ExamSession, candidate: models.Candidate
+) -> msg.ResultView | None:
+    if not exam.show_scores:
+        return None
+    row = await session.scalar(
+        select(models.Result).where(models.Result.candidate_id == candidate.id)
+    )
+    if row is None:
+        return None
+    return msg.ResultView(
+        total=row.score, max_total=row.max_score, pass_mark=row.pass_mark, passed=row.passed
+    )
+
+
+async def candidate_state(
+    session: AsyncSession,
+    views: PaperViews,
+    candidate_id: int,
+    now: datetime,
+    policy: DowntimePolicy,
+    *,
+    token: str | None = None,
+) -> msg.State:
+    """The full state of one candidate as their client receives it on every (re)connect."""
+    candidate = await session.get(models.Candidate, candidate_id, populate_existing=True)
+    if candidate is None:
+        raise NotFound(f"no candidate {candidate_id}")
+    exam = await exam_of(session, candidate)
+    state = CandidateState(candidate.state)
+    paper = None
+    # Item content only once the session started, and only while answering.
+    if SessionState(exam.state) is SessionState.STARTED and state in lifecycle.IN_EXAM:
+        row = await paper_of(session, candidate.id)
+        if row is not None:
+            paper = await views.get(session, row)
+    answers = (
+        await session.scalars(
+            select(models.Answer).where(models.Answer.candidate_id == candidate.id)
+        )
+    ).all()
+    times = await timing(session, exam, candidate, now, policy)
+    return msg.State(
+        server_time=now,
+        session=session_info(exam),
+        candidate=candidate_info(candidate),
+        paper=paper,
+        answers={a.item_id: list(a.response) for a in answers if a.response},
+        flags=sorted(a.item_id for a in answers if a.flagged),
+        remaining_ms=times.remaining_ms,
+        paused=times.paused,
+        pause_scope=times.scope,
+        acked_seq=candidate.acked_seq,
+        resume_token=token,
+        result=await result_view(session, exam, candidate),
+    )

@@ -1,0 +1,201 @@
+"""Auto-submit at the deadline, for online and offline candidates alike.
+
+Nothing here keeps a timer per candidate. A sweeper reads the stored facts, submits every
+candidate whose time has run out (at the exact moment it ran out), grades what is
+submitted but not yet graded, ends sessions with nobody left in them, and sleeps until the
+next deadline (at most a few seconds; earlier when a clock event wakes it). After a
+restart the first sweep catches up with whatever fell due while the server was down.
+Every process may sweep: each step locks the candidate row and re-checks, so a candidate
+is submitted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server import audit
+from cbt_server.db import models
+from cbt_server.exam import clock
+from cbt_server.exam import state as lifecycle
+from cbt_server.exam.clock import DowntimePolicy
+from cbt_server.exam.state import CandidateState, SessionState
+from cbt_server.runtime.candidate_service import close_own_pause, lock_candidate
+from cbt_server.runtime.context import Runtime
+from cbt_server.runtime.events import Event, Kind
+from cbt_server.runtime.facts import clock_facts, room_pause, session_clock_facts
+from cbt_server.runtime.grading_service import grade_candidate
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+MAX_SLEEP = 5.0
+ACTIVE = (
+    CandidateState.REGISTERED,
+    CandidateState.CHECKED_IN,
+    CandidateState.ANSWERING,
+    CandidateState.PAUSED,
+)
+
+
+async def expire(
+    session: AsyncSession,
+    candidate_id: int,
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+) -> bool:
+    """Apply the deadline to one candidate if it has passed; True if anything changed."""
+    candidate = await lock_candidate(session, candidate_id)
+    state = CandidateState(candidate.state)
+    if state not in ACTIVE:
+        return False
+    exam = await session.get(models.ExamSession, candidate.session_id, populate_existing=True)
+    if exam is None or exam.state != SessionState.STARTED:
+        return False
+    at = clock.expired_at(await clock_facts(session, exam, candidate, policy), now)
+    if at is None:
+        return False
+    new_state, reason = lifecycle.on_deadline(state)
+    candidate.state = new_state.value
+    target = audit.candidate_target(exam.code, candidate.ticket)
+    if reason is not None:
+        candidate.submitted_at = at
+        candidate.submit_reason = reason.value
+        await close_own_pause(session, candidate, at)
+        events.append(Event(Kind.CANDIDATE_SUBMITTED, exam.id, candidate.id, {"reason": reason}))
+        await audit.record(session, SYSTEM, SYSTEM, "candidate.timeout", target, at=now)
+    else:
+        events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
+        await audit.record(
+            session, SYSTEM, SYSTEM, "candidate.absent", target, "never logged in", at=now
+        )
+    return True
+
+
+async def end_if_done(
+    session: AsyncSession, session_id: int, now: datetime, events: list[Event]
+) -> bool:
+    """End a started session in which nobody is registered, waiting or answering."""
+    exam = await session.scalar(
+        select(models.ExamSession)
+        .where(models.ExamSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if exam is None or exam.state != SessionState.STARTED:
+        return False
+    remaining = await session.scalar(
+        select(models.Candidate.id)
+        .where(
+            models.Candidate.session_id == exam.id,
+            models.Candidate.state.in_([s.value for s in ACTIVE]),
+        )
+        .limit(1)
+    )
+    if remaining is not None:
+        return False
+    exam.state = lifecycle.end_session(SessionState(exam.state)).value
+    exam.ended_at = now
+    open_pause = await room_pause(session, exam.id)
+    if open_pause is not None:
+        open_pause.ended_at = now
+    await audit.record(
+        session, SYSTEM, SYSTEM, "session.end", audit.session_target(exam.code), at=now
+    )
+    events.append(Event(Kind.SESSION_ENDED, exam.id))
+    return True
+
+
+class Sweeper:
+    """The background task that applies deadlines and grades; owned by a cleanup context."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                next_due = await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deadline sweep failed; retrying shortly")
+                next_due = None
+            delay = MAX_SLEEP
+            if next_due is not None:
+                delay = min(MAX_SLEEP, max(0.0, (next_due - self._rt.now()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def sweep(self) -> datetime | None:
+        """One pass; returns the earliest upcoming deadline (None if nothing runs)."""
+        rt = self._rt
+        now = rt.now()
+        due: list[int] = []
+        upcoming: datetime | None = None
+        async with rt.read() as session:
+            started = (
+                await session.scalars(
+                    select(models.ExamSession).where(
+                        models.ExamSession.state == SessionState.STARTED.value
+                    )
+                )
+            ).all()
+            for exam in started:
+                candidates = (
+                    await session.scalars(
+                        select(models.Candidate).where(
+                            models.Candidate.session_id == exam.id,
+                            models.Candidate.state.in_([s.value for s in ACTIVE]),
+                        )
+                    )
+                ).all()
+                facts = await session_clock_facts(session, exam, candidates, rt.policy)
+                for candidate in candidates:
+                    moment = clock.deadline(facts[candidate.id], now)
+                    if moment is None:
+                        continue
+                    if moment <= now:
+                        due.append(candidate.id)
+                    elif upcoming is None or moment < upcoming:
+                        upcoming = moment
+            ungraded = list(
+                await session.scalars(
+                    select(models.Candidate.id).where(
+                        models.Candidate.state == CandidateState.SUBMITTED.value
+                    )
+                )
+            )
+            started_ids = [exam.id for exam in started]
+        for candidate_id in due:
+            async with rt.unit() as work:
+                if await expire(work.session, candidate_id, now, rt.policy, work.events):
+                    ungraded.append(candidate_id)
+        for candidate_id in dict.fromkeys(ungraded):
+            await self.grade(candidate_id)
+        for session_id in started_ids:
+            async with rt.unit() as work:
+                await end_if_done(work.session, session_id, rt.now(), work.events)
+        return upcoming
+
+    async def grade(self, candidate_id: int) -> None:
+        """Grade one submitted candidate in its own transaction (logged, never raised)."""
+        rt = self._rt
+        try:
+            async with rt.unit() as work:
+                candidate = await lock_candidate(work.session, candidate_id)
+                if candidate.state == CandidateState.SUBMITTED:
+                    await grade_candidate(work.session, rt.cipher, candidate, rt.now(), work.events)
+        except Exception:
+            log.exception("grading candidate %s failed; the next sweep retries", candidate_id)

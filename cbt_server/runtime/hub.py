@@ -1,0 +1,161 @@
+"""This process's live connections, and the delivery of change events to them.
+
+Each connection has a queue of events and one pump task that turns them into messages
+(reading the current facts in a short transaction), so a connection's messages go out in
+order and a slow client never holds up another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSCloseCode, web
+
+from cbt_server.protocol import Message, dump
+from cbt_server.protocol.candidate import Closing
+from cbt_server.runtime.events import CLOCK_KINDS, Event, Kind
+
+log = logging.getLogger(__name__)
+
+RESYNC = Event(Kind.RESYNC, 0)
+"""Queued to every connection when events may have been missed: send the full state."""
+
+
+class Connection:
+    """One WebSocket, its send lock and its event queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, session_id: int) -> None:
+        self.ws = ws
+        self.session_id = session_id
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._send_lock = asyncio.Lock()
+        self._pump: asyncio.Task[None] | None = None
+
+    async def send(self, message: Message) -> bool:
+        """Send one message; False if the socket is closed (the client will resync)."""
+        if self.ws.closed:
+            return False
+        async with self._send_lock:
+            try:
+                await self.ws.send_str(dump(message))
+            except (ConnectionError, RuntimeError):
+                return False
+        return True
+
+    async def close(self, code: int, reason: str, *, reconnect: bool) -> None:
+        await self.send(Closing(reason=reason, reconnect=reconnect))
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.close(code=code, message=reason.encode()[:120])
+
+    def start_pump(self, handle: Callable[[Event], Awaitable[None]]) -> None:
+        async def pump() -> None:
+            while True:
+                event = await self.queue.get()
+                try:
+                    await handle(event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The client resyncs on reconnect; one failed update must not end the pump.
+                    log.exception("sending %s to a connection failed", event.kind)
+
+        self._pump = asyncio.create_task(pump(), name="cbt-connection-pump")
+
+    async def stop_pump(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+
+
+class CandidateConnection(Connection):
+    def __init__(
+        self, ws: web.WebSocketResponse, session_id: int, candidate_id: int, conn_id: str
+    ) -> None:
+        super().__init__(ws, session_id)
+        self.candidate_id = candidate_id
+        self.conn_id = conn_id
+
+
+class ProctorConnection(Connection):
+    pass
+
+
+class Hub:
+    """Routes events to the connections of this process that they concern."""
+
+    def __init__(self, on_clock_event: Callable[[], None] = lambda: None) -> None:
+        self._candidates: dict[int, set[CandidateConnection]] = defaultdict(set)
+        self._proctors: dict[int, set[ProctorConnection]] = defaultdict(set)
+        self._on_clock_event = on_clock_event
+        self.closing = False
+
+    # registration -------------------------------------------------------------------
+
+    def add_candidate(self, conn: CandidateConnection) -> None:
+        self._candidates[conn.candidate_id].add(conn)
+
+    def remove_candidate(self, conn: CandidateConnection) -> None:
+        conns = self._candidates.get(conn.candidate_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._candidates[conn.candidate_id]
+
+    def add_proctor(self, conn: ProctorConnection) -> None:
+        self._proctors[conn.session_id].add(conn)
+
+    def remove_proctor(self, conn: ProctorConnection) -> None:
+        conns = self._proctors.get(conn.session_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._proctors[conn.session_id]
+
+    def connections(self) -> list[Connection]:
+        found: list[Connection] = [c for cs in self._candidates.values() for c in cs]
+        found.extend(c for cs in self._proctors.values() for c in cs)
+        return found
+
+    def candidate_count(self) -> int:
+        return sum(len(cs) for cs in self._candidates.values())
+
+    # delivery -----------------------------------------------------------------------
+
+    def deliver(self, event: Event) -> None:
+        """Queue `event` for every connection of this process it concerns."""
+        if event.candidate_id is not None:
+            for conn in self._candidates.get(event.candidate_id, ()):
+                conn.queue.put_nowait(event)
+        else:
+            for conns in self._candidates.values():
+                for conn in conns:
+                    if conn.session_id == event.session_id:
+                        conn.queue.put_nowait(event)
+        for proctor in self._proctors.get(event.session_id, ()):
+            proctor.queue.put_nowait(event)
+        if event.kind in CLOCK_KINDS or event.kind in (
+            Kind.CANDIDATE_SUBMITTED,
+            Kind.CANDIDATE_ABSENT,
+        ):
+            self._on_clock_event()
+
+    def resync(self) -> None:
+        """Events may have been lost (the listener reconnected): everyone gets full state."""
+        for conn in self.connections():
+            conn.queue.put_nowait(RESYNC)
+        self._on_clock_event()
+
+    async def close_all(self, reason: str = "server shutting down") -> None:
+        """Tell every client to reconnect (to another process or after a restart), close."""
+        self.closing = True
+        conns = self.connections()
+        await asyncio.gather(
+            *(c.close(WSCloseCode.GOING_AWAY, reason, reconnect=True) for c in conns),
+            return_exceptions=True,
+        )

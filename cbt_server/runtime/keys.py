@@ -1,0 +1,15 @@
+"""Typed application keys of the exam runtime."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cbt_server.runtime.context import Runtime
+from cbt_server.runtime.deadlines import Sweeper
+from cbt_server.runtime.hub import Hub
+from cbt_server.runtime.login_limit import LoginLimits
+
+RUNTIME = web.AppKey("exam_runtime", Runtime)
+HUB = web.AppKey("exam_hub", Hub)
+SWEEPER = web.AppKey("exam_sweeper", Sweeper)
+LOGIN_LIMITS = web.AppKey("candidate_login_limits", LoginLimits)
