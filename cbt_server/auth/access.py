@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.auth.policy import SESSION_ACTIONS, Action, Duty, action_for_command, decide
 from cbt_server.auth.principal import Principal
+from cbt_server.auth.sessions import ensure_alive
 from cbt_server.db.models import Assignment
+from cbt_server.db.types import utcnow
 from cbt_server.errors import Forbidden
 
 _WHAT = {
@@ -54,7 +56,12 @@ async def authorize(
 async def authorize_command(
     db: AsyncSession, principal: Principal, session_id: int, command_type: str
 ) -> Action:
-    """Check one proctor WebSocket command; returns the action it performs."""
+    """Check one proctor WebSocket command; returns the action it performs.
+
+    The console's connection outlives requests, so the staff session is checked again
+    here: a command after logout or expiry is refused (NotAuthenticated).
+    """
+    await ensure_alive(db, principal, utcnow())
     action = action_for_command(command_type)
     if action is None:
         raise Forbidden(f"{command_type!r} is not a proctor command")

@@ -19,6 +19,7 @@ from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.policy import Role
 from cbt_server.auth.principal import Principal
 from cbt_server.db.models import StaffSession, User
+from cbt_server.errors import NotAuthenticated
 
 ROLE_NAMES = frozenset(role.value for role in Role)
 TOUCH_AFTER = timedelta(seconds=60)
@@ -97,6 +98,25 @@ async def find_session(
     if not secret or len(secret) > 256:
         return None
     return await find_by_id(db, session_id_of(secret), now, config)
+
+
+async def ensure_alive(db: AsyncSession, principal: Principal, now: datetime) -> None:
+    """Raise NotAuthenticated if the principal's session was revoked or has expired, or
+    the account was disabled, since it was read (for long-lived console connections)."""
+    found = (
+        await db.execute(
+            select(StaffSession.revoked_at, StaffSession.expires_at, User.disabled)
+            .join(User, User.id == StaffSession.user_id)
+            .where(StaffSession.id == principal.staff_session_id)
+        )
+    ).first()
+    if found is None:
+        raise NotAuthenticated("your staff session has ended; sign in again")
+    revoked_at, expires_at, disabled = found
+    if revoked_at is not None or disabled or now >= expires_at:
+        raise NotAuthenticated(
+            "your staff session has ended (signed out or expired); sign in again"
+        )
 
 
 async def revoke(db: AsyncSession, staff_session_id: str, now: datetime) -> None:

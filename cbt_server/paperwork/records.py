@@ -30,20 +30,24 @@ from cbt_server.db.models import (
 from cbt_server.errors import NotFound
 from cbt_server.paperwork.figures import Scored, ScoreFigures, figures
 
-INCIDENT_LABELS: dict[str, tuple[str, str]] = {
-    # action: (label for one candidate, label for the whole room)
-    "session.open_checkin": ("开放签到", "开放签到"),
-    "session.start": ("开考", "开考"),
-    "candidate.pause": ("暂停", "全场暂停"),
-    "candidate.resume": ("恢复", "全场恢复"),
-    "candidate.extra_time": ("延长时间", "延长时间"),
-    "candidate.unlock": ("解锁换机", "解锁换机"),
-    "candidate.force_submit": ("强制交卷", "强制交卷"),
-    "candidate.mark_absent": ("标记缺考", "标记缺考"),
-    "paperwork.sign": ("考评组长确认签署", "考评组长确认签署"),
+INCIDENT_LABELS: dict[str, str] = {
+    # the audit actions of cbt_server.runtime (proctor commands, deadlines) and sign-off
+    "session.open_checkin": "开放签到",
+    "session.start": "开考",
+    "session.pause": "全场暂停",
+    "session.resume": "全场恢复",
+    "candidate.pause": "暂停",
+    "candidate.resume": "恢复",
+    "candidate.extra_time": "延长时间",
+    "candidate.unlock": "解锁换机",
+    "candidate.force_submit": "强制交卷",
+    "candidate.absent": "标记缺考",
+    "candidate.timeout": "到时自动交卷",
+    "session.end": "考试结束",
+    "paperwork.sign": "考评组长确认签署",
 }
-"""Audit actions that appear on the room record. `room.note` entries are not listed
-here: notes are read from the room_notes table itself."""
+"""Audit actions that appear on the room record. `session.note` entries are not listed:
+notes are read from the room_notes table itself (each note has both)."""
 
 STATE_LABELS = {
     "registered": "未登录",
@@ -246,14 +250,13 @@ async def _incidents(
     by_ticket = {line.ticket: line for line in lines}
     incidents = []
     for entry in await audit.entries_for_session(db, exam.code):
-        labels = INCIDENT_LABELS.get(entry.action)
-        if labels is None:
+        label = INCIDENT_LABELS.get(entry.action)
+        if label is None:
             continue
-        whole_room = entry.target == audit.session_target(exam.code)
         incidents.append(
             Incident(
                 at=entry.at,
-                kind=labels[1] if whole_room else labels[0],
+                kind=label,
                 who=entry.actor,
                 candidate=_incident_candidate(entry, exam.code, by_ticket),
                 detail=_detail(entry),

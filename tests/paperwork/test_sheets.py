@@ -96,17 +96,17 @@ async def test_room_record_lists_incidents_and_notes(
             "补偿换机时间", {"seconds": 300}, at=t + timedelta(minutes=3),
         )  # fmt: skip
         await audit.record(
-            db, "leader", "proctor", "candidate.pause", "session:S1", "火警演习",
+            db, "leader", "proctor", "session.pause", "session:S1", "火警演习",
             at=t + timedelta(minutes=4),
         )  # fmt: skip
         await audit.record(
-            db, "leader", "proctor", "candidate.mark_absent", "session:S1/candidate:T0004",
+            db, "leader", "proctor", "candidate.absent", "session:S1/candidate:T0004",
             "", at=t + timedelta(minutes=6),
         )  # fmt: skip
         # Not incidents: another session, a login, and the note's own audit entry.
         await audit.record(db, "outsider", "proctor", "candidate.pause", "session:S2", "x")
         await audit.record(db, "proctor", "proctor", "login.success")
-        await audit.record(db, "proctor", "proctor", "room.note", "session:S1", "考生均已入场")
+        await audit.record(db, "proctor", "proctor", "session.note", "session:S1", "考生均已入场")
         db.add(
             RoomNote(
                 session_id=site.s1, at=t - timedelta(minutes=1), author="proctor",
