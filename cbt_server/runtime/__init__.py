@@ -17,7 +17,7 @@ from aiohttp import web
 from cbt_server.appkeys import CIPHER, SESSIONMAKER, SETTINGS
 from cbt_server.db.engine import make_sessionmaker
 from cbt_server.runtime import liveness
-from cbt_server.runtime.context import Runtime
+from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
 from cbt_server.runtime.hub import Hub
 from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, RUNTIME, SWEEPER
@@ -37,8 +37,9 @@ _MOUNTED = web.AppKey("exam_runtime_mounted", bool)
 async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     """Own the notifier and the background tasks for the app's lifetime."""
     settings = app[SETTINGS]
-    notifier = make_notifier(settings.effective_database_url)
     read_engine = make_read_engine(settings.effective_database_url)
+    process_id = new_process_id()
+    notifier = make_notifier(settings.effective_database_url, process_id)
     runtime = Runtime(
         settings,
         app[SESSIONMAKER],
@@ -46,6 +47,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         notifier,
         read_sessionmaker=make_sessionmaker(read_engine) if read_engine else None,
         serialize_writes=read_engine is not None,
+        process_id=process_id,
     )
     sweeper = Sweeper(runtime)
     hub = Hub(on_clock_event=sweeper.wake)

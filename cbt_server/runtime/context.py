@@ -21,6 +21,11 @@ from cbt_server.runtime.papers import PaperViews
 from cbt_server.settings import Settings
 
 
+def new_process_id() -> str:
+    """A server process's id: its pid and a random suffix (pids are reused)."""
+    return f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
 @dataclass
 class Work:
     """One transaction and the events its changes produce."""
@@ -42,7 +47,8 @@ class Runtime:
     """On SQLite (one process), queue this process's writers on an asyncio lock instead of
     letting them poll SQLite's busy handler, which sleeps in steps of milliseconds."""
     now: Callable[[], datetime] = utcnow
-    process_id: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    process_id: str = field(default_factory=new_process_id)
+    started_at: datetime = field(default_factory=utcnow)
 
     def __post_init__(self) -> None:
         self.papers = PaperViews(self.cipher)

@@ -25,6 +25,9 @@ from cbt_server.runtime.events import Event
 log = logging.getLogger(__name__)
 
 CHANNEL = "cbt_events"
+APPLICATION_PREFIX = "cbt:"
+"""The listener connection's application name is this plus the process id: other
+processes tell from `pg_stat_activity` which server processes are alive."""
 OnEvent = Callable[[Event], None]
 OnResync = Callable[[], None]
 
@@ -68,10 +71,11 @@ class PgNotifier(Notifier):
     """Several processes on PostgreSQL: NOTIFY in the transaction, LISTEN on a connection
     of our own that is re-opened (with a resync) whenever it drops."""
 
-    def __init__(self, database_url: str, *, retry_seconds: float = 1.0) -> None:
+    def __init__(self, database_url: str, process_id: str, *, retry_seconds: float = 1.0) -> None:
         super().__init__()
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
+        self._application = f"{APPLICATION_PREFIX}{process_id}"[:63]
         self._retry = retry_seconds
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -115,7 +119,9 @@ class PgNotifier(Notifier):
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=10)
+                conn = await asyncpg.connect(
+                    self._dsn, timeout=10, server_settings={"application_name": self._application}
+                )
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
@@ -142,8 +148,8 @@ class PgNotifier(Notifier):
             await asyncio.sleep(self._retry)
 
 
-def make_notifier(database_url: str) -> Notifier:
+def make_notifier(database_url: str, process_id: str) -> Notifier:
     """The notifier suited to the database: LISTEN/NOTIFY on PostgreSQL, in-process else."""
     if make_url(database_url).get_backend_name() == "postgresql":
-        return PgNotifier(database_url)
+        return PgNotifier(database_url, process_id)
     return MemoryNotifier()

@@ -42,7 +42,8 @@ async def exam_server_factory() -> AsyncIterator[ExamServerFactory]:
 
     yield start
     for runner in reversed(runners):
-        await runner.cleanup()
+        if runner.server is not None:  # not stopped by the test already
+            await runner.cleanup()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ valid ID-card numbers, papers assembled by item_bank, a proctor with a staff ses
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,7 @@ from cbt_server.db.types import utcnow
 from cbt_server.idcard import make_number
 from cbt_server.item_store import store_blueprint, store_items
 from cbt_server.runtime.papers import ensure_papers
-from cbt_server.settings import Settings
+from cbt_server.settings import Settings, load_settings
 from item_bank.blueprint import load_blueprint
 from item_bank.importers.native import import_native
 
@@ -127,6 +129,16 @@ async def build_exam(
         )
 
 
+def settings_for(tmp_path: Path, name: str) -> Settings:
+    """Settings for a SQLite database and data folder of its own under `tmp_path`."""
+    return load_settings(
+        {},
+        data_dir=str(tmp_path / name / "data"),
+        database_url=f"sqlite+aiosqlite:///{tmp_path / name / 'cbt.sqlite3'}",
+        sqlite_synchronous="NORMAL",
+    )
+
+
 async def prepare_database(settings: Settings, **kwargs: object) -> Exam:
     """Migrate the settings' database and fill it with one exam (its own engine)."""
     engine = make_engine(settings.effective_database_url)
@@ -134,5 +146,16 @@ async def prepare_database(settings: Settings, **kwargs: object) -> Exam:
         await upgrade(engine)
         cipher = ContentCipher.from_data_dir(settings.data_path)
         return await build_exam(make_sessionmaker(engine), cipher, **kwargs)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_db(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session on the test's database, through an engine of its own."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
     finally:
         await engine.dispose()

@@ -1,0 +1,131 @@
+"""Auto-submit at the deadline from stored facts: offline candidates, restarts, absence."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cbt_server.db import models
+from cbt_server.settings import Settings
+from tests.runtime.conftest import ExamServerFactory
+from tests.runtime.exam_setup import Exam, open_db, prepare_database, settings_for
+from tests.runtime.wsclient import candidate_login, command, proctor_open
+
+
+async def wait_until_state(settings: Settings, candidate_id: int, state: str) -> models.Candidate:
+    for _ in range(100):
+        async with open_db(settings) as db:
+            row = await db.get(models.Candidate, candidate_id)
+            assert row is not None
+            if row.state == state:
+                return row
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"candidate {candidate_id} never reached {state}")
+
+
+@pytest.mark.slow
+async def test_offline_candidate_is_submitted_at_the_deadline(
+    exam_server_factory: ExamServerFactory, tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path, "short")
+    exam: Exam = await prepare_database(settings, candidates=3, duration_s=3)
+    server = await exam_server_factory(settings)
+    offline, online, absent = exam.people
+    a, state_a = await candidate_login(server.ws_url, offline.ticket, offline.id_number)
+    b, _ = await candidate_login(server.ws_url, online.ticket, online.id_number)
+    proctor, _ = await proctor_open(server.ws_url, exam.proctor_cookie, exam.session_id)
+    await command(proctor, "start")
+    state_a = await a.expect("state")
+    await b.expect("state")
+    items = [i for s in state_a["paper"]["sections"] for i in s["items"]][:2]
+    for seq, item in enumerate(items, 1):
+        response = ["true"] if item["type"] == "true_false" else [item["options"][0]["id"]]
+        await a.send(
+            {"type": "answer", "seq": seq, "item_id": item["item_id"], "response": response}
+        )
+        await a.expect("ack", seq=seq)
+    await a.close()  # goes offline for good
+
+    submitted = await b.expect("submitted", wait=15)
+    assert submitted["reason"] == "timeout"
+    result = await b.expect("result", wait=15)
+    assert result["total"] == 0
+    await b.send({"type": "flag", "seq": 1, "item_id": items[0]["item_id"], "flagged": True})
+    assert (await b.expect("error", ref_seq=1))["code"] in {"already_submitted", "unknown_item"}
+
+    row = await wait_until_state(settings, offline.id, "graded")
+    async with open_db(settings) as db:
+        session_row = await db.get(models.ExamSession, exam.session_id)
+        assert session_row is not None and session_row.started_at is not None
+        deadline = session_row.started_at + timedelta(seconds=3)
+        assert row.submit_reason == "timeout"
+        assert row.submitted_at == deadline  # the moment time ran out, not when noticed
+        result_row = await db.scalar(
+            select(models.Result).where(models.Result.candidate_id == offline.id)
+        )
+        assert result_row is not None and result_row.submit_reason == "timeout"
+        answered = {r["item_id"] for r in result_row.responses if r["response"]}
+        assert answered == {i["item_id"] for i in items}  # every acknowledged answer kept
+        never = await db.get(models.Candidate, absent.id)
+        assert never is not None and never.state == "absent"
+    for _ in range(50):
+        async with open_db(settings) as db:
+            session_row = await db.get(models.ExamSession, exam.session_id)
+            assert session_row is not None
+            if session_row.state == "ended":
+                break
+        await asyncio.sleep(0.1)
+    assert session_row.state == "ended"
+    assert datetime.fromisoformat(submitted["submitted_at"]) == deadline
+    await b.close()
+    await proctor.close()
+
+
+@pytest.mark.slow
+async def test_deadline_survives_a_restart_and_downtime_is_given_back(
+    exam_server_factory: ExamServerFactory, tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path, "restart")
+    exam: Exam = await prepare_database(settings, candidates=1, duration_s=4)
+    first = await exam_server_factory(settings)
+    person = exam.people[0]
+    client, _ = await candidate_login(first.ws_url, person.ticket, person.id_number)
+    proctor, _ = await proctor_open(first.ws_url, exam.proctor_cookie, exam.session_id)
+    await command(proctor, "start")
+    state = await client.expect("state")
+    item = state["paper"]["sections"][0]["items"][0]
+    await client.send(
+        {
+            "type": "answer",
+            "seq": 1,
+            "item_id": item["item_id"],
+            "response": [item["options"][1]["id"]],
+        }
+    )
+    await client.expect("ack", seq=1)
+    closing = asyncio.create_task(client.expect("closing", wait=10))
+    await first.runner.cleanup()  # the whole server goes away
+    assert (await closing)["reconnect"] is True
+    await asyncio.sleep(2.0)  # longer than the candidate's remaining time would allow...
+    second = await exam_server_factory(settings)
+    async with open_db(settings) as db:
+        downtimes = list(await db.scalars(select(models.Downtime)))
+    assert len(downtimes) == 1
+    down = downtimes[0].ended_at - downtimes[0].started_at
+    assert down >= timedelta(seconds=2)
+
+    back, again = await candidate_login(
+        second.ws_url, person.ticket, person.id_number, resume_token=state["resume_token"]
+    )
+    assert again["candidate"]["state"] == "answering"  # ...but downtime is not counted
+    assert again["answers"] == {item["item_id"]: [item["options"][1]["id"]]}
+    row = await wait_until_state(settings, person.id, "graded")
+    async with open_db(settings) as db:
+        session_row = await db.get(models.ExamSession, exam.session_id)
+        assert session_row is not None and session_row.started_at is not None
+    assert row.submitted_at == session_row.started_at + timedelta(seconds=4) + down
+    await back.close()
