@@ -50,6 +50,16 @@ def format_score(value: float | int | Decimal | str, what: str = "score") -> str
     """A score as a decimal string with exactly two places, rounded half-up."""
     if isinstance(value, bool):
         raise DocumentError(f"{what}: not a number: {value!r}")
+    if type(value) is int:
+        return f"{value}.00"
+    if type(value) is float:
+        # Fast path for the usual case, a score the grader already rounded to 2 places:
+        # its shortest repr has at most 2 decimals and needs no rounding.
+        text = repr(value)
+        whole, dot, decimals = text.partition(".")
+        if dot and len(decimals) <= 2 and whole.lstrip("-").isdigit():
+            padded = f"{whole}.{decimals:0<2}"
+            return "0.00" if padded == "-0.00" else padded
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -78,26 +88,25 @@ def map_responses(stored: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     items: list[dict[str, Any]] = []
     for index, row in enumerate(stored):
-        where = f"responses[{index}]"
-        if not isinstance(row, Mapping):
-            raise DocumentError(f"{where}: not an object")
+        if not isinstance(row, dict):
+            raise DocumentError(f"responses[{index}]: not an object")
         item_id = row.get("item_id")
         if not isinstance(item_id, str) or not item_id:
-            raise DocumentError(f"{where}.item_id: missing")
-        response = row.get("response", [])
+            raise DocumentError(f"responses[{index}].item_id: missing")
+        response = row.get("response")
         if response is None:
             response = []
         elif isinstance(response, str):
             response = [response]
-        if not isinstance(response, list) or not all(isinstance(r, str) for r in response):
-            raise DocumentError(f"{where}.response: not a list of strings")
+        elif not isinstance(response, list) or not all(type(r) is str for r in response):
+            raise DocumentError(f"responses[{index}].response: not a list of strings")
         items.append(
             {
                 "item_id": item_id,
                 "response": list(response),
                 "correct": bool(row.get("correct", False)),
-                "score": format_score(row.get("score", 0), f"{where}.score"),
-                "max_score": format_score(row.get("max_score", 0), f"{where}.max_score"),
+                "score": format_score(row.get("score", 0), f"responses[{index}].score"),
+                "max_score": format_score(row.get("max_score", 0), f"responses[{index}].max_score"),
             }
         )
     return items

@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, Text, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cbt_server.db.models import Candidate, ExamSession, Result, Room
 from cbt_server.errors import Conflict, InvalidInput
 from cbt_server.results.canonical import DocumentError, ResultFacts, build_document
-from cbt_server.results.hooks import result_facts
 from cbt_server.results.signing import SiteKey, verify_document
+
+if TYPE_CHECKING:
+    _Query = Select[*tuple[Any, ...]]
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +137,101 @@ def parse_page_request(query: Mapping[str, str]) -> PageRequest:
     return PageRequest(after=after, limit=limit, filters=parse_filters(query))
 
 
-def _joined() -> Select[Result, Candidate, ExamSession, Room]:
+# Plain columns, not ORM objects, and `responses` as its stored JSON text: the
+# transaction (which holds SQLite's write lock) only moves bytes; parsing and building
+# documents happen after it ends.
+_COLUMNS = (
+    Result.id,
+    Result.feed_seq,
+    Result.signature,
+    Candidate.ticket,
+    Candidate.id_number,
+    Candidate.name,
+    Candidate.occupation,
+    Candidate.level,
+    ExamSession.code,
+    Room.code,
+    Candidate.seat,
+    Result.paper_id,
+    Result.started_at,
+    Result.submitted_at,
+    Result.graded_at,
+    Result.score,
+    Result.max_score,
+    Result.pass_mark,
+    Result.passed,
+    Result.final,
+    cast(Result.responses, Text),  # the JSON text, not parsed by the driver
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """One result row as loaded, before publishing."""
+
+    id: int
+    feed_seq: int | None
+    signature: str
+    ticket: str
+    id_number: str
+    name: str
+    occupation: str
+    level: int
+    session: str
+    room: str
+    seat: int
+    paper_id: str
+    started_at: datetime | None
+    submitted_at: datetime
+    graded_at: datetime
+    score: float
+    max_score: float
+    pass_mark: float
+    passed: bool
+    final: bool
+    responses_json: str | None
+
+    def facts(self) -> ResultFacts:
+        """The document's facts; DocumentError if the stored JSON is not usable."""
+        try:
+            responses = json.loads(self.responses_json or "null")
+        except (TypeError, ValueError):
+            raise DocumentError("responses: stored value is not JSON") from None
+        if not isinstance(responses, list):
+            raise DocumentError("responses: stored value is not a list")
+        return ResultFacts(
+            ticket=self.ticket,
+            id_number=self.id_number,
+            name=self.name,
+            occupation=self.occupation,
+            level=self.level,
+            session=self.session,
+            room=self.room,
+            seat=self.seat,
+            paper_id=self.paper_id,
+            started_at=self.started_at,
+            submitted_at=self.submitted_at,
+            graded_at=self.graded_at,
+            score=self.score,
+            max_score=self.max_score,
+            pass_mark=self.pass_mark,
+            passed=self.passed,
+            final=self.final,
+            responses=responses,
+        )
+
+
+def _joined() -> _Query:
     return (
-        select(Result, Candidate, ExamSession, Room)
+        select(*_COLUMNS)
+        .select_from(Result)
         .join(Candidate, Candidate.id == Result.candidate_id)
         .join(ExamSession, ExamSession.id == Result.session_id)
         .join(Room, Room.id == ExamSession.room_id)
     )
 
 
-def _filtered(
-    stmt: Select[Result, Candidate, ExamSession, Room], filters: Filters
-) -> Select[Result, Candidate, ExamSession, Room]:
+def _filtered(stmt: _Query, filters: Filters) -> _Query:
     if filters.session is not None:
         stmt = stmt.where(ExamSession.code == filters.session)
     if filters.occupation is not None:
@@ -157,50 +243,47 @@ def _filtered(
     return stmt
 
 
-def published(
-    result: Result, candidate: Candidate, exam: ExamSession, room: Room
-) -> dict[str, Any]:
+async def _load(session: AsyncSession, stmt: _Query) -> list[StoredResult]:
+    return [StoredResult(*row) for row in (await session.execute(stmt)).all()]
+
+
+def published(stored: StoredResult) -> dict[str, Any]:
     """The API form of one result: its document as stored now, with the stored signature.
 
     A row whose stored values cannot be published (only possible after an edit behind the
     ORM's back) is served with those values blanked, so it fails verification loudly at
     the centre instead of breaking the whole page here.
     """
-    facts = result_facts(result, candidate, exam, room)
     try:
-        document = build_document(facts)
+        document = build_document(stored.facts())
     except DocumentError as exc:
-        log.error("result %s (ticket %s) cannot be published: %s", result.id, facts.ticket, exc)
-        document = _blanked_document(facts)
-    document["signature"] = result.signature or ""
+        log.error("result %s (ticket %s) cannot be published: %s", stored.id, stored.ticket, exc)
+        document = _blanked_document(stored)
+    document["signature"] = stored.signature or ""
     return document
 
 
-def _blanked_document(facts: ResultFacts) -> dict[str, Any]:
-    safe = replace(facts, score=0, max_score=0, pass_mark=0, responses=[], started_at=None)
+def _blanked_document(stored: StoredResult) -> dict[str, Any]:
+    safe = replace(stored, score=0, max_score=0, pass_mark=0, responses_json="[]", started_at=None)
     try:
-        return build_document(safe)
+        return build_document(safe.facts())
     except DocumentError:  # times broken too: cannot happen via UTCDateTime, be safe
-        return build_document(replace(safe, submitted_at=_EPOCH, graded_at=_EPOCH))
+        return build_document(replace(safe, submitted_at=_EPOCH, graded_at=_EPOCH).facts())
 
 
-Row = tuple[Result, Candidate, ExamSession, Room]
+def publish_rows(rows: list[StoredResult]) -> list[dict[str, Any]]:
+    return [published(row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
 class RowPage:
-    """A page as loaded; publishing (CPU work) happens after the transaction ends, so a
-    SQLite write lock is not held while a thousand documents are built."""
+    """A page as loaded; publishing (CPU work) happens after the transaction ends."""
 
-    rows: list[Row]
+    rows: list[StoredResult]
     next: str | None
 
     def publish(self) -> Page:
         return Page(publish_rows(self.rows), self.next)
-
-
-def publish_rows(rows: list[Row]) -> list[dict[str, Any]]:
-    return [published(result, candidate, exam, room) for result, candidate, exam, room in rows]
 
 
 async def fetch_page(session: AsyncSession, request: PageRequest) -> RowPage:
@@ -215,25 +298,23 @@ async def fetch_page(session: AsyncSession, request: PageRequest) -> RowPage:
         )
     stmt = (
         _filtered(_joined(), request.filters)
-        .add_columns(Result.feed_seq)
         .where(Result.feed_seq > request.after, Result.feed_seq <= horizon)
         .order_by(Result.feed_seq)
         .limit(request.limit + 1)
     )
-    loaded = (await session.execute(stmt)).all()
-    full = len(loaded) > request.limit
-    loaded = loaded[: request.limit]
-    rows: list[Row] = [(r, c, e, room) for r, c, e, room, _seq in loaded]
-    position = int(loaded[-1][4]) if full else horizon
+    rows = await _load(session, stmt)
+    full = len(rows) > request.limit
+    rows = rows[: request.limit]
+    position = int(rows[-1].feed_seq or 0) if full else horizon
     return RowPage(rows, encode_cursor(position) if position > 0 else None)
 
 
-async def fetch_all(session: AsyncSession, filters: Filters) -> list[Row]:
+async def fetch_all(session: AsyncSession, filters: Filters) -> list[StoredResult]:
     """Every matching result, ordered by session, room and seat (for the CSV export)."""
     stmt = _filtered(_joined(), filters).order_by(
         ExamSession.code, Room.code, Candidate.seat, Candidate.ticket
     )
-    return [(r, c, e, room) for r, c, e, room in (await session.execute(stmt)).all()]
+    return await _load(session, stmt)
 
 
 def verified(key: SiteKey, documents: list[dict[str, Any]]) -> list[bool]:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cbt_server.db.models import Candidate, ExamSession, Result, Room
-from cbt_server.results.feed import published
+from cbt_server.db.models import Candidate, Result
+from cbt_server.results.feed import Filters, fetch_all, publish_rows
 from cbt_server.results.hooks import UnsignedResultWrite, install_result_signing
 from cbt_server.results.signing import (
     KEY_FILE,
@@ -55,14 +55,10 @@ def signing(
 
 
 async def _documents(sm: async_sessionmaker[AsyncSession]) -> dict[str, dict[str, Any]]:
+    """Each result as the API publishes it, by ticket."""
     async with sm() as db:
-        rows = await db.execute(
-            select(Result, Candidate, ExamSession, Room)
-            .join(Candidate, Candidate.id == Result.candidate_id)
-            .join(ExamSession, ExamSession.id == Result.session_id)
-            .join(Room, Room.id == ExamSession.room_id)
-        )
-        return {c.ticket: published(r, c, e, room) for r, c, e, room in rows}
+        rows = await fetch_all(db, Filters())
+    return {doc["ticket"]: doc for doc in publish_rows(rows)}
 
 
 async def test_orm_insert_is_signed_and_raw_sql_edit_breaks_it(
