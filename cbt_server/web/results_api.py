@@ -1,8 +1,8 @@
 """The city centre's results API: /api/v1/keys, /api/v1/results, /api/v1/results.csv.
 
 `setup(app)` adds the routes, describes them in the OpenAPI document, and appends a
-cleanup context (after the database one) that loads the site signing key and makes the
-app's sessionmaker sign every Result written through it.
+cleanup context (after the database one) that makes the app's sessionmaker sign every
+Result written through it with the site key (loaded when the app is built).
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ FEED_READY = web.AppKey("results_feed_ready", bool)
 
 
 async def results_ctx(app: web.Application) -> AsyncIterator[None]:
-    key = await asyncio.to_thread(load_or_create_key, app[SETTINGS].data_path)
-    app[SITE_KEY] = key
-    install_result_signing(app[SESSIONMAKER], key)
+    # Install before the first await: background tasks of contexts started earlier (the
+    # runtime's deadline sweeper grades candidates) cannot run before this line, so no
+    # Result is ever written unsigned by this app.
+    install_result_signing(app[SESSIONMAKER], app[SITE_KEY])
     async with app[ENGINE].connect() as conn:
         ready = await feed_triggers_present(conn)
     if not ready:
@@ -127,6 +128,9 @@ async def results_csv(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    """Mount the results API. Loads (or on first use creates) the site signing key now,
+    like the content key, so a bad key file stops the server before it serves anything."""
+    app[SITE_KEY] = load_or_create_key(app[SETTINGS].data_path)
     app.cleanup_ctx.append(results_ctx)
     app.router.add_get("/api/v1/keys", keys)
     app.router.add_get("/api/v1/results", results)

@@ -3,8 +3,10 @@ that a raw SQL edit breaks."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from cbt_server.results.signing import (
     load_or_create_key,
     verify_document,
 )
+from cbt_server.settings import Settings
 from tests.results.seed import Seeder
 
 
@@ -167,3 +170,33 @@ async def test_result_without_candidate_is_refused_clearly(
         )
         with pytest.raises(DocumentError, match="candidate id is not set"):
             await db.flush()
+
+
+async def test_results_written_by_earlier_startup_tasks_are_signed(settings: Settings) -> None:
+    """A context started before the results one (like the runtime's deadline sweeper)
+    whose background task writes a Result at once still gets it signed."""
+    from aiohttp import web
+
+    from cbt_server.app import create_app, database_ctx
+    from cbt_server.appkeys import SESSIONMAKER
+    from cbt_server.web.results_api import SITE_KEY
+
+    tasks: list[asyncio.Task[str]] = []
+
+    async def early_writer(app: web.Application) -> AsyncIterator[None]:
+        seed = Seeder(app[SESSIONMAKER])
+        await seed.exam_session("S1")
+        tasks.append(asyncio.create_task(seed.result("S1")))
+        yield
+
+    app = create_app(settings)
+    position = list(app.cleanup_ctx).index(database_ctx) + 1
+    app.cleanup_ctx.insert(position, early_writer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        ticket = await tasks[0]
+        document = (await _documents(app[SESSIONMAKER]))[ticket]
+        assert verify_document(app[SITE_KEY].private_key.public_key(), document)
+    finally:
+        await runner.cleanup()
