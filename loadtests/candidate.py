@@ -22,8 +22,11 @@ from typing import Any
 
 PROTOCOL = "cbt.v1"
 
-# Refusals that a real page meets in a normal exam and handles by waiting: not errors.
-EXPECTED_REFUSALS = frozenset({"paused", "not_started"})
+# Refusals a real page meets and handles by waiting and sending again: counted in
+# `refusals`, not errors. "unavailable" means the database could not be reached and
+# nothing was saved (the run's thresholds still see the delay it causes).
+EXPECTED_REFUSALS = frozenset({"paused", "not_started", "unavailable"})
+LOGIN_RETRY = frozenset({"not_started", "unavailable"})
 
 
 class Event(StrEnum):
@@ -48,6 +51,7 @@ class SentAnswer:
     created_wall: float
     sent_mono: float | None = None  # last (re)send
     sends: int = 0
+    due: bool = True
     acked: bool = False
     ack_ms: float | None = None
 
@@ -65,8 +69,6 @@ class CandidateClient:
     candidate_state: str | None = None
     paper: dict[str, Any] | None = None
     paper_wall: float | None = None
-    paper_json_bytes: int = 0
-    paper_gzip_bytes: int = 0
     paused: bool = False
     submit_seq: int | None = None
     submitted: bool = False
@@ -77,6 +79,7 @@ class CandidateClient:
     refusals: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     last_login_refusal: str | None = None
+    new_ack_ms: list[float] = field(default_factory=list)
 
     # --- frames to send ----------------------------------------------------------------
 
@@ -96,32 +99,55 @@ class CandidateClient:
         return json.dumps(message, ensure_ascii=False)
 
     def new_answer(self, item_id: str, response: list[str] | tuple[str, ...]) -> int:
-        """Record an answer under the next sequence number (not sent yet)."""
+        """Record an answer under the next sequence number; it is due to be sent."""
         self.seq += 1
         self.answers[self.seq] = SentAnswer(self.seq, item_id, list(response), self.wall())
         return self.seq
 
-    def answer_frame(self, seq: int) -> str:
-        """The frame for a recorded answer, stamped as (re)sent now."""
-        answer = self.answers[seq]
-        answer.sent_mono = self.clock()
-        answer.sends += 1
-        return json.dumps(
-            {"type": "answer", "seq": seq, "item_id": answer.item_id, "response": answer.response},
-            ensure_ascii=False,
-        )
+    def due_frames(self) -> list[str]:
+        """Frames for every answer due to be sent, oldest first, stamped as sent now.
+
+        Due: new answers, answers refused while paused, and after a (re)login every
+        answer not yet acknowledged. Nothing is due while paused (the page blocks
+        answering), and sending oldest first matters: the server treats a sequence
+        number at or below the highest it committed as a resend.
+        """
+        if self.paused:
+            return []
+        frames = []
+        for seq in sorted(self.answers):
+            answer = self.answers[seq]
+            if answer.due and not answer.acked:
+                answer.due = False
+                answer.sent_mono = self.clock()
+                answer.sends += 1
+                frames.append(
+                    json.dumps(
+                        {
+                            "type": "answer",
+                            "seq": seq,
+                            "item_id": answer.item_id,
+                            "response": answer.response,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+        return frames
 
     def unacked(self) -> list[int]:
         return sorted(seq for seq, answer in self.answers.items() if not answer.acked)
 
-    def resend_frames(self) -> list[str]:
-        """Every unacknowledged answer, oldest first (after a reconnect or a resume)."""
-        return [self.answer_frame(seq) for seq in self.unacked()]
+    def take_ack_ms(self) -> list[float]:
+        """Acknowledgement times measured since the last call (for live statistics)."""
+        taken, self.new_ack_ms = self.new_ack_ms, []
+        return taken
 
     def submit_frame(self) -> str:
-        self.seq += 1
-        self.submit_seq = self.seq
-        return json.dumps({"type": "submit", "seq": self.seq})
+        """The submit frame; a retry (e.g. after a refusal while paused) keeps its seq."""
+        if self.submit_seq is None:
+            self.seq += 1
+            self.submit_seq = self.seq
+        return json.dumps({"type": "submit", "seq": self.submit_seq})
 
     # --- frames received ---------------------------------------------------------------
 
@@ -153,8 +179,12 @@ class CandidateClient:
         self.paused = bool(message["paused"])
         acked_seq = int(message["acked_seq"])
         for seq, answer in self.answers.items():
-            if seq <= acked_seq and not answer.acked:
+            if answer.acked:
+                continue
+            if seq <= acked_seq and answer.sends:
                 answer.acked = True  # committed before the connection dropped
+            else:
+                answer.due = True  # resent on this connection
         if self.submit_seq is not None and self.submit_seq <= acked_seq:
             self.submit_acked = True
         if self.candidate_state in ("submitted", "graded"):
@@ -164,9 +194,6 @@ class CandidateClient:
         if paper is not None and self.paper is None:
             self.paper = paper
             self.paper_wall = self.wall()
-            raw = json.dumps(paper, ensure_ascii=False, separators=(",", ":")).encode()
-            self.paper_json_bytes = len(raw)
-            self.paper_gzip_bytes = len(gzip.compress(raw, compresslevel=9, mtime=0))
             return Event.PAPER
         return Event.LOGGED_IN
 
@@ -195,6 +222,7 @@ class CandidateClient:
             answer.acked = True
             if answer.sent_mono is not None:
                 answer.ack_ms = (self.clock() - answer.sent_mono) * 1000.0
+                self.new_ack_ms.append(answer.ack_ms)
         return Event.ACK
 
     def _on_error(self, message: dict[str, Any]) -> Event:
@@ -209,10 +237,13 @@ class CandidateClient:
                 return Event.LOGIN_REFUSED
             self.errors.append(f"{self.ticket}: login refused: {code}: {text}")
             return Event.LOGIN_REFUSED
+        ref = message.get("ref_seq")
         if code in EXPECTED_REFUSALS:
             self.refusals[code] = self.refusals.get(code, 0) + 1
+            if isinstance(ref, int) and ref in self.answers:
+                self.answers[ref].due = True  # not stored: send again when resumed
             return Event.REFUSED
-        self.errors.append(f"{self.ticket}: error {code} (seq {message.get('ref_seq')}): {text}")
+        self.errors.append(f"{self.ticket}: error {code} (seq {ref}): {text}")
         return Event.ERROR
 
     def _on_paused(self, message: dict[str, Any]) -> Event:
@@ -237,8 +268,17 @@ class CandidateClient:
     def all_acked(self) -> bool:
         return all(answer.acked for answer in self.answers.values())
 
+    def paper_sizes(self) -> tuple[int, int]:
+        """Bytes of the paper as compact UTF-8 JSON, and gzip -9 of that (the floor no
+        delivery can beat). Measured when asked, not on arrival, to keep the start cheap."""
+        if self.paper is None:
+            return 0, 0
+        raw = json.dumps(self.paper, ensure_ascii=False, separators=(",", ":")).encode()
+        return len(raw), len(gzip.compress(raw, compresslevel=9, mtime=0))
+
     def record(self, **extra: Any) -> dict[str, Any]:
         """The ledger line for this candidate: what was sent, what was acknowledged."""
+        paper_json, paper_gzip = self.paper_sizes()
         return {
             "kind": "candidate",
             "ticket": self.ticket,
@@ -256,8 +296,8 @@ class CandidateClient:
             ],
             "paper_at": self.paper_wall,
             "paper_items": _count_items(self.paper),
-            "paper_json_bytes": self.paper_json_bytes,
-            "paper_gzip_bytes": self.paper_gzip_bytes,
+            "paper_json_bytes": paper_json,
+            "paper_gzip_bytes": paper_gzip,
             "login_ms": [round(ms, 3) for ms in self.login_ms],
             "logins": self.logins,
             "refusals": dict(self.refusals),

@@ -91,3 +91,15 @@ def _signal_all(pids: Sequence[int], sig: signal.Signals) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
+
+
+def lo_tx_bytes(proc_net_dev: str) -> int:
+    """Bytes sent on `lo` from the text of /proc/net/dev (each packet counted once)."""
+    for line in proc_net_dev.splitlines():
+        name, sep, counters = line.partition(":")
+        if sep and name.strip() == "lo":
+            fields = counters.split()
+            if len(fields) < 16:
+                break
+            return int(fields[8])  # receive has 8 fields; transmit bytes come first after
+    raise ValueError("no 'lo' line in /proc/net/dev")

@@ -185,12 +185,22 @@ def build_report(
             digits=1,
         ),
         "lost_examples": lost_examples,
+        "refusals": _sum_counts(r.get("refusals") or {} for r in people),
+        "reconnects": sum(int(r.get("reconnects") or 0) for r in people),
         "thresholds": {
             "max_start_s": thresholds.max_start_s,
             "max_ack_p99_ms": thresholds.max_ack_p99_ms,
         },
     }
     return Outcome(report, reasons, errors, extras)
+
+
+def _sum_counts(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counts:
+        for key, value in one.items():
+            total[key] = total.get(key, 0) + int(value)
+    return dict(sorted(total.items()))
 
 
 def _reasons(report: Mapping[str, Any], thresholds: Thresholds, started: bool) -> list[str]:

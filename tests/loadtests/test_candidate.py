@@ -80,36 +80,42 @@ def test_login_then_paper_are_timed_and_the_resume_token_kept() -> None:
     clock.now += 5
     assert c.receive(state(paper=PAPER, cstate="answering")) is Event.PAPER
     assert c.paper_wall == clock.now
-    assert c.paper_json_bytes > c.paper_gzip_bytes > 0
+    raw, gz = c.paper_sizes()
+    assert raw > gz > 0
+    assert c.record()["paper_json_bytes"] == raw
     assert json.loads(c.hello())["resume_token"] == "tok-1"
 
 
 def test_answers_are_acked_and_timed_from_the_last_send() -> None:
     c, clock = client()
     c.receive(state(paper=PAPER, cstate="answering"))
-    seq = c.new_answer("I1", ["B"])
-    frame = json.loads(c.answer_frame(seq))
-    assert frame == {"type": "answer", "seq": 1, "item_id": "I1", "response": ["B"]}
+    assert c.new_answer("I1", ["B"]) == 1
+    frames = [json.loads(f) for f in c.due_frames()]
+    assert frames == [{"type": "answer", "seq": 1, "item_id": "I1", "response": ["B"]}]
+    assert c.due_frames() == []  # sent once, in flight now
     clock.now += 0.040
     assert c.receive(json.dumps({"type": "ack", "seq": 1})) is Event.ACK
     record = c.record()
     assert record["answers"][0]["acked"] is True
     assert record["answers"][0]["ack_ms"] == 40.0
     assert c.all_acked
+    assert c.take_ack_ms() == [pytest.approx(40.0)]
+    assert c.take_ack_ms() == []
 
 
 def test_resend_after_reconnect_only_what_the_server_has_not_committed() -> None:
     c, clock = client()
     c.receive(state(paper=PAPER, cstate="answering"))
     for item, choice in (("I1", "A"), ("I2", "B")):
-        c.answer_frame(c.new_answer(item, [choice]))
+        c.new_answer(item, [choice])
+    assert len(c.due_frames()) == 2
     offline = c.new_answer("I1", ["B"])  # answered while offline: never sent yet
     assert c.answers[offline].sends == 0
     # The connection dropped; the server had committed seq 1 only.
     c.hello()
     c.receive(state(acked_seq=1, answers={"I1": ["A"]}, cstate="answering"))
     assert c.unacked() == [2, 3]
-    frames = [json.loads(f) for f in c.resend_frames()]
+    frames = [json.loads(f) for f in c.due_frames()]
     assert [f["seq"] for f in frames] == [2, 3]
     assert c.answers[2].sends == 2 and c.answers[3].sends == 1
     clock.now += 0.01
@@ -122,7 +128,8 @@ def test_resend_after_reconnect_only_what_the_server_has_not_committed() -> None
 def test_a_state_that_lost_an_acked_answer_is_an_error() -> None:
     c, _ = client()
     c.receive(state(paper=PAPER, cstate="answering"))
-    c.answer_frame(c.new_answer("I1", ["A"]))
+    c.new_answer("I1", ["A"])
+    c.due_frames()
     c.receive(json.dumps({"type": "ack", "seq": 1}))
     c.receive(state(acked_seq=1, answers={}, cstate="answering"))
     assert len(c.errors) == 1 and "I1" in c.errors[0]
@@ -131,7 +138,8 @@ def test_a_state_that_lost_an_acked_answer_is_an_error() -> None:
 def test_refusal_while_paused_keeps_the_answer_queued() -> None:
     c, _ = client()
     c.receive(state(paper=PAPER, cstate="answering"))
-    c.answer_frame(c.new_answer("I2", ["A"]))
+    c.new_answer("I2", ["A"])
+    c.due_frames()
     assert (
         c.receive(
             json.dumps(
@@ -150,11 +158,14 @@ def test_refusal_while_paused_keeps_the_answer_queued() -> None:
     assert c.receive(refused) is Event.REFUSED
     assert c.paused and c.unacked() == [1] and not c.errors
     assert c.refusals == {"paused": 1}
+    c.new_answer("I1", ["B"])  # answered during the pause: kept, not sent
+    assert c.due_frames() == []
     assert (
         c.receive(json.dumps({"type": "resumed", "remaining_ms": 5, "server_time": "t"}))
         is Event.RESUMED
     )
     assert not c.paused
+    assert [json.loads(f)["seq"] for f in c.due_frames()] == [1, 2]
 
 
 def test_unexpected_errors_and_bogus_frames_are_recorded() -> None:
@@ -182,9 +193,11 @@ def test_login_refused_before_checkin_opens_is_expected() -> None:
 def test_submit_and_record() -> None:
     c, _ = client()
     c.receive(state(paper=PAPER, cstate="answering"))
-    c.answer_frame(c.new_answer("I1", ["A"]))
+    c.new_answer("I1", ["A"])
+    c.due_frames()
     c.receive(json.dumps({"type": "ack", "seq": 1}))
     assert json.loads(c.submit_frame()) == {"type": "submit", "seq": 2}
+    assert json.loads(c.submit_frame())["seq"] == 2  # a retry keeps its number
     c.receive(json.dumps({"type": "ack", "seq": 2}))
     assert (
         c.receive(json.dumps({"type": "submitted", "reason": "candidate", "submitted_at": "t"}))

@@ -31,6 +31,7 @@ def person(
     return {"kind": "candidate", "ticket": ticket, "completed": completed, "answers": answers,
             "paper_at": paper_at, "paper_json_bytes": 40_000, "paper_gzip_bytes": 12_000,
             "login_ms": [30.0], "errors": errors or [], "bytes_sent": 20_000,
+            "refusals": {"paused": 1} if ticket == "A" else {"paused": 2, "unavailable": 1},
             "bytes_received": 30_000}  # fmt: skip
 
 
@@ -77,6 +78,7 @@ def test_a_clean_run_passes_with_every_contract_key() -> None:
     assert report["bytes_per_candidate"] == 50_000
     assert report["errors"] == 0
     assert outcome.extras["paper_gzip_bytes_mean"] == 12_000
+    assert outcome.extras["refusals"] == {"paused": 3, "unavailable": 1}
 
 
 def test_lost_counts_final_acked_answers_missing_or_different() -> None:
