@@ -16,7 +16,7 @@ from cbt_server.db import models
 from cbt_server.settings import Settings
 from tests.conftest import LiveServer
 from tests.runtime.exam_setup import Exam, open_db
-from tests.runtime.wsclient import candidate_login, command, proctor_open
+from tests.runtime.wsclient import candidate_login, command, proctor_open, seat_until
 
 MS = timedelta(milliseconds=1)
 
@@ -108,12 +108,8 @@ async def test_pause_resume_and_extra_time_exact(
         == (duration + timedelta(seconds=120) - (at(more) - start - excluded)) // MS
     )
 
-    # The console shows the same figures (the latest seat update for this candidate).
-    while True:
-        update = await proctor.expect("seat")
-        seat = update["candidate"]
-        if seat["candidate_id"] == person.id and seat["extra_ms"] == 120_000:
-            break
+    # The console shows the same figures.
+    seat, update = await seat_until(proctor, person.id, lambda seat: seat["extra_ms"] == 120_000)
     assert seat["paused"] is False and seat["online"] is True
     assert (
         seat["remaining_ms"]

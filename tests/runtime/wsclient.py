@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -172,3 +173,23 @@ def forbidden_fields(frame: str) -> set[str]:
 
     walk(json.loads(frame))
     return found
+
+
+async def seat_until(
+    proctor: Client, candidate_id: int, done: Callable[[dict[str, Any]], bool], wait: float = 20
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read console updates (`seat` or whole `room`) until this candidate's seat satisfies
+    `done`; returns the seat and the message it came in."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + wait
+    while True:
+        message = await proctor.recv(wait=max(0.01, until - loop.time()))
+        if message["type"] == "seat":
+            seats = [message["candidate"]]
+        elif message["type"] == "room":
+            seats = message["candidates"]
+        else:
+            continue
+        for seat in seats:
+            if seat["candidate_id"] == candidate_id and done(seat):
+                return seat, message
