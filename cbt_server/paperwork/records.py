@@ -77,6 +77,7 @@ class SessionHeader:
     started_at: datetime | None
     ended_at: datetime | None
     signed_by: str | None
+    """Display name and username of the signer, e.g. '王老师（wang）'."""
     signed_at: datetime | None
 
 
@@ -168,9 +169,22 @@ async def _header(db: AsyncSession, exam: ExamSession) -> SessionHeader:
         scheduled_at=exam.scheduled_at,
         started_at=exam.started_at,
         ended_at=exam.ended_at,
-        signed_by=exam.signed_by,
+        signed_by=(await _names(db, [exam.signed_by]))[exam.signed_by] if exam.signed_by else None,
         signed_at=exam.signed_at,
     )
+
+
+async def _names(db: AsyncSession, usernames: list[str]) -> dict[str, str]:
+    """username -> '姓名（username）' for staff accounts; other actors as they are
+    ('system' -> '系统')."""
+    wanted = set(usernames)
+    found = {
+        user.username: f"{user.display_name}（{user.username}）"
+        if user.display_name and user.display_name != user.username
+        else user.username
+        for user in await db.scalars(select(User).where(User.username.in_(wanted)))
+    }
+    return {name: found.get(name, "系统" if name == "system" else name) for name in wanted}
 
 
 async def _staff(db: AsyncSession, session_id: int) -> list[StaffLine]:
@@ -248,26 +262,31 @@ async def _incidents(
     db: AsyncSession, exam: ExamSession, lines: list[CandidateLine]
 ) -> list[Incident]:
     by_ticket = {line.ticket: line for line in lines}
+    entries = [
+        e for e in await audit.entries_for_session(db, exam.code) if e.action in INCIDENT_LABELS
+    ]
+    notes = list(
+        await db.scalars(
+            select(RoomNote)
+            .where(RoomNote.session_id == exam.id)
+            .order_by(RoomNote.at, RoomNote.id)
+        )
+    )
+    names = await _names(db, [e.actor for e in entries] + [n.author for n in notes])
     incidents = []
-    for entry in await audit.entries_for_session(db, exam.code):
-        label = INCIDENT_LABELS.get(entry.action)
-        if label is None:
-            continue
+    for entry in entries:
         incidents.append(
             Incident(
                 at=entry.at,
-                kind=label,
-                who=entry.actor,
+                kind=INCIDENT_LABELS[entry.action],
+                who=names[entry.actor],
                 candidate=_incident_candidate(entry, exam.code, by_ticket),
                 detail=_detail(entry),
                 reason=entry.reason,
             )
         )
-    notes = await db.scalars(
-        select(RoomNote).where(RoomNote.session_id == exam.id).order_by(RoomNote.at, RoomNote.id)
-    )
     for note in notes:
-        incidents.append(Incident(note.at, "记录", note.author, "全场", "", note.text))
+        incidents.append(Incident(note.at, "记录", names[note.author], "全场", "", note.text))
     incidents.sort(key=lambda incident: incident.at)
     return incidents
 

@@ -126,6 +126,7 @@ async def test_room_record_lists_incidents_and_notes(
     assert "座位 2 李华（T0002）" in html
     assert "延长 5 分钟" in html and "补偿换机时间" in html and "火警演习" in html
     assert "考生均已入场，核对身份证无误" in html
+    assert "<td>proctor 老师（proctor）</td>" in html and "<td>leader 老师（leader）</td>" in html
     assert "330204********002X" in html and "33020419900101002X" not in html
     for line in ("考评组长", "考评员", "质量督导员", "签名：", "日期："):
         assert line in html
@@ -151,7 +152,7 @@ async def test_leader_signs_and_results_become_final(
             assert resp.headers["Location"] == "/paperwork/sessions/S1/score-summary"
         async with http.get(f"{base}/paperwork/sessions/S1/score-summary") as resp:
             html = await resp.text()
-        assert "已由考评组长 leader" in html and "成绩已定稿" in html
+        assert "已由考评组长 leader 老师（leader）" in html and "成绩已定稿" in html
         assert 'id="sign-button"' not in html
         # Signing twice is refused and changes nothing.
         async with http.post(

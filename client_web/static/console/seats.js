@@ -36,11 +36,12 @@ export function seatView(seat, roomPaused) {
   }
 }
 
-/** Whether the seat's clock is running (it runs on while the PC is offline). */
+/** Whether the seat's clock is running. It runs on while the PC is offline, and for a
+ *  candidate who has not logged in yet: their time counts from the session start. */
 export function clockRuns(seat, roomPaused, sessionState) {
   return (
     sessionState === "started" &&
-    seat.state === "answering" &&
+    ["registered", "checked_in", "answering"].includes(seat.state) &&
     !seat.paused &&
     !roomPaused &&
     seat.remaining_ms !== null
