@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 
 import pytest
@@ -163,3 +165,77 @@ async def test_unsent_answers_survive_a_reload_before_they_reach_the_server(
         shown.item_id: sorted(shown.selected)
     }
     assert (await pages.jump(page, 1)).selected == shown.selected
+
+
+async def test_an_answer_the_server_never_applied_is_sent_again_under_a_new_number(
+    exam_server: ExamServer,
+    proctor: Proctor,
+    context: tuple[BrowserContext, PageWatch],
+    screens: Screens,
+) -> None:
+    """The server skips a number up to its mark. An answer lost on the way while a later
+    one got through must still arrive: by a stale-ack resend on the same connection, and
+    by the comparison with the server's state after a reconnect."""
+    ctx, _ = context
+    person = exam_server.people[12]
+    lose: list[int] = [1, 3]  # the first answer of item 1 and of item 3 never arrive
+    lost: list[dict[str, object]] = []
+    routes: list[WebSocketRoute] = []
+
+    def relay(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        routes.append(route)
+
+        def from_page(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data.get("type") == "answer" and lose and data["item_id"] in numbered(lose[0]):
+                lose.pop(0)
+                lost.append(data)
+                return
+            server.send(message)
+
+        route.on_message(from_page)
+
+    items: dict[int, str] = {}
+
+    def numbered(number: int) -> set[str]:
+        return {items[number]} if number in items else set()
+
+    await ctx.route_web_socket(re.compile(r".*/ws/candidate$"), relay)
+    page = await start_exam(ctx, exam_server, proctor, person)
+
+    # Same connection: item 1's answer is lost, item 2's is applied (the mark passes 1).
+    items[1] = (await pages.item(page)).item_id
+    first = await choose(page, 0)
+    second_item = await pages.jump(page, 2)
+    items[2] = second_item.item_id
+    second = await choose(page, 1)
+    assert len(lost) == 1
+    await expect(page.locator("#status")).to_have_attribute("data-state", "saving")
+    await pages.saved(page)  # after the stale-ack resend (8 s) under a new number
+    assert await exam_server.stored_answers(person.ticket) == {
+        first.item_id: first.selected,
+        second.item_id: second.selected,
+    }
+
+    # Across a reconnect: item 3's answer is lost, item 4's applied, then the link drops.
+    third_item = await pages.jump(page, 3)
+    items[3] = third_item.item_id
+    third = await choose(page, 2)
+    await pages.jump(page, 4)
+    fourth = await choose(page, 3)
+    assert len(lost) == 2
+    for _ in range(100):
+        if fourth.item_id in await exam_server.stored_answers(person.ticket):
+            break
+        await asyncio.sleep(0.05)
+    await routes[-1].close(code=1001, reason="link dropped by the test")
+    await pages.saved(page)
+    await screens.shot(page, "resent-after-reconnect")
+    assert len(routes) >= 2  # it did reconnect
+    assert await exam_server.stored_answers(person.ticket) == {
+        first.item_id: first.selected,
+        second.item_id: second.selected,
+        third.item_id: third.selected,
+        fourth.item_id: fourth.selected,
+    }

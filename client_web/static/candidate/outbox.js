@@ -71,11 +71,12 @@ export class Outbox {
   }
 
   // A message the server refused for now: send it again later under a fresh number.
+  // Returns the renumbered message (null if a newer one for the same item replaced it).
   renumber(seq) {
     const message = this.take(seq);
-    if (message) this.renumberMessage(message);
+    const renumbered = message ? this.renumberMessage(message) : null;
     this.save();
-    return message;
+    return renumbered;
   }
 
   renumberMessage(message) {
@@ -84,9 +85,11 @@ export class Outbox {
         other.type === message.type &&
         (message.type === 'submit' || other.item_id === message.item_id),
     );
-    if (newer) return;
+    if (newer) return null;
     this.lastSeq += 1;
-    this.items.push({ ...message, seq: this.lastSeq });
+    const renumbered = { ...message, seq: this.lastSeq };
+    this.items.push(renumbered);
+    return renumbered;
   }
 
   // A newer answer (or flag) for an item makes an unsent older one pointless: drop it.

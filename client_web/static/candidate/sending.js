@@ -46,12 +46,16 @@ export function flush() {
   }
 }
 
-// Acks that never came (server busy, frame lost to a dying link): send again. The
-// server acknowledges a seq it already has without applying it twice.
+// Acks that never came (server busy, a frame lost to a dying link): send again, under a
+// fresh number. The server skips any number up to its mark, so resending the old number
+// after a later message was applied would be acknowledged without being applied.
 export function resendStale() {
   const now = performance.now();
-  for (const [seq, sent] of app.sent) {
-    if (now - sent.at > RESEND_AFTER_MS) app.sent.delete(seq);
+  for (const [seq, sent] of [...app.sent]) {
+    if (now - sent.at > RESEND_AFTER_MS) {
+      app.sent.delete(seq);
+      app.outbox.renumber(seq);
+    }
   }
   flush();
 }
