@@ -202,6 +202,10 @@ async def csrf_of(http: aiohttp.ClientSession, base: str) -> str:
 async def signed_in(base: str, username: str) -> tuple[aiohttp.ClientSession, str]:
     """A client signed in as `username`, and its CSRF token."""
     http = new_client()
-    resp = await try_login(http, base, username)
-    assert resp.status == 303, f"login of {username} failed: {resp.status}"
-    return http, await csrf_of(http, base)
+    try:
+        resp = await try_login(http, base, username)
+        assert resp.status == 303, f"login of {username} failed: {resp.status}"
+        return http, await csrf_of(http, base)
+    except BaseException:
+        await http.close()
+        raise
