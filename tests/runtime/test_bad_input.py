@@ -238,3 +238,17 @@ async def test_proctor_of_another_session_is_refused(
     await client.send({"type": "start", "seq": 1})
     assert (await client.expect("error", ref_seq=1))["code"] == "hello_required"
     await client.close()
+
+
+async def test_a_connection_that_never_logs_in_is_closed(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cbt_server.runtime import ws_candidate
+
+    monkeypatch.setattr(ws_candidate, "HELLO_TIMEOUT_SECONDS", 0.5)
+    idle = await Client.open(f"{server.ws_url}/ws/candidate")
+    await idle.send({"type": "ping"})
+    await idle.expect("pong")
+    with pytest.raises(ConnectionClosed) as closed:
+        await idle.recv(wait=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

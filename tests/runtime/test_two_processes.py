@@ -131,6 +131,9 @@ async def test_pause_via_one_process_reaches_a_candidate_on_the_other(
     assert (await neighbour_client.expect("paused"))["scope"] == "room"
     for client in (moved, neighbour_client, proctor, console_one):
         await client.close()
+    async with open_db(pg_settings) as db:
+        # The second process started while the first was alive: no downtime invented.
+        assert await db.scalar(text("SELECT count(*) FROM downtimes")) == 0
 
 
 async def test_workers_share_one_port(pg_settings: Settings, spawn: Spawn) -> None:
