@@ -8,6 +8,7 @@ of the console and of both printable sheets go to artifacts/screenshots/.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -363,3 +364,35 @@ async def test_force_submit_grades_and_the_leader_signs(
         )
     assert len(results) == 5 and all(r.final for r in results)
     assert exam is not None and exam.signed_by == PROCTOR
+
+
+async def test_sign_in_through_the_form_and_out_again(
+    exam_server: ExamServer, context: tuple[BrowserContext, PageWatch], screens: Screens
+) -> None:
+    ctx, watch = context
+    credentials = json.loads(
+        (exam_server.settings.data_path / "demo-credentials.json").read_text(encoding="utf-8")
+    )
+    page = await ctx.new_page()
+    await page.goto(f"{exam_server.base_url}/console/sessions/{SESSION_CODE}")
+    await expect(page).to_have_url(re.compile(r"/staff/login\?next="))
+    await page.fill("input[name=username]", PROCTOR)
+    await page.fill("input[name=password]", "not the password")
+    await page.click("button[type=submit]")
+    await expect(page.locator(".error")).to_have_text(re.compile("用户名或密码错误"))
+    await screens.shot(page, "login-refused")
+    # The refused login page comes with status 401, which Chromium logs: expected here.
+    refused = "console: Failed to load resource: the server responded with a status of 401"
+    assert [p for p in watch.problems if p.startswith(refused)] != []
+    watch.problems[:] = [p for p in watch.problems if not p.startswith(refused)]
+    await page.fill("input[name=password]", credentials["proctor"]["password"])
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(re.compile(rf"/console/sessions/{SESSION_CODE}$"))
+    await expect(page.locator("#link")).to_have_attribute("data-link", "open", timeout=TIMEOUT_MS)
+    cookies = {c["name"]: c for c in await ctx.cookies()}
+    assert cookies["cbt_staff"]["httpOnly"] and cookies["cbt_staff"]["sameSite"] == "Strict"
+    assert await page.evaluate("document.cookie") == ""  # scripts cannot read it
+    await page.click("text=退出 Sign out")
+    await expect(page).to_have_url(re.compile(r"/staff/login$"))
+    await page.goto(f"{exam_server.base_url}/console")
+    await expect(page).to_have_url(re.compile(r"/staff/login\?next="))
