@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _CURSOR_PREFIX = b"cbt-feed:v1:"
-_TEXT_FILTER = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+_TEXT_FILTER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -94,7 +94,7 @@ def _text_filter(query: Mapping[str, str], name: str) -> str | None:
     value = query.get(name)
     if value is None:
         return None
-    if not _TEXT_FILTER.match(value):
+    if not _TEXT_FILTER.fullmatch(value):
         raise InvalidInput(f"{name}: must be 1 to 64 characters without control characters")
     return value
 

@@ -117,6 +117,7 @@ BAD_PARAMETERS = [
     ({"final": "yes"}, "final"),
     ({"session": "x" * 65}, "session"),
     ({"occupation": "a\x01b"}, "occupation"),
+    ({"session": "S1\n"}, "session"),  # a trailing newline is not the code
 ]
 
 
