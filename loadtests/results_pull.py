@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -50,18 +51,35 @@ def pull(base_url: str, token: str, session: str, *, timeout: float = 60.0) -> l
             return results
 
 
+def pull_until(
+    base_url: str, token: str, session: str, *, expect: int, wait_s: float
+) -> list[dict[str, Any]]:
+    """Pull until at least `expect` results are there (grading runs after submission,
+    in the background) or `wait_s` has passed; returns the last pull either way."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        results = pull(base_url, token, session)
+        if len(results) >= expect or time.monotonic() > deadline:
+            return results
+        time.sleep(1.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--session", required=True, help="session code")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--expect", type=int, default=0, help="wait for this many results")
+    parser.add_argument("--wait-s", type=float, default=120.0, help="for at most this long")
     args = parser.parse_args(argv)
     token = os.environ.get("CBT_LT_TOKEN", "")
     if not token:
         print("error: set CBT_LT_TOKEN to a results:read token", file=sys.stderr)
         return 2
     try:
-        results = pull(args.base_url, token, args.session)
+        results = pull_until(
+            args.base_url, token, args.session, expect=args.expect, wait_s=args.wait_s
+        )
     except PullError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

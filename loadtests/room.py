@@ -75,6 +75,7 @@ class RunConfig:
     keep: bool
     spawn_rate: float
     py_spy: Path | None = None
+    workers: int = 1
 
     def expected_exam_s(self) -> float:
         """Roughly how long the slowest candidate's exam takes (think time scaled)."""
@@ -202,11 +203,15 @@ def _free_port() -> int:
 def _start_server(stack: ExitStack, run: Run) -> Child:
     port = NS_PORT if run.namespace else _free_port()
     run.base_url = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "cbt_server", "serve", "--host", "127.0.0.1", "--port"]
+    # The runtime's entry point: the app with the exam runtime mounted, N processes on
+    # one port (several need PostgreSQL).
+    args = [
+        sys.executable, "-m", "cbt_server.runtime.workers", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(run.config.workers),
+    ]  # fmt: skip
     server = Child(
-        "server", [*run.prefix, *args, str(port)], _settings_env(run), run.workdir / "server.log",
-        PROJECT,
-    )  # fmt: skip
+        "server", [*run.prefix, *args], _settings_env(run), run.workdir / "server.log", PROJECT
+    )
     stack.callback(server.stop)
     server.wait_for_output(READY_MARK, timeout=120)
     return server
@@ -244,12 +249,13 @@ def _lo_bytes(run: Run) -> int | None:
         return None
 
 
-def _pull_results(run: Run, token: str, session_code: str) -> list[dict[str, Any]]:
+def _pull_results(run: Run, token: str, session_code: str, expect: int) -> list[dict[str, Any]]:
     out = run.workdir / "results.json"
     env = dict(os.environ, CBT_LT_TOKEN=token)
     args = [sys.executable, "-m", "loadtests.results_pull", "--base-url", run.base_url]
     puller = Child(
-        "results pull", [*run.prefix, *args, "--session", session_code, "--out", str(out)],
+        "results pull",
+        [*run.prefix, *args, "--session", session_code, "--out", str(out), "--expect", str(expect)],
         env, run.workdir / "pull.log", PROJECT,
     )  # fmt: skip
     try:
@@ -257,7 +263,9 @@ def _pull_results(run: Run, token: str, session_code: str) -> list[dict[str, Any
     finally:
         puller.stop()
     if code != 0:
-        raise ProcessError(f"pulling the results failed:\n{tail(run.workdir / 'pull.log')}")
+        raise ProcessError(
+            f"pulling the results failed (exit {code}):\n{tail(run.workdir / 'pull.log')}"
+        )
     data = json.loads(out.read_text(encoding="utf-8"))
     if not isinstance(data, list):
         raise ProcessError("the results file is not a list")
@@ -282,6 +290,7 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         server = _start_server(stack, run)
         say(f"server pid {server.pid} at {run.base_url}" + _where(run))
         lo_before = _lo_bytes(run)
+        load_before = os.getloadavg()[0]
         run_errors: list[str] = []
         driver = Child(
             config.driver, [*run.prefix, *_driver_args(run)], dict(os.environ),
@@ -306,15 +315,16 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         if server.proc.poll() is not None:
             run_errors.append(f"the server died: {tail(server.log, 5)}")
         try:
-            results = _pull_results(run, room["centre_token"], room["session_code"])
-        except ProcessError as exc:
-            run_errors.append(str(exc))
-            results = []
-        try:
             records = list(read_ledgers(workdir / "ledger"))
         except LedgerError as exc:
             run_errors.append(f"ledger unreadable: {exc}")
             records = []
+        submitted = sum(1 for r in records if r.get("kind") == "candidate" and r.get("completed"))
+        try:
+            results = _pull_results(run, room["centre_token"], room["session_code"], submitted)
+        except ProcessError as exc:
+            run_errors.append(str(exc))
+            results = []
         outcome = build_report(
             candidates=config.candidates,
             records=records,
@@ -330,6 +340,7 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
                 (lo_after - lo_before) / config.candidates
             )
         outcome.extras["cpu"] = cpu.summary()
+        outcome.extras["load_average_1m"] = {"before": load_before, "after": os.getloadavg()[0]}
         outcome.extras["server_log_tail"] = tail(server.log, 5)
         if config.keep:
             say(f"work folder kept: {workdir}")
@@ -357,8 +368,12 @@ class CpuMeter:
 
         for name, proc in self._procs.items():
             with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                self._cpu[name] = times.user + times.system
+                total = 0.0
+                for one in [proc, *proc.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        times = one.cpu_times()
+                        total += times.user + times.system
+                self._cpu[name] = max(total, self._cpu.get(name, 0.0))
         self._wall = time.monotonic() - self._began
 
     def summary(self) -> dict[str, float]:
@@ -386,7 +401,8 @@ def _start_profiler(stack: ExitStack, run: Run, pid: int) -> Child | None:
     if not Path(spy).exists():
         raise CannotRun("--py-spy needs py-spy (pip install py-spy)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    args = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "25", "--nonblocking"]
+    args = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "25"]
+    args.append("--nonblocking")
     profiler = Child(
         "py-spy", [*args, "--output", str(target.resolve())], dict(os.environ),
         run.workdir / "py-spy.log", PROJECT,
@@ -435,7 +451,7 @@ def summary_lines(outcome: Outcome) -> list[str]:
     ]
     lines.append(
         f"reconnects {extras['reconnects']}; refusals handled by waiting {extras['refusals']}; "
-        f"CPU {extras.get('cpu')}"
+        f"CPU {extras.get('cpu')}; load average {extras.get('load_average_1m')}"
     )
     lines += [f"error: {message}" for message in outcome.error_messages[:10]]
     lines += [f"lost: {example}" for example in extras["lost_examples"]]
@@ -484,6 +500,13 @@ def summary_lines(outcome: Outcome) -> list[str]:
     show_default=True,
     help="Admin URL of the PostgreSQL server (a fresh database is made there).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes on one port (more than 1 needs --database postgresql).",
+)
 @click.option("--no-compression", is_flag=True, help="Clients refuse permessage-deflate.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulation.")
 @click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), help="Logins/s.")
@@ -509,6 +532,7 @@ def main(
     max_start_s: float | None,
     max_ack_p99_ms: float | None,
     pg_url: str,
+    workers: int,
     no_compression: bool,
     seed: int,
     spawn_rate: float | None,
@@ -533,7 +557,12 @@ def main(
         keep=keep,
         spawn_rate=spawn_rate or max(10.0, candidates / 5),
         py_spy=py_spy,
+        workers=workers,
     )
+    if workers > 1 and database != "postgresql":
+        raise click.BadParameter(
+            "several workers need --database postgresql", param_hint="--workers"
+        )
 
     def say(text: str) -> None:
         click.echo(f"loadtest: {text}", err=True)
