@@ -214,19 +214,26 @@ def token_revoke(ctx: click.Context, name: str) -> None:
 
 
 def _mount_subgroups() -> None:
+    """Attach the sub-command groups that live next to the code they drive."""
     from cbt_server.auth.cli import audit_group, user_group
-
-    cli.add_command(user_group)
-    cli.add_command(audit_group)
-
+    from cbt_server.blueprint_cli import blueprint_group
     from cbt_server.centre.cli import centre_group
-
-    cli.add_command(centre_group)
     from cbt_server.package_cli import package_group
+    from cbt_server.roster import roster_group
+    from cbt_server.session_admin import session_group
     from item_bank.cli import item_bank_group
 
-    cli.add_command(item_bank_group)
-    cli.add_command(package_group)
+    for group in (
+        item_bank_group,
+        package_group,
+        blueprint_group,
+        session_group,
+        roster_group,
+        user_group,
+        audit_group,
+        centre_group,
+    ):
+        cli.add_command(group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,8 @@ from cbt_server.db.migrate import upgrade
 from cbt_server.errors import InvalidInput
 from cbt_server.idcard import make_number
 from cbt_server.item_store import store_blueprint, store_items
+from cbt_server.roster import prepare_papers
+from cbt_server.session_admin import SessionSpec, create_session
 from cbt_server.settings import Settings
 from cbt_server.tokens import create_token, revoke_token
 from item_bank.blueprint import load_blueprint
@@ -103,41 +105,40 @@ async def _load_bank(session: AsyncSession, cipher: ContentCipher) -> None:
         await store_blueprint(session, load_blueprint(path))
 
 
-async def _ensure_session(session: AsyncSession) -> models.ExamSession:
+async def _ensure_session(session: AsyncSession, cipher: ContentCipher) -> models.ExamSession:
     exam = await session.scalar(
         select(models.ExamSession).where(models.ExamSession.code == SESSION_CODE)
     )
-    if exam is not None:
-        return exam
-    room = models.Room(code=ROOM_CODE, name="第一机房", site="演示考点", seat_count=SEATS)
-    session.add(room)
-    await session.flush()
-    exam = models.ExamSession(
-        code=SESSION_CODE,
-        title="电工（高级）理论知识考试（演示）",
-        occupation="electrician",
-        level=3,
-        blueprint_id=BLUEPRINT_ID,
-        room_id=room.id,
-        duration_s=90 * 60,
-        show_scores=True,
-        seed=secrets.token_hex(8),
-    )
-    session.add(exam)
-    await session.flush()
-    session.add_all(
-        models.Candidate(
-            ticket=c.ticket,
-            id_number=c.id_number,
-            name=c.name,
-            occupation="electrician",
-            level=3,
-            session_id=exam.id,
-            seat=c.seat,
+    if exam is None:
+        exam = await create_session(
+            session,
+            SessionSpec(
+                code=SESSION_CODE,
+                blueprint_id=BLUEPRINT_ID,
+                room_code=ROOM_CODE,
+                room_name="第一机房",
+                seats=SEATS,
+                site="演示考点",
+                title="电工（高级）理论知识考试（演示）",
+                show_scores=True,
+            ),
+            actor="demo",
         )
-        for c in demo_candidates()
-    )
-    await session.flush()
+        session.add_all(
+            models.Candidate(
+                ticket=c.ticket,
+                id_number=c.id_number,
+                name=c.name,
+                occupation="electrician",
+                level=3,
+                session_id=exam.id,
+                seat=c.seat,
+            )
+            for c in demo_candidates()
+        )
+        await session.flush()
+    # Papers are drawn now, not at the start, so starting the room costs no assembly.
+    await prepare_papers(session, cipher, SESSION_CODE)
     return exam
 
 
@@ -175,7 +176,7 @@ async def _prepare(settings: Settings) -> dict[str, Any]:
         cipher = ContentCipher.from_data_dir(settings.data_path)
         async with make_sessionmaker(engine).begin() as session:
             await _load_bank(session, cipher)
-            exam = await _ensure_session(session)
+            exam = await _ensure_session(session, cipher)
             password = await _proctor_password(session, exam)
             token = await _centre_token(session)
     finally:

@@ -1,0 +1,156 @@
+"""`cbt session create|list`: a lab administrator sets up a session, then imports its roster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cbt_server.cli import main
+from cbt_server.idcard import make_number
+
+SAMPLES = Path(__file__).resolve().parents[1] / "item_bank" / "samples"
+
+
+def cbt(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """A data dir with the childcare bank and blueprint imported."""
+    base = ("--data-dir", str(tmp_path / "var"))
+    code, _, err = cbt(capsys, *base, "item-bank", "import", str(SAMPLES / "childcare-4.yaml"))
+    assert code == 0, err
+    return base
+
+
+def test_create_list_and_roster(
+    site: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    # Items are in, the blueprint not yet: the session cannot be created.
+    code, _, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        "--code",
+        "YY4-01",
+        "--blueprint",
+        "childcare-4-standard",
+        "--room",
+        "R2",
+        "--seats",
+        "40",
+    )
+    assert code == 1 and "no blueprint 'childcare-4-standard'" in err
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: cbt-blueprint/1\nid: x\n", encoding="utf-8")
+    good = SAMPLES / "blueprints" / "childcare-4-standard.yaml"
+    code, _, err = cbt(capsys, *site, "blueprint", "import", str(good), str(bad))
+    assert code == 1 and "nothing imported" in err and "bad.yaml" in err
+    code, out, err = cbt(capsys, *site, "blueprint", "import", str(good))
+    assert code == 0, err
+    assert "childcare-4-standard: 100 items" in out
+    code, out, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        "--code",
+        "YY4-01",
+        "--blueprint",
+        "childcare-4-standard",
+        "--room",
+        "R2",
+        "--seats",
+        "40",
+        "--scheduled-at",
+        "2026-12-05T09:00+0800",
+        "--show-scores",
+    )
+    assert code == 0, err
+    assert "90 minutes" in out
+    code, _, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        "--code",
+        "YY4-01",
+        "--blueprint",
+        "childcare-4-standard",
+        "--room",
+        "R2",
+    )
+    assert code == 1 and "exists already" in err
+    code, _, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        "--code",
+        "YY4-02",
+        "--blueprint",
+        "childcare-4-standard",
+        "--room",
+        "R-new",
+    )
+    assert code == 1 and "give its number of seats" in err
+    code, _, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        "--code",
+        "YY4-03",
+        "--blueprint",
+        "childcare-4-standard",
+        "--room",
+        "R2",
+        "--seats",
+        "41",
+    )
+    assert code == 1 and "40 seats" in err
+
+    roster = tmp_path / "roster.csv"
+    lines = ["准考证号,身份证号,姓名,职业,等级,场次,座位号"]
+    for seat in range(1, 4):
+        number = make_number("320104", date(1990, 5, seat), seat)
+        lines.append(f"YY{seat:04d},{number},考生{seat},育婴员,中级,YY4-01,{seat}")
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = cbt(capsys, *site, "roster", "import", str(roster))
+    assert code == 0, err
+    assert "3 paper(s) assembled" in out
+
+    code, out, _ = cbt(capsys, *site, "session", "list", "--json")
+    rows = {row["code"]: row for row in json.loads(out)}
+    assert rows["YY4-01"]["candidates"] == 3
+    assert rows["YY4-01"]["seats"] == 40 and rows["YY4-01"]["show_scores"] is True
+    assert list(rows) == ["YY4-01"]
+
+
+def test_bad_scheduled_time_is_a_usage_error(
+    site: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        "--code",
+        "X",
+        "--blueprint",
+        "b",
+        "--room",
+        "R",
+        "--scheduled-at",
+        "tomorrow",
+    )
+    assert code == 2 and "--scheduled-at" in err
