@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import random
-import socket
 import sys
 import time
 from collections import defaultdict
@@ -36,7 +35,7 @@ from loadtests.proctor import DONE, WAITING, ProctorClient
 from loadtests.stats import summarize
 from loadtests.sync_candidate import MAX_FRAME, RESEND_EVERY_S, SUBPROTOCOL, Person, Timeouts
 from loadtests.sync_proctor import DONE_GRACE_S, ProctorPlan, staff_login
-from loadtests.tcpinfo import traffic
+from loadtests.tcpinfo import TrafficMeter
 
 
 class Failed(Exception):
@@ -74,12 +73,14 @@ class Link:
         self.ws = ws
         self.online = True
         self._on_frame = on_frame
-        self.reader = asyncio.create_task(self._read())
         self.closed = asyncio.Event()
+        self.meter = TrafficMeter(ws.transport.get_extra_info("socket"))
+        self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         try:
             async for frame in self.ws:
+                self.meter.read()
                 await self._on_frame(frame)
         except (ConnectionClosed, OSError):
             pass
@@ -89,8 +90,7 @@ class Link:
             await self._on_frame(b"")  # wake the waiters: the connection is gone
 
     def bytes(self) -> tuple[int, int] | None:
-        sock = self.ws.transport.get_extra_info("socket")
-        counted = traffic(sock) if isinstance(sock, socket.socket) else None
+        counted = self.meter.read()
         return None if counted is None else (counted.sent, counted.received)
 
     async def close(self, *, graceful: bool) -> None:

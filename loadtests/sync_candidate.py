@@ -32,7 +32,7 @@ from loadtests.plan import (
     make_plan,
     paper_items,
 )
-from loadtests.tcpinfo import traffic
+from loadtests.tcpinfo import TrafficMeter
 
 Report = Callable[[str, float, int, Exception | None], None]
 """(name, milliseconds, bytes, exception or None): a timing for the load tool's statistics."""
@@ -84,6 +84,7 @@ class CandidateRun:
     _sent_bytes: int = field(init=False, default=0)
     _received_bytes: int = field(init=False, default=0)
     _traffic_known: bool = field(init=False, default=True)
+    _meter: TrafficMeter | None = field(init=False, default=None)
     _reconnects: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -241,12 +242,14 @@ class CandidateRun:
         )
         with self._cond:
             self._ws = ws
+            self._meter = TrafficMeter(ws.socket)
             self._online = True
-        threading.Thread(target=self._read, args=(ws,), daemon=True).start()
+        threading.Thread(target=self._read, args=(ws, self._meter), daemon=True).start()
 
-    def _read(self, ws: ClientConnection) -> None:
+    def _read(self, ws: ClientConnection, meter: TrafficMeter) -> None:
         try:
             for frame in ws:
+                meter.read()
                 with self._cond:
                     event = self.client.receive(frame)
                     acks = self.client.take_ack_ms()
@@ -270,7 +273,7 @@ class CandidateRun:
             self._cond.notify_all()
         if ws is None:
             return
-        self._count_traffic(ws)
+        self._count_traffic()
         if not graceful:
             # A pulled cable, as the server sees it: the TCP connection just ends.
             with contextlib.suppress(OSError):
@@ -278,8 +281,9 @@ class CandidateRun:
         with contextlib.suppress(Exception):
             ws.close()
 
-    def _count_traffic(self, ws: ClientConnection) -> None:
-        counted = traffic(ws.socket)
+    def _count_traffic(self) -> None:
+        meter, self._meter = self._meter, None
+        counted = meter.read() if meter is not None else None
         if counted is None:
             self._traffic_known = False
             return

@@ -1,6 +1,6 @@
 import socket
 
-from loadtests.tcpinfo import traffic
+from loadtests.tcpinfo import TrafficMeter, traffic
 
 
 def test_traffic_counts_payload_bytes_each_way() -> None:
@@ -30,3 +30,24 @@ def test_traffic_counts_payload_bytes_each_way() -> None:
 def test_traffic_of_a_non_tcp_socket_is_none() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         assert traffic(udp) is None
+
+
+def test_meter_keeps_the_last_reading_after_the_socket_is_gone() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client = socket.create_connection(server.getsockname())
+        peer, _ = server.accept()
+        with peer:
+            meter = TrafficMeter(client)
+            client.sendall(b"z" * 700)
+            got = b""
+            while len(got) < 700:
+                got += peer.recv(1000)
+            peer.sendall(b"k")  # the reply carries the acknowledgement of the 700 bytes
+            assert client.recv(1) == b"k"
+            first = meter.read()
+            assert first is not None and first.sent in (700, 701)
+            client.close()
+            assert meter.read() == first
+    assert TrafficMeter(None).read() is None
