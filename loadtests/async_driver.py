@@ -129,6 +129,7 @@ class AsyncCandidate:
         shared: Shared,
         compression: str | None,
         timeouts: Timeouts | None = None,
+        answer_items: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.person = person
@@ -138,6 +139,7 @@ class AsyncCandidate:
         self.shared = shared
         self.compression = compression
         self.timeouts = timeouts or Timeouts()
+        self.answer_items = answer_items
         self.client = CandidateClient(person.ticket, person.id_number, person.seat)
         self.link: Link | None = None
         self.changed = asyncio.Condition()
@@ -173,7 +175,8 @@ class AsyncCandidate:
             self.timings.add(
                 "paper delivery", max(0.0, self.client.paper_wall - self.shared.start_at) * 1000
             )
-        for step in make_plan(paper_items(self.client.paper), self.rng, self.think):
+        items = paper_items(self.client.paper)[: self.answer_items]
+        for step in make_plan(items, self.rng, self.think):
             if isinstance(step, Answer):
                 await asyncio.sleep(step.think_s)
                 await self._wait_unpaused()
@@ -476,7 +479,7 @@ async def drive(args: argparse.Namespace, room: dict[str, Any]) -> int:
         nonlocal finished
         candidate = AsyncCandidate(
             args.host, person, think, random.Random(f"{seed}:{person.ticket}"), timings, shared,
-            compression,
+            compression, answer_items=room.get("answer_items"),
         )  # fmt: skip
         try:
             ledger.write(await candidate.run())

@@ -71,6 +71,7 @@ class Room:
         ]
         self.proctor = data["proctor"]
         self.seed = int(data.get("seed", 1))
+        self.answer_items: int | None = data.get("answer_items")
         self.think = ThinkTime(scale=float(options.think_scale))
         self.compression = None if options.no_compression else "deflate"
         self.ledger = LedgerWriter(Path(options.ledger_dir or "."))
@@ -144,6 +145,7 @@ class CandidateUser(User):
             report=room.fire,
             start_at=lambda: room.start_at,
             compression=room.compression,
+            answer_items=room.answer_items,
         )
         try:
             run.run()

@@ -76,12 +76,14 @@ class RunConfig:
     spawn_rate: float
     py_spy: Path | None = None
     workers: int = 1
+    answer_items: int | None = None
 
     def expected_exam_s(self) -> float:
         """Roughly how long the slowest candidate's exam takes (think time scaled)."""
         think = ThinkTime(scale=self.think_scale)
         per_item = think.item_median_s * math.exp(think.item_sigma**2 / 2)
-        items, changes = 100, 10
+        items = min(100, self.answer_items or 100)
+        changes = max(1, round(items / 10))
         review = (think.review_min_s + think.review_max_s) / 2
         plan = items * per_item + changes * review + think.offline_max_s
         proctor = 30.0 + 30.0  # briefing before the start, the pause of a few candidates
@@ -188,7 +190,7 @@ def _build_room(run: Run) -> dict[str, Any]:
 
     settings = load_settings(_settings_env(run))
     info = asyncio.run(build_room(settings, run.config.candidates))
-    room = info.to_json(run.config.seed)
+    room = info.to_json(run.config.seed, run.config.answer_items)
     (run.workdir / "room.json").write_text(json.dumps(room, ensure_ascii=False), "utf-8")
     room["centre_token"] = info.centre_token
     return room
@@ -507,6 +509,13 @@ def summary_lines(outcome: Outcome) -> list[str]:
     show_default=True,
     help="Server processes on one port (more than 1 needs --database postgresql).",
 )
+@click.option(
+    "--items",
+    "answer_items",
+    type=click.IntRange(1, 1000),
+    help="Answer only the first N items of the paper, then submit: a short run of a big "
+    "room at realistic think time [all].",
+)
 @click.option("--no-compression", is_flag=True, help="Clients refuse permessage-deflate.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulation.")
 @click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), help="Logins/s.")
@@ -533,6 +542,7 @@ def main(
     max_ack_p99_ms: float | None,
     pg_url: str,
     workers: int,
+    answer_items: int | None,
     no_compression: bool,
     seed: int,
     spawn_rate: float | None,
@@ -558,6 +568,7 @@ def main(
         spawn_rate=spawn_rate or max(10.0, candidates / 5),
         py_spy=py_spy,
         workers=workers,
+        answer_items=answer_items,
     )
     if workers > 1 and database != "postgresql":
         raise click.BadParameter(

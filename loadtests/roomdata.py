@@ -83,11 +83,12 @@ class RoomInfo:
     centre_token: str
     papers: int
 
-    def to_json(self, seed: int) -> dict[str, Any]:
+    def to_json(self, seed: int, answer_items: int | None = None) -> dict[str, Any]:
         return {
             "session_id": self.session_id,
             "session_code": self.session_code,
             "seed": seed,
+            "answer_items": answer_items,
             "candidates": [
                 {"ticket": p.ticket, "id_number": p.id_number, "seat": p.seat} for p in self.people
             ],

@@ -75,6 +75,8 @@ class CandidateRun:
     report: Report
     start_at: Callable[[], float | None] = lambda: None
     compression: str | None = "deflate"
+    answer_items: int | None = None
+    """Answer only the first N items of the paper (None: all), for short big-room runs."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     client: CandidateClient = field(init=False)
     _cond: threading.Condition = field(init=False, default_factory=threading.Condition)
@@ -125,7 +127,8 @@ class CandidateRun:
         if start is not None and self.client.paper_wall is not None:
             delay_ms = max(0.0, self.client.paper_wall - start) * 1000.0
             self.report("paper delivery", delay_ms, 0, None)
-        plan = make_plan(paper_items(self.client.paper), self.rng, self.think)
+        items = paper_items(self.client.paper)[: self.answer_items]
+        plan = make_plan(items, self.rng, self.think)
         for step in plan:
             if isinstance(step, Answer):
                 time.sleep(step.think_s)

@@ -79,6 +79,8 @@ def test_time_limit_scales_with_think_time_and_stays_above_the_exam() -> None:
     assert realistic.run_time_limit_s() > 2 * realistic.expected_exam_s()
     assert quick.expected_exam_s() == pytest.approx(realistic.expected_exam_s() * 0.02)
     assert quick.run_time_limit_s() < 6 * 60
+    short = config(answer_items=10)  # a big room answering 10 items at realistic pace
+    assert 3 * 60 < short.expected_exam_s() < 8 * 60
 
 
 def test_locust_arguments_carry_the_room_and_the_scale(tmp_path: Path) -> None:

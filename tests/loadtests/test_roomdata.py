@@ -31,6 +31,7 @@ async def test_build_room_prepares_every_paper_before_the_start(tmp_path: Path) 
     assert info.centre_token.startswith("cbt_")
     room = info.to_json(seed=5)
     assert room["seed"] == 5 and len(room["candidates"]) == 3
+    assert room["answer_items"] is None and info.to_json(5, 10)["answer_items"] == 10
     assert "centre_token" not in room  # the token stays with the runner
     engine = make_engine(settings.effective_database_url)
     try:
