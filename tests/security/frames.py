@@ -331,17 +331,27 @@ def proctor_frames(limit: int) -> st.SearchStrategy[Frame]:
     reasons = weighted(
         (4, st.just("监考员操作")), (2, st.text(max_size=30)), (1, st.sampled_from(["", "x" * 501]))
     )
-    command = st.fixed_dictionaries(
-        {
-            "type": st.sampled_from(PROCTOR_TYPES),
-            "seq": weighted((6, st.just(Seq("next", 1))), (1, seqs())),
-            "candidate_id": candidate_ids,
-            "reason": reasons,
-        },
-        optional={
-            "seconds": st.one_of(st.integers(-5, 5 * 3600), st.sampled_from(WRONG_TYPES)),
-            "text": st.one_of(st.text(max_size=40), st.just("")),
-        },
+    seq = weighted((6, st.just(Seq("next", 1))), (1, seqs()))
+    seconds = weighted(
+        (4, st.integers(1, 3600)), (1, st.integers(-5, 5 * 3600)), (1, st.sampled_from(WRONG_TYPES))
+    )
+    texts = weighted((4, st.just("监考员巡视记录")), (2, st.text(max_size=40)), (1, st.just("")))
+    # Each command with its own fields (required, optional), so most are well-formed.
+    shapes: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+        "open_checkin": ({}, {}),
+        "start": ({}, {}),
+        "pause": ({"reason": reasons}, {"candidate_id": candidate_ids}),
+        "resume": ({}, {"candidate_id": candidate_ids, "reason": reasons}),
+        "extra_time": ({"candidate_id": candidate_ids, "seconds": seconds, "reason": reasons}, {}),
+        "unlock": ({"candidate_id": candidate_ids, "reason": reasons}, {}),
+        "force_submit": ({"candidate_id": candidate_ids, "reason": reasons}, {}),
+        "mark_absent": ({"candidate_id": candidate_ids}, {"reason": reasons}),
+        "note": ({"text": texts}, {}),
+    }
+    command = st.sampled_from(sorted(shapes)).flatmap(
+        lambda kind: st.fixed_dictionaries(
+            {"type": st.just(kind), "seq": seq, **shapes[kind][0]}, optional=shapes[kind][1]
+        )
     )
     hello = st.fixed_dictionaries(
         {
