@@ -312,18 +312,21 @@ async def _answered_counts(session: AsyncSession, candidate_ids: list[int]) -> d
     return {int(cid): int(n) for cid, n in rows.all()}
 
 
-async def _paper_sizes(session: AsyncSession, candidate_ids: list[int]) -> dict[int, int]:
-    if not candidate_ids:
-        return {}
-    rows = await session.execute(
-        select(models.Paper.candidate_id, models.Paper.layout).where(
-            models.Paper.candidate_id.in_(candidate_ids)
+async def _paper_sizes(
+    session: AsyncSession, candidate_ids: list[int], known: dict[int, int]
+) -> dict[int, int]:
+    """Items on each candidate's paper; `known` caches sizes (a stored paper never
+    changes), so a busy console does not re-read 100-item layouts for every update."""
+    wanted = [cid for cid in candidate_ids if cid not in known]
+    if wanted:
+        rows = await session.execute(
+            select(models.Paper.candidate_id, models.Paper.layout).where(
+                models.Paper.candidate_id.in_(wanted)
+            )
         )
-    )
-    return {
-        int(cid): sum(len(s.get("items", [])) for s in layout.get("sections", []))
-        for cid, layout in rows.all()
-    }
+        for cid, layout in rows.all():
+            known[int(cid)] = sum(len(s.get("items", [])) for s in layout.get("sections", []))
+    return {cid: known.get(cid, 0) for cid in candidate_ids}
 
 
 async def seat_views(
@@ -332,11 +335,13 @@ async def seat_views(
     candidates: list[models.Candidate],
     now: datetime,
     policy: DowntimePolicy,
+    paper_sizes: dict[int, int] | None = None,
 ) -> list[msg.SeatView]:
+    """The console's view of these candidates, with a fixed number of queries."""
     ids = [c.id for c in candidates]
     facts = await session_clock_facts(session, exam, candidates, policy)
     answered = await _answered_counts(session, ids)
-    sizes = await _paper_sizes(session, ids)
+    sizes = await _paper_sizes(session, ids, {} if paper_sizes is None else paper_sizes)
     results: dict[int, models.Result] = {}
     if ids:
         for row in await session.scalars(
@@ -372,7 +377,11 @@ async def seat_views(
 
 
 async def room_view(
-    session: AsyncSession, session_id: int, now: datetime, policy: DowntimePolicy
+    session: AsyncSession,
+    session_id: int,
+    now: datetime,
+    policy: DowntimePolicy,
+    paper_sizes: dict[int, int] | None = None,
 ) -> msg.Room:
     exam = await session.get(models.ExamSession, session_id, populate_existing=True)
     if exam is None:
@@ -387,15 +396,31 @@ async def room_view(
         room_paused=await room_pause(session, exam.id) is not None,
         duration_ms=exam.duration_s * 1000,
         started_at=exam.started_at,
-        candidates=await seat_views(session, exam, candidates, now, policy),
+        candidates=await seat_views(session, exam, candidates, now, policy, paper_sizes),
     )
 
 
-async def seat_view(
-    session: AsyncSession, session_id: int, candidate_id: int, now: datetime, policy: DowntimePolicy
-) -> msg.SeatView | None:
+async def seat_updates(
+    session: AsyncSession,
+    session_id: int,
+    candidate_ids: list[int],
+    now: datetime,
+    policy: DowntimePolicy,
+    paper_sizes: dict[int, int] | None = None,
+) -> list[msg.SeatView]:
+    """Seat views of some candidates of one session (others' ids are ignored)."""
     exam = await session.get(models.ExamSession, session_id, populate_existing=True)
-    candidate = await session.get(models.Candidate, candidate_id, populate_existing=True)
-    if exam is None or candidate is None or candidate.session_id != exam.id:
-        return None
-    return (await seat_views(session, exam, [candidate], now, policy))[0]
+    if exam is None or not candidate_ids:
+        return []
+    candidates = list(
+        await session.scalars(
+            select(models.Candidate)
+            .where(
+                models.Candidate.session_id == exam.id,
+                models.Candidate.id.in_(candidate_ids),
+            )
+            .order_by(models.Candidate.seat)
+            .execution_options(populate_existing=True)
+        )
+    )
+    return await seat_views(session, exam, candidates, now, policy, paper_sizes)

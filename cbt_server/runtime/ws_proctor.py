@@ -70,6 +70,7 @@ class ProctorHandler:
         self.ws = ws
         self.principal = principal
         self.conn: ProctorConnection | None = None
+        self.paper_sizes: dict[int, int] = {}
 
     async def send(self, message: Message) -> None:
         if self.conn is not None:
@@ -221,13 +222,16 @@ class ProctorHandler:
         now = self.rt.now()
         async with self.rt.read() as db:
             if any(event.candidate_id is None for event in batch):
-                await conn.send(await svc.room_view(db, conn.session_id, now, self.rt.policy))
+                await conn.send(
+                    await svc.room_view(db, conn.session_id, now, self.rt.policy, self.paper_sizes)
+                )
                 return
-            for candidate_id in dict.fromkeys(e.candidate_id for e in batch):
-                assert candidate_id is not None
-                view = await svc.seat_view(db, conn.session_id, candidate_id, now, self.rt.policy)
-                if view is not None:
-                    await conn.send(msg.Seat(server_time=now, candidate=view))
+            ids = list(dict.fromkeys(e.candidate_id for e in batch if e.candidate_id))
+            views = await svc.seat_updates(
+                db, conn.session_id, ids, now, self.rt.policy, self.paper_sizes
+            )
+        for view in views:
+            await conn.send(msg.Seat(server_time=now, candidate=view))
 
     async def cleanup(self) -> None:
         if self.conn is not None:

@@ -3,7 +3,7 @@ valid ID-card numbers, papers assembled by item_bank, a proctor with a staff ses
 
 from __future__ import annotations
 
-import secrets
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cbt_server.accounts import create_user
 from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.sessions import open_session
 from cbt_server.content_crypto import ContentCipher
@@ -26,6 +25,7 @@ from cbt_server.runtime.papers import ensure_papers
 from cbt_server.settings import Settings, load_settings
 from item_bank.blueprint import load_blueprint
 from item_bank.importers.native import import_native
+from item_bank.model import Blueprint, Item
 
 SAMPLES = Path(__file__).resolve().parents[2] / "item_bank" / "samples"
 BANK = SAMPLES / "electrician-3.yaml"
@@ -51,17 +51,31 @@ class Exam:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-async def load_bank(session: AsyncSession, cipher: ContentCipher) -> None:
+@functools.cache
+def _bank() -> tuple[tuple[Item, ...], Blueprint]:
+    """The sample bank, parsed once per test run (it is immutable)."""
     result = import_native(BANK)
     assert result.ok, result.errors[:3]
-    await store_items(session, cipher, result.items)
-    await store_blueprint(session, load_blueprint(BLUEPRINT))
+    return result.items, load_blueprint(BLUEPRINT)
+
+
+async def load_bank(session: AsyncSession, cipher: ContentCipher) -> None:
+    items, blueprint = _bank()
+    await store_items(session, cipher, items)
+    await store_blueprint(session, blueprint)
 
 
 async def staff_cookie(
     session: AsyncSession, username: str, role: str, session_id: int | None
 ) -> str:
-    user = await create_user(session, username, secrets.token_urlsafe(12), role)
+    """A staff member with a signed-in browser session; returns the cookie secret.
+
+    The account has no usable password (the tests sign in by session, and argon2 hashing
+    would cost a second per user on a busy machine).
+    """
+    user = models.User(username=username, display_name=username, role=role, password_hash="!")
+    session.add(user)
+    await session.flush()
     if session_id is not None:
         session.add(models.Assignment(user_id=user.id, session_id=session_id))
         await session.flush()
