@@ -54,6 +54,7 @@ class CountingRelay:
 
     target_port: int
     links: list[Link] = field(default_factory=list)
+    http_requests: list[str] = field(default_factory=list)
     port: int = 0
     server: asyncio.Server | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -90,7 +91,10 @@ class CountingRelay:
                         if not link.first_line:
                             link.first_line = data.split(b"\r\n", 1)[0]
                         link.up += len(data)
-                        link.requests += [m.decode() for m in REQUEST_LINE.findall(data)]
+                        found = [m.decode() for m in REQUEST_LINE.findall(data)]
+                        link.requests += found
+                        if not link.websocket:
+                            self.http_requests += found
                     else:
                         link.down += len(data)
                     sink.write(data)
@@ -105,7 +109,8 @@ class CountingRelay:
         )
 
     def requests(self) -> list[str]:
-        return [path for link in self.links if not link.websocket for path in link.requests]
+        """Paths of the HTTP requests so far, in the order they were sent."""
+        return list(self.http_requests)
 
     def totals(self, *, websocket: bool) -> tuple[int, int]:
         chosen = [link for link in self.links if link.websocket == websocket]
