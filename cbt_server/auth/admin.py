@@ -14,7 +14,7 @@ from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.assignments import assign, list_assignments
 from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
-from cbt_server.auth.web import page_context, require, require_page, see_other
+from cbt_server.auth.web import page_context, read_form, require, require_page, see_other
 from cbt_server.db.models import ExamSession, User
 from cbt_server.errors import DomainError
 from cbt_server.web.templates import render
@@ -63,7 +63,7 @@ async def _apply(request: web.Request, principal: Principal, work: Any) -> web.R
 
 async def add_user(request: web.Request) -> web.Response:
     principal, _ = await require(request, Action.MANAGE_USERS)
-    form = await request.post()
+    form = await read_form(request)
 
     async def work(db: AsyncSession) -> None:
         password = form.get("password", "")
@@ -89,7 +89,7 @@ async def add_user(request: web.Request) -> web.Response:
 
 async def add_assignment(request: web.Request) -> web.Response:
     principal, _ = await require(request, Action.MANAGE_USERS)
-    form = await request.post()
+    form = await read_form(request)
 
     async def work(db: AsyncSession) -> None:
         await assign(

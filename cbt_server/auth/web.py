@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from sqlalchemy import select
 
 from cbt_server.appkeys import SESSIONMAKER
@@ -32,7 +33,7 @@ from cbt_server.auth.ratelimit import SlidingWindow
 from cbt_server.auth.sessions import find_session, session_id_of
 from cbt_server.db.models import ExamSession
 from cbt_server.db.types import utcnow
-from cbt_server.errors import Forbidden, NotAuthenticated, NotFound
+from cbt_server.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from cbt_server.web.templates import render
 
 AUTH_CONFIG = web.AppKey("auth_config", AuthConfig)
@@ -84,12 +85,23 @@ async def current_principal(request: web.Request) -> Principal | None:
     return principal
 
 
+async def read_form(request: web.Request) -> Any:
+    """The request's form fields; InvalidInput (400) if the body cannot be read as a form
+    (a multipart body without its boundary or with broken part headers, bytes not in the
+    declared charset, an unknown charset): aiohttp reports those as ValueError,
+    LookupError or BadHttpMessage, which would otherwise be a 500."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, BadHttpMessage) as error:
+        raise InvalidInput(f"the request body is not a readable form: {error}") from None
+
+
 async def _submitted_csrf(request: web.Request) -> str:
     header = request.headers.get(CSRF_HEADER)
     if header is not None:
         return header
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD)
         if isinstance(value, str):
             return value
@@ -224,7 +236,7 @@ def _field(form: Any, name: str, limit: int) -> str:
 async def login_submit(request: web.Request) -> web.Response:
     app = request.app
     config = app[AUTH_CONFIG]
-    form = await request.post()
+    form = await read_form(request)
     username = _field(form, "username", 128).strip()
     password = _field(form, "password", 1024)
     next_path = _safe_next(_field(form, "next", 512))
