@@ -161,6 +161,8 @@ async def post_report(request: web.Request) -> web.Response:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"report: the body is not JSON ({exc})") from None
+    except RecursionError:  # nesting deeper than the parser goes: no report looks like that
+        raise InvalidInput("report: the body is nested too deeply to be a report") from None
     report = lab_readiness.validate_report(data)
     checks = lab_readiness.judge_report(report, Baseline())
     passed = all(c.passed for c in checks)
