@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, WebSocket, expect
 
 from tests.candidate_web import pages
-from tests.candidate_web.conftest import VIEWPORT, ExamServer, Proctor
+from tests.candidate_web.conftest import VIEWPORT, ExamServer, Proctor, Screens
 
 pytestmark = pytest.mark.browser
 
@@ -129,7 +129,11 @@ async def relay(exam_server: ExamServer) -> AsyncIterator[CountingRelay]:
 
 
 async def test_page_weight_cold_load_and_a_100_item_paper(
-    exam_server: ExamServer, proctor: Proctor, browser: Browser, relay: CountingRelay
+    exam_server: ExamServer,
+    proctor: Proctor,
+    browser: Browser,
+    relay: CountingRelay,
+    screens: Screens,
 ) -> None:
     ctx = await browser.new_context(viewport=VIEWPORT)
     try:
@@ -158,6 +162,7 @@ async def test_page_weight_cold_load_and_a_100_item_paper(
             await asyncio.sleep(0.1)
         cold_down, cold_up = relay.totals(websocket=False)
         cold_requests = len(relay.requests())
+        await screens.shot(page, "cold-load")
 
         # Warm reload: the HTML revalidates (304), every asset comes from the cache.
         await page.reload()
@@ -178,6 +183,7 @@ async def test_page_weight_cold_load_and_a_100_item_paper(
         await expect(page.locator("#sheet-grid button.cell")).to_have_count(100)
         paper_wire = relay.totals(websocket=True)[0] - before_paper
         paper_json = max(frames)
+        await screens.shot(page, "paper-arrived")
 
         # One answer: the answer frame up and its ack down.
         ws_down, ws_up = relay.totals(websocket=True)
