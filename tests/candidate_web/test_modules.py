@@ -27,6 +27,12 @@ MEMORY_STORE = """
 
 
 @pytest.fixture
+def any_db_url(sqlite_url: str) -> str:
+    """Browser-side checks: the database does not matter, run them once (SQLite)."""
+    return sqlite_url
+
+
+@pytest.fixture
 async def page(live_server: LiveServer, browser: Browser) -> AsyncIterator[Page]:
     ctx = await browser.new_context()
     try:
