@@ -19,6 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from tests.results.test_fuzz import CHECKS
 from tests.security.conftest import Site
@@ -56,6 +57,7 @@ def _fuzz(document: dict[str, Any], base_url: str, who: dict[str, dict[str, str]
     schema = schemathesis.openapi.from_dict(document)
     exercised = []
     for loaded in schema.get_all_operations():
+        assert isinstance(loaded, Ok), f"the document does not load: {loaded}"
         operation = loaded.ok()
         described = document["paths"][operation.path][operation.method.lower()]
         secured = bool(described.get("security"))
