@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import datetime
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -286,56 +287,59 @@ class CandidateHandler:
         if event.kind not in _HANDLED:
             return
         now = self.rt.now()
+        message: Message | None = None
+        # Build the message inside the read transaction, send it after: a send can wait on
+        # a slow link (a paper to each of hundreds of candidates at the start), and holding
+        # a pooled connection meanwhile starved the pool (QueuePool timeouts, papers lost).
         async with self.rt.read() as session:
             if event.kind in _STATE_KINDS:
-                await conn.send(
-                    await svc.candidate_state(
-                        session,
-                        self.rt.papers,
-                        conn.candidate_id,
-                        now,
-                        self.rt.policy,
-                        token=self.token,
-                    )
+                message = await svc.candidate_state(
+                    session,
+                    self.rt.papers,
+                    conn.candidate_id,
+                    now,
+                    self.rt.policy,
+                    token=self.token,
                 )
-                return
-            candidate, exam = await _load(session, conn.candidate_id)
-            if event.kind in _PAUSE_KINDS:
-                if exam.state != SessionState.STARTED:
-                    return
-                times = await svc.timing(session, exam, candidate, now, self.rt.policy)
-                if times.scope is not None:
-                    await conn.send(
-                        msg.PausedMsg(
-                            scope=times.scope,
-                            reason=await _pause_reason(session, exam.id, candidate.id),
-                            remaining_ms=times.remaining_ms,
-                            server_time=now,
-                        )
-                    )
-                else:
-                    await conn.send(msg.Resumed(remaining_ms=times.remaining_ms, server_time=now))
-            elif event.kind is Kind.CANDIDATE_TIME:
-                times = await svc.timing(session, exam, candidate, now, self.rt.policy)
-                await conn.send(
-                    msg.Time(
-                        remaining_ms=times.remaining_ms,
-                        server_time=now,
-                        extra_ms=times.extra_ms,
-                        reason=str(event.data.get("reason", ""))[:500],
-                    )
+            else:
+                message = await self._event_message(session, conn, event, now)
+        if message is not None:
+            await conn.send(message)
+
+    async def _event_message(
+        self, session: AsyncSession, conn: CandidateConnection, event: Event, now: datetime
+    ) -> Message | None:
+        candidate, exam = await _load(session, conn.candidate_id)
+        if event.kind in _PAUSE_KINDS:
+            if exam.state != SessionState.STARTED:
+                return None
+            times = await svc.timing(session, exam, candidate, now, self.rt.policy)
+            if times.scope is not None:
+                return msg.PausedMsg(
+                    scope=times.scope,
+                    reason=await _pause_reason(session, exam.id, candidate.id),
+                    remaining_ms=times.remaining_ms,
+                    server_time=now,
                 )
-            elif event.kind is Kind.CANDIDATE_SUBMITTED and candidate.submitted_at is not None:
-                await conn.send(
-                    msg.Submitted(
-                        reason=SubmitReason(candidate.submit_reason or "candidate"),
-                        submitted_at=candidate.submitted_at,
-                    )
-                )
-            elif event.kind is Kind.CANDIDATE_GRADED:
-                result = await svc.result_view(session, exam, candidate)
-                if result is not None:
-                    await conn.send(msg.Result(**result.model_dump()))
+            return msg.Resumed(remaining_ms=times.remaining_ms, server_time=now)
+        if event.kind is Kind.CANDIDATE_TIME:
+            times = await svc.timing(session, exam, candidate, now, self.rt.policy)
+            return msg.Time(
+                remaining_ms=times.remaining_ms,
+                server_time=now,
+                extra_ms=times.extra_ms,
+                reason=str(event.data.get("reason", ""))[:500],
+            )
+        if event.kind is Kind.CANDIDATE_SUBMITTED and candidate.submitted_at is not None:
+            return msg.Submitted(
+                reason=SubmitReason(candidate.submit_reason or "candidate"),
+                submitted_at=candidate.submitted_at,
+            )
+        if event.kind is Kind.CANDIDATE_GRADED:
+            result = await svc.result_view(session, exam, candidate)
+            if result is not None:
+                return msg.Result(**result.model_dump())
+        return None
 
     async def cleanup(self) -> None:
         conn = self.conn
