@@ -4,6 +4,9 @@ Only failures count. After `limit` failures within `window` seconds for a key, f
 attempts for that key are refused until the oldest failure leaves the window. A
 successful login clears its ticket's failures. With several server processes each keeps
 its own count, so the effective limit is multiplied by the number of processes.
+
+The seat a client names is its own claim, so a failure also counts against the address
+it came from (the PC): claiming another seat at each try does not escape the limit.
 """
 
 from __future__ import annotations
@@ -67,17 +70,22 @@ class LoginLimits:
         self.ticket = FailureLimiter(per_ticket, window)
         self.seat = FailureLimiter(per_seat, window)
 
-    def check(self, ticket: str, seat: str, now: float) -> None:
-        """Raise RateLimited if this ticket or this seat has failed too often lately."""
-        wait = max(self.ticket.wait_time(ticket, now), self.seat.wait_time(seat, now))
+    def check(self, ticket: str, seat: str, now: float, address: str | None = None) -> None:
+        """Raise RateLimited if this ticket, this seat or this address (the PC, counted
+        with the seats) has failed too often lately."""
+        places = {seat, address or seat}
+        wait = max(
+            self.ticket.wait_time(ticket, now), *(self.seat.wait_time(p, now) for p in places)
+        )
         if wait > 0:
             raise RateLimited(
                 f"too many failed logins; try again in {math.ceil(wait)} s or ask a proctor"
             )
 
-    def failed(self, ticket: str, seat: str, now: float) -> None:
+    def failed(self, ticket: str, seat: str, now: float, address: str | None = None) -> None:
         self.ticket.fail(ticket, now)
-        self.seat.fail(seat, now)
+        for place in {seat, address or seat}:
+            self.seat.fail(place, now)
 
     def succeeded(self, ticket: str) -> None:
         self.ticket.clear(ticket)

@@ -182,8 +182,9 @@ class CandidateHandler:
                 f"protocol {hello.protocol!r} is not spoken here; use {SUBPROTOCOL!r}",
             )
         ticket_key = f"ticket:{hello.ticket.strip()}"
-        seat_key = f"seat:{hello.seat}" if hello.seat is not None else f"ip:{self.remote}"
-        self.limits.check(ticket_key, seat_key, time.monotonic())
+        address_key = f"ip:{self.remote}"
+        seat_key = f"seat:{hello.seat}" if hello.seat is not None else address_key
+        self.limits.check(ticket_key, seat_key, time.monotonic(), address_key)
         conn_id = self.rt.new_connection_id()
         try:
             async with self.rt.unit() as work:
@@ -199,7 +200,7 @@ class CandidateHandler:
                     events=work.events,
                 )
         except LoginFailed:
-            self.limits.failed(ticket_key, seat_key, time.monotonic())
+            self.limits.failed(ticket_key, seat_key, time.monotonic(), address_key)
             raise
         self.limits.succeeded(ticket_key)
         self.token = login.token
