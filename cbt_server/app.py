@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from cbt_server import runtime
 from cbt_server.appkeys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.auth.routes import setup as setup_staff_auth
 from cbt_server.content_crypto import ContentCipher
@@ -54,4 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     lab.setup(app)
     setup_results_api(app)
     setup_candidate_pages(app)
+    # The exam itself: /ws/candidate, /ws/proctor, deadlines and heartbeats. Its cleanup
+    # context comes after the database's, so it starts after it and stops before it.
+    runtime.setup(app)
     return app
