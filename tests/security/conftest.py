@@ -28,6 +28,7 @@ from cbt_server.accounts import create_user
 from cbt_server.app import create_app
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.config import AuthConfig
+from cbt_server.auth.web import configure
 from cbt_server.auth.sessions import open_session, revoke
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
@@ -189,13 +190,19 @@ class Site:
 
 
 async def start_site(
-    folder: Path, template: SiteData, **overrides: Any
+    folder: Path,
+    template: SiteData,
+    auth: AuthConfig | None = None,
+    **overrides: Any,
 ) -> tuple[Site, web.AppRunner]:
-    """Copy the prepared site to `folder` and serve it (settings `overrides` applied)."""
+    """Copy the prepared site to `folder` and serve it (settings `overrides` applied,
+    staff sign-in configured with `auth` if given)."""
     shutil.copytree(template.folder, folder)
     port = free_port()
     settings = site_settings(folder, host="127.0.0.1", port=port, **overrides)
     app = mount(create_app(settings))
+    if auth is not None:
+        configure(app, auth)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -1,0 +1,128 @@
+"""Login brute force is rate-limited: once the limit is reached, even the right
+credentials are refused until the window has passed.
+
+Candidates log in over /ws/candidate (ticket + ID-card number): 5 failures per ticket
+and 10 per PC within the window. Staff sign in on /staff/login: a number of attempts per
+client address and per username within the window (then 429 with Retry-After). The
+windows are shortened here so that "until the window passes" can be waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
+
+from cbt_server.auth.config import AuthConfig
+from cbt_server.protocol import SUBPROTOCOL
+from cbt_server.runtime.keys import LOGIN_LIMITS
+from tests.auth.factories import new_client, try_login
+from tests.runtime.exam_setup import Person
+from tests.runtime.wsclient import Client
+from tests.security.conftest import ADMIN, PASSWORD, Site, SiteData, start_site
+
+WRONG_ID = "110101199003070000"
+WINDOW = 1.5
+
+
+async def pc(site: Site, address: str = "127.0.0.1") -> Client:
+    """A lab PC's connection to /ws/candidate, from `address` (another 127.0.0.x is
+    another PC as far as the server can tell)."""
+    ws = await connect(
+        f"{site.ws_url}/ws/candidate",
+        subprotocols=[Subprotocol(SUBPROTOCOL)],
+        local_addr=(address, 0),
+        ping_interval=None,
+        open_timeout=10,
+    )
+    return Client(ws)
+
+
+async def hello(client: Client, ticket: str, id_number: str, **extra: Any) -> dict[str, Any]:
+    """Try a login on `client`: the `state` on success, else the `error`."""
+    await client.send(
+        {"type": "hello", "protocol": SUBPROTOCOL, "ticket": ticket, "id_number": id_number}
+        | extra
+    )
+    while True:
+        reply = await client.recv()
+        if reply["type"] in ("state", "error"):
+            return reply
+
+
+def shorten_windows(site: Site) -> None:
+    limits = site.app[LOGIN_LIMITS]
+    limits.ticket.window = WINDOW
+    limits.seat.window = WINDOW
+
+
+async def test_a_ticket_guessed_at_is_held_even_with_the_right_id(site: Site) -> None:
+    shorten_windows(site)
+    victim = site.s1.people[3]
+    client = await pc(site)
+    for _ in range(5):
+        assert (await hello(client, victim.ticket, WRONG_ID))["code"] == "login_failed"
+    refused = await hello(client, victim.ticket, victim.id_number)
+    assert refused.get("code") == "rate_limited", refused.get("type")
+    # The limit is on the ticket: the right ID-card number from another PC waits too.
+    other_pc = await pc(site, "127.0.0.2")
+    assert (await hello(other_pc, victim.ticket, victim.id_number))["code"] == "rate_limited"
+    await asyncio.sleep(WINDOW + 0.2)
+    state = await hello(other_pc, victim.ticket, victim.id_number)
+    assert state["type"] == "state" and state["candidate"]["ticket"] == victim.ticket
+    await client.close()
+    await other_pc.close()
+
+
+async def test_one_pc_cannot_spray_guesses_over_tickets_by_claiming_other_seats(
+    site: Site,
+) -> None:
+    """The per-PC limit holds however the PC names its seat: `seat` is the client's
+    own claim, so each failure also counts against the address it came from."""
+    shorten_windows(site)
+    people: list[Person] = site.s1.people
+    client = await pc(site)
+    for n in range(10):
+        guess = await hello(client, people[10 + n].ticket, WRONG_ID, seat=100 + n)
+        assert guess.get("code") == "login_failed", guess
+    # The 11th attempt from this PC, right credentials, yet another seat: refused.
+    target = people[40]
+    refused = await hello(client, target.ticket, target.id_number, seat=999)
+    assert refused.get("code") == "rate_limited", refused.get("type")
+    # Another PC is not held up by this one.
+    neighbour = await pc(site, "127.0.0.3")
+    other = people[41]
+    assert (await hello(neighbour, other.ticket, other.id_number))["type"] == "state"
+    await asyncio.sleep(WINDOW + 0.2)
+    assert (await hello(client, target.ticket, target.id_number, seat=7))["type"] == "state"
+    await client.close()
+    await neighbour.close()
+
+
+async def test_staff_login_is_refused_with_the_right_password_until_the_window_passes(
+    site_template: SiteData, tmp_path: Path
+) -> None:
+    attempts = 3
+    site, runner = await start_site(
+        tmp_path / "site",
+        site_template,
+        auth=AuthConfig(login_attempts=attempts, login_window_seconds=2, lockout_threshold=10),
+    )
+    try:
+        base = site.base_url
+        async with new_client() as http:
+            for _ in range(attempts):
+                assert (await try_login(http, base, ADMIN, "not the password")).status == 401
+            limited = await try_login(http, base, ADMIN, PASSWORD)
+            assert limited.status == 429
+            assert 1 <= int(limited.headers["Retry-After"]) <= 2
+            assert "cbt_staff" not in limited.cookies
+            await asyncio.sleep(2.2)
+            signed_in = await try_login(http, base, ADMIN, PASSWORD)
+            assert signed_in.status == 303
+            assert signed_in.cookies["cbt_staff"].value
+    finally:
+        await runner.cleanup()
