@@ -28,8 +28,8 @@ from cbt_server.accounts import create_user
 from cbt_server.app import create_app
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.config import AuthConfig
-from cbt_server.auth.web import configure
 from cbt_server.auth.sessions import open_session, revoke
+from cbt_server.auth.web import configure
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.engine import make_engine, make_sessionmaker
