@@ -44,8 +44,7 @@ async def pc(site: Site, address: str = "127.0.0.1") -> Client:
 async def hello(client: Client, ticket: str, id_number: str, **extra: Any) -> dict[str, Any]:
     """Try a login on `client`: the `state` on success, else the `error`."""
     await client.send(
-        {"type": "hello", "protocol": SUBPROTOCOL, "ticket": ticket, "id_number": id_number}
-        | extra
+        {"type": "hello", "protocol": SUBPROTOCOL, "ticket": ticket, "id_number": id_number} | extra
     )
     while True:
         reply = await client.recv()
