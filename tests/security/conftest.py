@@ -149,7 +149,9 @@ class Site:
         client, _ = await proctor_open(self.ws_url, exam.proctor_cookie, exam.session_id)
         return client
 
-    async def quiet_login(self, person: Person) -> tuple[Client, dict[str, Any]]:
+    async def quiet_login(
+        self, person: Person, resume_token: str | None = None
+    ) -> tuple[Client, dict[str, Any]]:
         """A candidate's connection without keep-alive pings, logged in; its first state.
 
         websockets draws keep-alive ping payloads from the global `random`, which
@@ -164,14 +166,15 @@ class Site:
             open_timeout=10,
         )
         client = Client(ws)
-        await client.send(
-            {
-                "type": "hello",
-                "protocol": SUBPROTOCOL,
-                "ticket": person.ticket,
-                "id_number": person.id_number,
-            }
-        )
+        hello: dict[str, Any] = {
+            "type": "hello",
+            "protocol": SUBPROTOCOL,
+            "ticket": person.ticket,
+            "id_number": person.id_number,
+        }
+        if resume_token is not None:
+            hello["resume_token"] = resume_token
+        await client.send(hello)
         return client, await client.expect("state")
 
     async def answers(self, candidate_id: int) -> dict[str, tuple[list[str], bool, int]]:
