@@ -112,6 +112,14 @@ class InvalidResponse(InvalidInput):
     code = "invalid_response"
 
 
+class StaleSeq(Conflict):
+    """A resent sequence number at or below the acknowledged mark that was never applied
+    (it was refused when first sent): acknowledging it would claim an answer is stored
+    that is not. The client sends the change again under a new number."""
+
+    code = "stale_seq"
+
+
 class LoggedInElsewhere(Conflict):
     """This connection no longer holds the candidate: a newer login (after unlock) does."""
 

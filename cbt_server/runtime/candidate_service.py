@@ -28,6 +28,7 @@ from cbt_server.errors import (
     LoggedInElsewhere,
     LoginFailed,
     NotFound,
+    StaleSeq,
     TimeUp,
     UnknownItem,
 )
@@ -241,10 +242,12 @@ async def save_changes(
 
     None means saved or already saved (a resend with a `seq` not above the candidate's
     acknowledged one changes nothing): either way the client may count it acknowledged.
-    A DomainError means refused (paused, time up, unknown item, invalid response) and
-    nothing of that change was written. Raises LoggedInElsewhere, for all of them, if
-    this connection no longer holds the candidate. `index` is the candidate's paper index
-    if the caller has it (papers never change).
+    A resend is "already saved" only if the item's row holds that `seq` or a later one;
+    otherwise it was refused when first sent and gets StaleSeq, never an ack for
+    something not stored. A DomainError means refused (paused, time up, unknown item,
+    invalid response, stale) and nothing of that change was written. Raises
+    LoggedInElsewhere, for all of them, if this connection no longer holds the candidate.
+    `index` is the candidate's paper index if the caller has it (papers never change).
     """
     candidate = await lock_candidate(session, candidate_id)
     if candidate.connection_id != conn_id:
@@ -255,8 +258,16 @@ async def save_changes(
     if not index:
         index = await paper_index(session, candidate.id)
     rows: dict[str, models.Answer] = {}
-    wanted = list({c.item_id for c in fresh if c.item_id in index})
-    if wanted and refusal is None:
+    # Rows of the items changed now, and of those resent below the mark (to tell a resend
+    # of a stored change from one of a refused change).
+    wanted = list(
+        {
+            c.item_id
+            for c in changes
+            if c.item_id in index and (c.seq <= candidate.acked_seq or refusal is None)
+        }
+    )
+    if wanted:
         found = await session.scalars(
             select(models.Answer).where(
                 models.Answer.candidate_id == candidate.id, models.Answer.item_id.in_(wanted)
@@ -267,7 +278,7 @@ async def save_changes(
     changed = False
     for change in changes:
         if change.seq <= candidate.acked_seq:
-            outcomes.append(None)
+            outcomes.append(_resend_outcome(change, rows.get(change.item_id), candidate))
             continue
         try:
             if refusal is not None:
@@ -303,6 +314,18 @@ async def save_changes(
         candidate.last_seen_at = now
         events.append(Event(Kind.CANDIDATE_ANSWERED, exam.id, candidate.id))
     return outcomes
+
+
+def _resend_outcome(
+    change: Change, row: models.Answer | None, candidate: models.Candidate
+) -> DomainError | None:
+    """A change whose `seq` is at or below the mark: stored already, or refused back then."""
+    if row is not None and row.seq >= change.seq:
+        return None  # this change, or a later one to the same item, is stored
+    return StaleSeq(
+        f"seq {change.seq} was never applied and is not above the last acknowledged "
+        f"({candidate.acked_seq}); send the change again under a new number"
+    )
 
 
 async def save_answer(
