@@ -151,8 +151,12 @@ async def _proctor_password(session: AsyncSession, exam: models.ExamSession) -> 
         user.password_hash = hash_password(password)
         user.failed_logins = 0
         user.locked_until = None
-    if await session.get(models.Assignment, (user.id, exam.id)) is None:
-        session.add(models.Assignment(user_id=user.id, session_id=exam.id))
+    # The demo proctor is also the examiner leader (考评组长), so the demo can be signed.
+    assignment = await session.get(models.Assignment, (user.id, exam.id))
+    if assignment is None:
+        session.add(models.Assignment(user_id=user.id, session_id=exam.id, leader=True))
+    else:
+        assignment.leader = True
     return password
 
 

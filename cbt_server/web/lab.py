@@ -22,6 +22,8 @@ from sqlalchemy import delete, select
 
 from cbt_server import lab_readiness
 from cbt_server.appkeys import SESSIONMAKER, SETTINGS
+from cbt_server.auth.policy import Action
+from cbt_server.auth.web import require, require_page
 from cbt_server.db.models import LabReport
 from cbt_server.db.types import utcnow
 from cbt_server.errors import InvalidInput, TooLarge
@@ -246,13 +248,24 @@ async def server_facts(app: web.Application) -> lab_readiness.ServerFacts:
     )
 
 
+async def require_readiness_reader(request: web.Request) -> None:
+    """Readiness is the lab administrator's: a staff session allowed to manage the site,
+    or a lab:report token (for the administrator's own scripts)."""
+    if bearer_secret(request.headers.get("Authorization")) is not None:
+        await require_lab_token(request)
+        return
+    await require(request, Action.MANAGE_SITE)
+
+
 async def readiness_json(request: web.Request) -> web.Response:
     """GET /api/v1/lab/readiness[?room=N]: the verdict as JSON."""
+    await require_readiness_reader(request)
     return web.json_response(await readiness_data(request))
 
 
 async def readiness_page(request: web.Request) -> web.Response:
     """GET /lab/readiness[?room=N]: the verdict as a page with per-PC charts."""
+    await require_page(request, Action.MANAGE_SITE)
     data = await readiness_data(request)
     baseline = Baseline()
     charts = [

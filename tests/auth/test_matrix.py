@@ -18,7 +18,15 @@ from tests.auth.factories import new_client, signed_in
 from tests.conftest import LiveServer
 
 WHO = ("anon", "admin", "leader", "proctor", "outsider", "supervisor", "visitor")
-STAFF_PREFIXES = ("/staff", "/console", "/paperwork", "/api/staff", "/ws/proctor")
+STAFF_PREFIXES = (
+    "/staff",
+    "/console",
+    "/paperwork",
+    "/api/staff",
+    "/ws/proctor",
+    "/lab",
+    "/api/v1/lab/readiness",
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,14 @@ TABLE: list[Row] = [
         "/paperwork/sessions/{code}/sign",
         "/paperwork/sessions/S1/sign",
         statuses(401, 403, 303, 403, 403, 403, 403),
+    ),  # fmt: skip
+    # Lab readiness is the lab administrator's (agents' own endpoints use lab:report tokens).
+    Row("GET", "/lab/readiness", "/lab/readiness", statuses(303, 200, 403, 403, 403, 403, 403)),
+    Row(
+        "GET",
+        "/api/v1/lab/readiness",
+        "/api/v1/lab/readiness",
+        statuses(401, 200, 403, 403, 403, 403, 403),
     ),  # fmt: skip
     # Last: signs the user out.
     Row("POST", "/staff/logout", "/staff/logout", statuses(401, 303, 303, 303, 303, 303, 303)),

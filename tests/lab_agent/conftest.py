@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from cbt_server.accounts import create_user
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.settings import Settings
 from cbt_server.tokens import create_token
+from tests.auth.factories import PASSWORD, signed_in
 from tests.conftest import LiveServer, ServerFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +47,14 @@ class LabServer:
 async def issue_token(live: LiveServer, name: str = "lab-agents", scope: str = "lab:report") -> str:
     async with live.app[SESSIONMAKER].begin() as session:
         return (await create_token(session, name, scope)).secret
+
+
+async def admin_client(live: LiveServer) -> aiohttp.ClientSession:
+    """An HTTP client signed in as a lab administrator (readiness is theirs to read)."""
+    async with live.app[SESSIONMAKER].begin() as session:
+        await create_user(session, "lab-admin", PASSWORD, "lab_admin")
+    http, _ = await signed_in(live.base_url, "lab-admin")
+    return http
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import aiohttp
 
 from cbt_server.settings import Settings
 from tests.conftest import ServerFactory
-from tests.lab_agent.conftest import LabServer, issue_token
+from tests.lab_agent.conftest import LabServer, admin_client, issue_token
 from tests.lab_agent.reports import report
 
 
@@ -21,7 +21,9 @@ async def post(session: aiohttp.ClientSession, server: LabServer, data: dict[str
 
 
 async def readiness(session: aiohttp.ClientSession, server: LabServer, query: str = "") -> Any:
-    async with session.get(server.url + "/api/v1/lab/readiness" + query) as resp:
+    async with session.get(
+        server.url + "/api/v1/lab/readiness" + query, headers=server.auth()
+    ) as resp:
         assert resp.status == 200, await resp.text()
         return await resp.json()
 
@@ -76,7 +78,9 @@ async def test_room_estimate_follows_the_room_size(lab_server: LabServer) -> Non
         await post(session, lab_server, report("LAB-PC-01"))
         thirty = await readiness(session, lab_server, "?room=30")
         sixty = await readiness(session, lab_server, "?room=60")
-        async with session.get(lab_server.url + "/api/v1/lab/readiness?room=zero") as resp:
+        async with session.get(
+            lab_server.url + "/api/v1/lab/readiness?room=zero", headers=lab_server.auth()
+        ) as resp:
             assert resp.status == 400
             assert (await resp.json())["error"]["message"].startswith("room:")
     assert thirty["room"]["seconds"] == round(30 * 61440 * 8 / 9.6e6, 2)
@@ -87,7 +91,8 @@ async def test_readiness_page_draws_a_chart_per_pc_without_scripts(lab_server: L
     async with aiohttp.ClientSession() as session:
         await post(session, lab_server, report("LAB-PC-01"))
         await post(session, lab_server, report("SLOW<PC>", cpu__score_single=120.0))
-        async with session.get(lab_server.url + "/lab/readiness?room=40") as resp:
+        admin = await admin_client(lab_server.live)
+        async with admin, admin.get(lab_server.url + "/lab/readiness?room=40") as resp:
             assert resp.status == 200
             assert resp.content_type == "text/html"
             assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
@@ -107,11 +112,26 @@ async def test_readiness_page_draws_a_chart_per_pc_without_scripts(lab_server: L
 
 
 async def test_readiness_page_with_no_reports(lab_server: LabServer) -> None:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(lab_server.url + "/lab/readiness") as resp,
-    ):
+    admin = await admin_client(lab_server.live)
+    async with admin, admin.get(lab_server.url + "/lab/readiness") as resp:
         html = await resp.text()
     assert resp.status == 200
     assert "No PC has reported yet" in html
     assert "<svg" not in html
+
+
+async def test_readiness_is_for_the_lab_administrator(lab_server: LabServer) -> None:
+    """Anonymous visitors and other tokens are refused; the admin and lab tokens may read."""
+    base = lab_server.url
+    results_token = await issue_token(lab_server.live, "centre", "results:read")
+    async with aiohttp.ClientSession() as anon:
+        async with anon.get(base + "/api/v1/lab/readiness") as resp:
+            assert resp.status == 401
+        async with anon.get(base + "/lab/readiness", allow_redirects=False) as resp:
+            assert resp.status == 303 and resp.headers["Location"].startswith("/staff/login")
+        wrong = {"Authorization": f"Bearer {results_token}"}
+        async with anon.get(base + "/api/v1/lab/readiness", headers=wrong) as resp:
+            assert resp.status == 403
+    admin = await admin_client(lab_server.live)
+    async with admin, admin.get(base + "/api/v1/lab/readiness") as resp:
+        assert resp.status == 200
