@@ -16,6 +16,7 @@ import pytest
 
 from cbt_server.settings import Settings, load_settings
 from tests.conftest import free_port
+from tests.faults.linkproxy import LinkProxy
 from tests.faults.page import PageCandidate, pick
 from tests.faults.pgcluster import PgCluster, find_bindir
 from tests.faults.serverproc import ServerProcess, server_env
@@ -39,7 +40,7 @@ class Room:
             ws_url or self.server.ws_url,
             person.ticket,
             person.id_number,
-            seat=person.seat,
+            seat=kwargs.pop("seat", person.seat),
             name=f"seat{person.seat}",
             **kwargs,
         )
@@ -58,6 +59,23 @@ class Room:
 
 
 RoomFactory = Callable[..., Awaitable[Room]]
+LinkFactory = Callable[[int], Awaitable[LinkProxy]]
+
+
+@pytest.fixture
+async def link_factory() -> AsyncIterator[LinkFactory]:
+    """Cuttable links (TCP relays) to a port; all closed at the end."""
+    links: list[LinkProxy] = []
+
+    async def make(port: int) -> LinkProxy:
+        link = LinkProxy(port)
+        await link.start()
+        links.append(link)
+        return link
+
+    yield make
+    for link in links:
+        await link.close()
 
 
 @pytest.fixture
@@ -109,12 +127,16 @@ async def room_factory(tmp_path: Path) -> AsyncIterator[RoomFactory]:
         await cluster.destroy()
 
 
-async def open_room(room: Room, count: int | None = None, **page_args: Any) -> None:
-    """Start the server, log every candidate in, start the session, wait for papers."""
+async def open_room(
+    room: Room, count: int | None = None, ws_urls: dict[int, str] | None = None, **page_args: Any
+) -> None:
+    """Start the server, log every candidate in, start the session, wait for papers.
+    `ws_urls` routes some candidates (by index) through a link of their own."""
     if not room.server.running:
         await room.server.start()
     people = range(len(room.exam.people) if count is None else count)
-    pages = [room.page_for(i, **page_args) for i in people]
+    links = ws_urls or {}
+    pages = [room.page_for(i, ws_url=links.get(i), **page_args) for i in people]
     for page in pages:
         page.start()
     await asyncio.gather(*(p.until_logins(1, limit_s=60) for p in pages))

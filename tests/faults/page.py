@@ -95,6 +95,8 @@ class PageCandidate:
         self.paper: list[dict[str, Any]] = []
         self.snapshots: list[Snapshot] = []
         self.closings: list[dict[str, Any]] = []
+        self.clock_reports: list[dict[str, Any]] = []
+        """Every message carrying the server's `remaining_ms` and `server_time`."""
         self.close_codes: list[int | None] = []
         self.errors: list[dict[str, Any]] = []
         self.refused_login: dict[str, Any] | None = None
@@ -356,6 +358,8 @@ class PageCandidate:
 
     def _receive(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
+        if "remaining_ms" in message and "server_time" in message:
+            self.clock_reports.append(message)
         if kind == "state":
             self._on_state(message)
         elif kind == "ack":
