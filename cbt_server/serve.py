@@ -1,27 +1,14 @@
-"""Run the server process(es) for `cbt serve` and `cbt demo`."""
+"""Run the server for `cbt serve` and `cbt demo`: one process, or N workers on PostgreSQL."""
 
 from __future__ import annotations
 
-import logging
-
-from aiohttp import web
-
-from cbt_server.app import create_app
+from cbt_server.runtime.workers import run_workers, serve_one
 from cbt_server.settings import Settings
-
-log = logging.getLogger("cbt_server")
 
 
 def run_server(settings: Settings) -> None:
     """Serve until interrupted (SIGINT/SIGTERM shut down gracefully)."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    base = f"http://{settings.host}:{settings.port}"
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=lambda _: print(f"CBT server ready on {base}  (health: {base}/healthz)", flush=True),
-        access_log=None,
-    )
+    if settings.workers > 1:
+        run_workers(settings)
+    else:
+        serve_one(settings)

@@ -21,7 +21,6 @@ from types import FrameType
 
 from aiohttp import web
 
-from cbt_server import runtime
 from cbt_server.app import create_app
 from cbt_server.settings import Settings, SettingsError, load_settings
 
@@ -36,16 +35,14 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
-    runtime.setup(app)
     base = f"http://{settings.host}:{settings.port}"
     web.run_app(
-        app,
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port,
         access_log=None,
-        print=lambda _: print(f"CBT server ready on {base}", flush=True),
+        print=lambda _: print(f"CBT server ready on {base}  (health: {base}/healthz)", flush=True),
     )
 
 
