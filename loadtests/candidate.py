@@ -22,10 +22,11 @@ from typing import Any
 
 PROTOCOL = "cbt.v1"
 
-# Refusals a real page meets and handles by waiting and sending again: counted in
-# `refusals`, not errors. "unavailable" means the database could not be reached and
-# nothing was saved (the run's thresholds still see the delay it causes).
-EXPECTED_REFUSALS = frozenset({"paused", "not_started", "unavailable"})
+# Refusals a real page meets and handles by sending the change again later under a new
+# seq (docs/protocol.md): counted in `refusals`, not errors. "unavailable" means the
+# database could not be reached and nothing was saved; "stale_seq" that a resent seq was
+# never stored (refused when first sent). The run's thresholds still see their delay.
+EXPECTED_REFUSALS = frozenset({"paused", "not_started", "unavailable", "stale_seq"})
 LOGIN_RETRY = frozenset({"not_started", "unavailable"})
 
 
@@ -53,6 +54,7 @@ class SentAnswer:
     sends: int = 0
     due: bool = True
     acked: bool = False
+    retired: bool = False  # refused, not stored: its change went again under a new seq
     ack_ms: float | None = None
 
 
@@ -117,7 +119,7 @@ class CandidateClient:
         frames = []
         for seq in sorted(self.answers):
             answer = self.answers[seq]
-            if answer.due and not answer.acked:
+            if answer.due and not answer.acked and not answer.retired:
                 answer.due = False
                 answer.sent_mono = self.clock()
                 answer.sends += 1
@@ -135,7 +137,7 @@ class CandidateClient:
         return frames
 
     def unacked(self) -> list[int]:
-        return sorted(seq for seq, answer in self.answers.items() if not answer.acked)
+        return sorted(seq for seq, a in self.answers.items() if not a.acked and not a.retired)
 
     def take_ack_ms(self) -> list[float]:
         """Acknowledgement times measured since the last call (for live statistics)."""
@@ -178,13 +180,21 @@ class CandidateClient:
         self.candidate_state = message["candidate"]["state"]
         self.paused = bool(message["paused"])
         acked_seq = int(message["acked_seq"])
-        for seq, answer in self.answers.items():
-            if answer.acked:
+        stored: dict[str, list[str]] = message["answers"]
+        for seq in sorted(self.answers):
+            answer = self.answers[seq]
+            if answer.acked or answer.retired:
                 continue
-            if seq <= acked_seq and answer.sends:
+            if seq > acked_seq:
+                answer.due = True  # resent with its own seq on this connection
+            elif (
+                answer.sends
+                and self._latest_for(answer.item_id) is answer
+                and sorted(stored.get(answer.item_id, [])) == sorted(answer.response)
+            ):
                 answer.acked = True  # committed before the connection dropped
             else:
-                answer.due = True  # resent on this connection
+                self._retry_under_new_seq(seq)  # below the mark but not stored
         if self.submit_seq is not None and self.submit_seq <= acked_seq:
             self.submit_acked = True
         if self.candidate_state in ("submitted", "graded"):
@@ -196,6 +206,22 @@ class CandidateClient:
             self.paper_wall = self.wall()
             return Event.PAPER
         return Event.LOGGED_IN
+
+    def _latest_for(self, item_id: str) -> SentAnswer | None:
+        latest = None
+        for seq in sorted(self.answers):
+            if self.answers[seq].item_id == item_id:
+                latest = self.answers[seq]
+        return latest
+
+    def _retry_under_new_seq(self, seq: int) -> None:
+        """A change that was not stored goes again under a new seq, unless a later change
+        to the same item supersedes it anyway."""
+        old = self.answers[seq]
+        old.retired = True
+        old.due = False
+        if self._latest_for(old.item_id) is old:
+            self.new_answer(old.item_id, old.response)
 
     def _check_stored_answers(self, stored: dict[str, list[str]]) -> None:
         """Every item whose latest answer is acknowledged must read back unchanged."""
@@ -240,8 +266,9 @@ class CandidateClient:
         ref = message.get("ref_seq")
         if code in EXPECTED_REFUSALS:
             self.refusals[code] = self.refusals.get(code, 0) + 1
-            if isinstance(ref, int) and ref in self.answers:
-                self.answers[ref].due = True  # not stored: send again when resumed
+            answer = self.answers.get(ref) if isinstance(ref, int) else None
+            if answer is not None and not answer.acked and not answer.retired:
+                self._retry_under_new_seq(answer.seq)  # sent once not paused
             return Event.REFUSED
         self.errors.append(f"{self.ticket}: error {code} (seq {ref}): {text}")
         return Event.ERROR
@@ -266,7 +293,7 @@ class CandidateClient:
 
     @property
     def all_acked(self) -> bool:
-        return all(answer.acked for answer in self.answers.values())
+        return all(answer.acked or answer.retired for answer in self.answers.values())
 
     def paper_sizes(self) -> tuple[int, int]:
         """Bytes of the paper as compact UTF-8 JSON, and gzip -9 of that (the floor no

@@ -135,37 +135,78 @@ def test_a_state_that_lost_an_acked_answer_is_an_error() -> None:
     assert len(c.errors) == 1 and "I1" in c.errors[0]
 
 
-def test_refusal_while_paused_keeps_the_answer_queued() -> None:
+def paused_frame() -> str:
+    return json.dumps(
+        {"type": "paused", "scope": "candidate", "reason": "x", "remaining_ms": 5,
+         "server_time": "t"}
+    )  # fmt: skip
+
+
+def error(code: str, ref_seq: int) -> str:
+    return json.dumps({"type": "error", "code": code, "message": code, "ref_seq": ref_seq})
+
+
+def test_a_change_refused_while_paused_goes_again_under_a_new_seq_after_resume() -> None:
     c, _ = client()
     c.receive(state(paper=PAPER, cstate="answering"))
     c.new_answer("I2", ["A"])
     c.due_frames()
-    assert (
-        c.receive(
-            json.dumps(
-                {
-                    "type": "paused",
-                    "scope": "candidate",
-                    "reason": "x",
-                    "remaining_ms": 5,
-                    "server_time": "t",
-                }
-            )
-        )
-        is Event.PAUSED
-    )
-    refused = json.dumps({"type": "error", "code": "paused", "message": "paused", "ref_seq": 1})
-    assert c.receive(refused) is Event.REFUSED
-    assert c.paused and c.unacked() == [1] and not c.errors
-    assert c.refusals == {"paused": 1}
+    assert c.receive(paused_frame()) is Event.PAUSED
+    assert c.receive(error("paused", 1)) is Event.REFUSED
+    assert c.paused and not c.errors and c.refusals == {"paused": 1}
+    assert c.answers[1].retired and c.unacked() == [2]  # the same change, now seq 2
     c.new_answer("I1", ["B"])  # answered during the pause: kept, not sent
     assert c.due_frames() == []
-    assert (
-        c.receive(json.dumps({"type": "resumed", "remaining_ms": 5, "server_time": "t"}))
-        is Event.RESUMED
-    )
-    assert not c.paused
-    assert [json.loads(f)["seq"] for f in c.due_frames()] == [1, 2]
+    resumed = json.dumps({"type": "resumed", "remaining_ms": 5, "server_time": "t"})
+    assert c.receive(resumed) is Event.RESUMED
+    frames = [json.loads(f) for f in c.due_frames()]
+    assert [(f["seq"], f["item_id"], f["response"]) for f in frames] == [
+        (2, "I2", ["A"]),
+        (3, "I1", ["B"]),
+    ]
+    c.receive(json.dumps({"type": "ack", "seq": 2}))
+    c.receive(json.dumps({"type": "ack", "seq": 3}))
+    assert c.all_acked
+    record = c.record()
+    assert [(a["seq"], a["acked"]) for a in record["answers"]] == [
+        (1, False),
+        (2, True),
+        (3, True),
+    ]
+
+
+def test_a_refused_change_superseded_by_a_later_one_is_not_sent_again() -> None:
+    c, _ = client()
+    c.receive(state(paper=PAPER, cstate="answering"))
+    c.new_answer("I1", ["A"])
+    c.new_answer("I1", ["B"])
+    c.due_frames()
+    c.receive(error("unavailable", 1))
+    assert c.unacked() == [2] and c.refusals == {"unavailable": 1}
+
+
+def test_stale_seq_sends_the_change_again_under_a_new_seq() -> None:
+    c, _ = client()
+    c.receive(state(paper=PAPER, cstate="answering"))
+    c.new_answer("I1", ["A"])
+    c.due_frames()
+    assert c.receive(error("stale_seq", 1)) is Event.REFUSED
+    assert [json.loads(f)["seq"] for f in c.due_frames()] == [2]
+    assert not c.errors
+
+
+def test_below_the_mark_after_reconnect_counts_only_what_the_state_shows() -> None:
+    c, _ = client()
+    c.receive(state(paper=PAPER, cstate="answering"))
+    c.new_answer("I1", ["A"])
+    c.new_answer("I2", ["B"])
+    c.due_frames()
+    # Link lost; seq 1's refusal was lost with it, seq 2 was stored: the mark is 2.
+    c.hello()
+    c.receive(state(acked_seq=2, answers={"I2": ["B"]}, cstate="answering"))
+    assert c.answers[2].acked and c.answers[1].retired
+    assert [(json.loads(f)["seq"], json.loads(f)["item_id"]) for f in c.due_frames()] == [(3, "I1")]
+    assert not c.errors
 
 
 def test_unexpected_errors_and_bogus_frames_are_recorded() -> None:

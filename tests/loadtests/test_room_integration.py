@@ -42,8 +42,9 @@ def test_a_room_of_five_loses_nothing(tmp_path: Path) -> None:
     assert tuple(report) == REPORT_KEYS
     assert report["candidates"] == report["completed"] == 5
     assert report["lost"] == 0 and report["errors"] == 0 and report["passed"] is True
-    # 100 items each plus changed answers, every one acknowledged and graded.
-    assert report["answers_sent"] == report["answers_acknowledged"] >= 5 * 100
+    # 100 items each plus changed answers; a change refused during a pause is sent again
+    # under a new seq, so sent may exceed acknowledged, never the other way.
+    assert report["answers_sent"] >= report["answers_acknowledged"] >= 5 * 100
     assert report["answers_in_results"] == 5 * 100
     assert report["link_mbit"] == 0 and report["database"] == "sqlite"
     assert report["bytes_per_candidate"] > 0
