@@ -21,6 +21,9 @@ from cbt_server.runtime.events import CLOCK_KINDS, Event, Kind
 
 log = logging.getLogger(__name__)
 
+DRAIN_SECONDS = 10.0
+"""At shutdown, how long connections may take to finish the messages they have taken."""
+
 RESYNC = Event(Kind.RESYNC, 0)
 """Queued to every connection when events may have been missed: send the full state."""
 
@@ -34,6 +37,8 @@ class Connection:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self._send_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
+        self.on_drain: Callable[[], Awaitable[None]] | None = None
+        """Set by the handler: stop taking frames, finish those taken (commit and ack)."""
 
     async def send(self, message: Message) -> bool:
         """Send one message; False if the socket is closed (the client will resync)."""
@@ -45,6 +50,10 @@ class Connection:
             except (ConnectionError, RuntimeError):
                 return False
         return True
+
+    async def drain(self) -> None:
+        if self.on_drain is not None:
+            await self.on_drain()
 
     async def close(self, code: int, reason: str, *, reconnect: bool) -> None:
         await self.send(Closing(reason=reason, reconnect=reconnect))
@@ -152,9 +161,20 @@ class Hub:
         self._on_clock_event()
 
     async def close_all(self, reason: str = "server shutting down") -> None:
-        """Tell every client to reconnect (to another process or after a restart), close."""
+        """Finish the work in hand, tell every client to reconnect (to another process or
+        after a restart), close.
+
+        Each connection first stops taking frames and commits and acknowledges those it
+        has taken (within DRAIN_SECONDS), so that nothing committed goes unacknowledged;
+        frames arriving after that are left for the client to resend.
+        """
         self.closing = True
         conns = self.connections()
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await asyncio.gather(*(c.drain() for c in conns), return_exceptions=True)
+        except TimeoutError:
+            log.warning("connections not drained within %s s; closing anyway", DRAIN_SECONDS)
         await asyncio.gather(
             *(c.close(WSCloseCode.GOING_AWAY, reason, reconnect=True) for c in conns),
             return_exceptions=True,

@@ -78,6 +78,8 @@ class CandidateHandler:
         self.conn: CandidateConnection | None = None
         self.token: str | None = None
         self.index: svc.PaperIndex = {}
+        self.inbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=INBOX_SIZE)
+        self.draining = False
 
     async def send(self, message: Message) -> None:
         if self.conn is not None:
@@ -89,14 +91,16 @@ class CandidateHandler:
     async def run(self) -> None:
         """Read frames in this task (so pings are answered at once, however long a write
         takes) and process them in order in a worker task."""
-        inbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=INBOX_SIZE)
-        worker = asyncio.create_task(self._work(inbox), name="cbt-ws-worker")
+        worker = asyncio.create_task(self._work(self.inbox), name="cbt-ws-worker")
         try:
-            await self._read(inbox)
+            await self._read(self.inbox)
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+            while not self.inbox.empty():  # never to be processed: a drain must not wait
+                self.inbox.get_nowait()
+                self.inbox.task_done()
 
     async def _read(self, inbox: asyncio.Queue[str | None]) -> None:
         loop = asyncio.get_running_loop()
@@ -108,6 +112,8 @@ class CandidateHandler:
             except TimeoutError:
                 await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no login")
                 return
+            if self.draining and frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue  # shutting down: not taken, not acknowledged; the client resends
             if frame.type is WSMsgType.TEXT:
                 await inbox.put(frame.data)
             elif frame.type is WSMsgType.BINARY:
@@ -120,21 +126,33 @@ class CandidateHandler:
             frames = [await inbox.get()]
             while len(frames) < GROUP_LIMIT and not inbox.empty():
                 frames.append(inbox.get_nowait())
-            # Answers and flags that arrived together are saved in one transaction (group
-            # commit) and acknowledged after it: a client resending a backlog after a
-            # reconnect costs one commit, not one per answer.
-            group: list[msg.Answer | msg.Flag] = []
-            for data in frames:
-                message = await self._parse(data)
-                if message is None:
-                    continue
-                if self.conn is not None and isinstance(message, msg.Answer | msg.Flag):
-                    group.append(message)
-                    continue
-                await self._save_group(group)
-                group = []
-                await self._handle(message)
+            try:
+                await self._process(frames)
+            finally:
+                for _ in frames:
+                    inbox.task_done()
+
+    async def _process(self, frames: list[str | None]) -> None:
+        # Answers and flags that arrived together are saved in one transaction (group
+        # commit) and acknowledged after it: a client resending a backlog after a
+        # reconnect costs one commit, not one per answer.
+        group: list[msg.Answer | msg.Flag] = []
+        for data in frames:
+            message = await self._parse(data)
+            if message is None:
+                continue
+            if self.conn is not None and isinstance(message, msg.Answer | msg.Flag):
+                group.append(message)
+                continue
             await self._save_group(group)
+            group = []
+            await self._handle(message)
+        await self._save_group(group)
+
+    async def drain(self) -> None:
+        """At shutdown: take no more frames; commit and acknowledge those taken."""
+        self.draining = True
+        await self.inbox.join()
 
     async def _parse(self, data: str | None) -> Message | None:
         try:
@@ -207,6 +225,7 @@ class CandidateHandler:
         conn = CandidateConnection(self.ws, login.session_id, login.candidate_id, conn_id)
         # The full state goes first, through the pump, so no event can overtake it.
         conn.queue.put_nowait(RESYNC)
+        conn.on_drain = self.drain
         self.conn = conn
         self.hub.add_candidate(conn)
         conn.start_pump(self.on_event)
