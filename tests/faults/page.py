@@ -58,6 +58,10 @@ class Ledger:
     acked: dict[int, dict[str, Any]] = field(default_factory=dict)
     first_sent_at: dict[int, float] = field(default_factory=dict)
     acked_at: dict[int, float] = field(default_factory=dict)
+    acked_by_state: set[int] = field(default_factory=set)
+    """Numbers never acknowledged over the wire but shown stored by a later `state`."""
+    acked_after_closing: list[int] = field(default_factory=list)
+    """Acks that arrived after the server said it was closing the connection."""
     skipped: set[int] = field(default_factory=set)
     """Numbers the server refused or did not apply: an ack for one of them (the server
     acknowledges any number up to its mark) does not mean that message is stored."""
@@ -115,6 +119,9 @@ class PageCandidate:
         self._task: asyncio.Task[None] | None = None
         self._progress = asyncio.Event()
         self._kicks: set[asyncio.Task[None]] = set()
+        self._closing_heard = False
+        self.outbox_at_close: list[list[dict[str, Any]]] = []
+        """The unacknowledged messages at the end of each connection."""
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -256,6 +263,7 @@ class PageCandidate:
         for message in passed:
             if _applied(message, state):
                 self.ledger.acked[message["seq"]] = message
+                self.ledger.acked_by_state.add(message["seq"])
             else:
                 self.ledger.skipped.add(message["seq"])
                 if in_exam and message["type"] != "submit":
@@ -289,6 +297,7 @@ class PageCandidate:
             max_size=8 * 1024 * 1024,
         ) as ws:
             self._ws = ws
+            self._closing_heard = False
             self._generation += 1
             self.connects += 1
             self.logged_in = False
@@ -316,6 +325,7 @@ class PageCandidate:
                 with contextlib.suppress(asyncio.CancelledError):
                     await resender
                 self.close_codes.append(ws.close_code)
+                self.outbox_at_close.append(list(self.outbox))
 
     def _kick(self) -> None:
         ws = self._ws
@@ -374,6 +384,7 @@ class PageCandidate:
             self.submitted = True
             self.outbox.clear()
         elif kind == "closing":
+            self._closing_heard = True
             self.closings.append(message)
             if not message.get("reconnect", True):
                 self._stopped = True
@@ -399,6 +410,8 @@ class PageCandidate:
             self.outbox.clear()
 
     def _on_ack(self, seq: int) -> None:
+        if self._closing_heard:
+            self.ledger.acked_after_closing.append(seq)
         self._in_flight.pop(seq, None)
         self._retry_delay = 0.0
         self._take(seq)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,8 @@ from tests.faults.page import PageCandidate
 from tests.runtime.exam_setup import open_db
 
 pytestmark = pytest.mark.slow
+
+log = logging.getLogger(__name__)
 
 ACKED_BEFORE_KILL = 150
 DOWN_FOR_S = 6.0
@@ -73,6 +76,7 @@ async def kill_mid_exam(room: Room) -> dict[str, Any]:
     ready_wall = datetime.now(UTC)
     restarted_at = loop.time()
     await asyncio.gather(*(p.until_logins(2, limit_s=60) for p in room.pages))
+    all_back_s = loop.time() - restarted_at
     await asyncio.sleep(2)
     stop.set()
     await asyncio.gather(*tasks)
@@ -86,6 +90,7 @@ async def kill_mid_exam(room: Room) -> dict[str, Any]:
         "restarted_at": restarted_at,
         "acked_at_kill": acked_at_kill,
         "in_flight": in_flight,
+        "all_back_s": all_back_s,
     }
 
 
@@ -164,6 +169,19 @@ async def test_sigkill_mid_exam_loses_nothing_and_gives_the_downtime_back(
     assert seen["restart_wall"] <= downtime.ended_at <= seen["ready_wall"]
     given_back = (downtime.ended_at - downtime.started_at).total_seconds()
     assert given_back >= DOWN_FOR_S
+    log.info(
+        "SIGKILL (%s): %d acked and %d unacked at the kill; restart took %.2f s; all %d "
+        "pages back %.2f s after it; downtime given back %.2f s (last beat %.2f s before "
+        "the kill)",
+        backend,
+        sum(len(a) for a in seen["acked_at_kill"].values()),
+        seen["in_flight"],
+        (seen["ready_wall"] - seen["restart_wall"]).total_seconds(),
+        len(room.pages),
+        seen["all_back_s"],
+        given_back,
+        (seen["killed_wall"] - downtime.started_at).total_seconds(),
+    )
 
     for page in room.pages:
         used, wall = clock_figures(page, seen)
