@@ -86,7 +86,9 @@ def count_lost(
     Per candidate and item, the latest acknowledged response must be the one in the
     results; the latest sent response is also accepted when it came later (it may have
     been committed with its acknowledgement lost on a cut connection). Superseded
-    answers (changed later) are not counted.
+    answers (changed later) are not counted. A candidate who never got to submit and has
+    no result is counted in `completed`, not here; one who submitted (or has a result)
+    and lacks an answer in it has lost it.
     """
     by_ticket = {str(result["ticket"]): result for result in results}
     lost = 0
@@ -94,6 +96,8 @@ def count_lost(
     for record in records:
         ticket = str(record["ticket"])
         result = by_ticket.get(ticket)
+        if result is None and not record.get("completed"):
+            continue
         stored: dict[str, tuple[str, ...] | None] = {}
         if result is not None:
             for response in result.get("responses") or []:

@@ -89,9 +89,11 @@ def test_lost_counts_final_acked_answers_missing_or_different() -> None:
     ]
     results = [result("A", {"I1": ["A"], "I2": ["A"]}), result("B", {"I1": None})]
     lost, examples = count_lost(records, results)
-    # A: I2 different, I3 missing; B: I1 empty; C: no result at all.
+    # A: I2 different, I3 missing; B: I1 empty; C submitted but has no result at all.
     assert lost == 4
     assert any("C I1" in e and "no result" in e for e in examples)
+    unfinished = person("D", [answer(1, "I1", ["A"])], completed=False)
+    assert count_lost([unfinished], results) == (0, [])  # counted in `completed` instead
 
 
 def test_superseded_and_unacked_answers_are_not_lost() -> None:
@@ -122,11 +124,10 @@ def test_failing_runs_say_why() -> None:
     ]
     outcome = run(records, [result("A", {"I1": ["A"]})])
     assert outcome.report["passed"] is False
-    assert outcome.report["lost"] == 1
+    assert outcome.report["lost"] == 0  # B did not finish: that is `completed`, not `lost`
     assert outcome.report["errors"] == 1
     text = " | ".join(outcome.reasons)
     assert "1 of 2 candidates completed" in text
-    assert "1 acknowledged answers lost" in text
     assert "papers took 4.0 s" in text
     assert "ack p99" in text
     assert outcome.error_messages == ["B: boom"]
