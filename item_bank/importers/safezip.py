@@ -2,8 +2,9 @@
 
 Checks every member before anything is read: no absolute paths, `..`, backslashes or
 drive letters; no encrypted members; limits on member count, member size, total size
-and compression ratio (zip bombs). Reads never extract to disk, and a member that
-inflates beyond its declared size is cut off and refused.
+and compression ratio, per member and for the whole archive (zip bombs). Reads never
+extract to disk, and a member that inflates beyond its declared size is cut off and
+refused.
 """
 
 from __future__ import annotations
@@ -97,4 +98,10 @@ def check_members(infos: list[zipfile.ZipInfo]) -> list[str]:
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
         problems.append(f"archive expands to {total} bytes (limit {MAX_TOTAL_BYTES})")
+    # Members each under the ratio check can still add up to a bomb: judge the whole too.
+    packed = sum(info.compress_size for info in infos)
+    if total > RATIO_CHECK_FROM and total > MAX_RATIO * max(packed, 1):
+        problems.append(
+            f"archive expands {total} bytes from {packed}, more than {MAX_RATIO}:1 (zip bomb?)"
+        )
     return problems
