@@ -69,7 +69,12 @@ class CandidateModel:
         self, seq: int, item_id: str, response: list[str] | None, flagged: bool | None
     ) -> Reply:
         if seq <= self.acked:
-            return ("ack", seq, "")  # acknowledged again, stores nothing
+            # A resend: acknowledged again if it (or a later change to the item) is
+            # stored, else it was refused when first sent; either way nothing changes.
+            row = self.rows.get(item_id)
+            if row is not None and row[2] >= seq:
+                return ("ack", seq, "")
+            return ("error", seq, "stale_seq")
         if self.submitted:
             return ("error", seq, "already_submitted")
         item = self.paper.get(item_id)
