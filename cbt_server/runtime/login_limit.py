@@ -6,7 +6,8 @@ successful login clears its ticket's failures. With several server processes eac
 its own count, so the effective limit is multiplied by the number of processes.
 
 The seat a client names is its own claim, so a failure also counts against the address
-it came from (the PC): claiming another seat at each try does not escape the limit.
+it came from, with a looser limit (a room behind NAT or a reverse proxy shares one
+address): claiming another seat at each try does not escape limits altogether.
 """
 
 from __future__ import annotations
@@ -58,25 +59,28 @@ class FailureLimiter:
 
 
 class LoginLimits:
-    """The two limits of candidate login: per ticket number and per seat (PC)."""
+    """The limits of candidate login: per ticket number, per seat, per client address."""
 
     def __init__(
         self,
         *,
         per_ticket: int = 5,
         per_seat: int = 10,
+        per_address: int = 30,
         window: float = 300.0,
     ) -> None:
         self.ticket = FailureLimiter(per_ticket, window)
         self.seat = FailureLimiter(per_seat, window)
+        # Looser than the seat limit: behind NAT or a reverse proxy a whole room shares
+        # one address, and ordinary typing mistakes must not lock it out.
+        self.address = FailureLimiter(per_address, window)
 
     def check(self, ticket: str, seat: str, now: float, address: str | None = None) -> None:
-        """Raise RateLimited if this ticket, this seat or this address (the PC, counted
-        with the seats) has failed too often lately."""
-        places = {seat, address or seat}
-        wait = max(
-            self.ticket.wait_time(ticket, now), *(self.seat.wait_time(p, now) for p in places)
-        )
+        """Raise RateLimited if this ticket, this seat or this address has failed too
+        often lately."""
+        wait = max(self.ticket.wait_time(ticket, now), self.seat.wait_time(seat, now))
+        if address is not None:
+            wait = max(wait, self.address.wait_time(address, now))
         if wait > 0:
             raise RateLimited(
                 f"too many failed logins; try again in {math.ceil(wait)} s or ask a proctor"
@@ -84,8 +88,9 @@ class LoginLimits:
 
     def failed(self, ticket: str, seat: str, now: float, address: str | None = None) -> None:
         self.ticket.fail(ticket, now)
-        for place in {seat, address or seat}:
-            self.seat.fail(place, now)
+        self.seat.fail(seat, now)
+        if address is not None:
+            self.address.fail(address, now)
 
     def succeeded(self, ticket: str) -> None:
         self.ticket.clear(ticket)
