@@ -69,18 +69,20 @@ class SiteData:
     secrets: Secrets
 
 
-def site_settings(folder: Path, **overrides: Any) -> Settings:
+def site_settings(folder: Path, database_url: str = "", **overrides: Any) -> Settings:
+    """Settings for a site in `folder` (its SQLite file there unless `database_url`)."""
     return load_settings(
         {},
         data_dir=str(folder / "data"),
-        database_url=f"sqlite+aiosqlite:///{folder / 'cbt.sqlite3'}",
+        database_url=database_url or f"sqlite+aiosqlite:///{folder / 'cbt.sqlite3'}",
         sqlite_synchronous="NORMAL",
         **overrides,
     )
 
 
-async def _prepare(folder: Path) -> SiteData:
-    settings = site_settings(folder)
+async def prepare(folder: Path, database_url: str = "") -> SiteData:
+    """Fill a fresh database (and the key folder in `folder`) with the site."""
+    settings = site_settings(folder, database_url)
     engine = make_engine(settings.effective_database_url)
     try:
         await upgrade(engine)
@@ -114,7 +116,7 @@ async def _prepare(folder: Path) -> SiteData:
 @pytest.fixture(scope="session")
 def site_template(tmp_path_factory: pytest.TempPathFactory) -> SiteData:
     folder = tmp_path_factory.mktemp("security-site")
-    return asyncio.run(_prepare(folder))
+    return asyncio.run(prepare(folder))
 
 
 @dataclass
@@ -201,8 +203,14 @@ async def start_site(
     """Copy the prepared site to `folder` and serve it (settings `overrides` applied,
     staff sign-in configured with `auth` if given)."""
     shutil.copytree(template.folder, folder)
+    return await serve(template, site_settings(folder, **overrides), auth)
+
+
+async def serve(
+    data: SiteData, settings: Settings, auth: AuthConfig | None = None
+) -> tuple[Site, web.AppRunner]:
     port = free_port()
-    settings = site_settings(folder, host="127.0.0.1", port=port, **overrides)
+    settings = settings.replace(host="127.0.0.1", port=port)
     app = mount(create_app(settings))
     if auth is not None:
         configure(app, auth)
@@ -210,12 +218,38 @@ async def start_site(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     server = LiveServer(f"http://127.0.0.1:{port}", app, runner)
-    return Site(server, settings, template.s1, template.s2, template.secrets), runner
+    return Site(server, settings, data.s1, data.s2, data.secrets), runner
 
 
 @pytest.fixture
 async def site(site_template: SiteData, tmp_path: Path) -> AsyncIterator[Site]:
     running, runner = await start_site(tmp_path / "site", site_template)
+    try:
+        yield running
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """The database of `any_site`: empty for the SQLite site template, else a fresh
+    PostgreSQL database's URL (skipped unless CBT_TEST_PG_URL is set)."""
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def any_site(
+    database_kind: str, site_template: SiteData, tmp_path: Path
+) -> AsyncIterator[Site]:
+    """The site on SQLite, then (when CBT_TEST_PG_URL is set) on PostgreSQL."""
+    if database_kind:
+        folder = tmp_path / "site"
+        data = await prepare(folder, database_kind)
+        running, runner = await serve(data, site_settings(folder, database_kind))
+    else:
+        running, runner = await start_site(tmp_path / "site", site_template)
     try:
         yield running
     finally:

@@ -141,7 +141,8 @@ async def _exam_for(site: Site, me: Person, neighbour: Person) -> tuple[Client, 
     return client, before_start
 
 
-async def test_a_candidates_frames_carry_nothing_but_their_own(site: Site) -> None:
+async def test_a_candidates_frames_carry_nothing_but_their_own(any_site: Site) -> None:
+    site = any_site
     me, neighbour = site.s1.people[5], site.s1.people[6]
     client, before_start = await _exam_for(site, me, neighbour)
     text = bank_text()

@@ -114,6 +114,7 @@ async def test_a_pc_that_names_its_seat_is_held_after_ten_failures(site: Site) -
     assert (await hello(client, target.ticket, target.id_number, seat=12))["code"] == (
         "rate_limited"
     )
+    await client.close()
 
 
 async def test_staff_login_is_refused_with_the_right_password_until_the_window_passes(

@@ -201,8 +201,9 @@ async def _keep_pinging(client: Client, stop: asyncio.Event) -> int:
 
 
 async def test_candidate_socket_survives_hostile_frames(
-    site: Site, caplog: pytest.LogCaptureFixture
+    any_site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
+    site = any_site
     caplog.set_level(logging.ERROR)
     await site.start(site.s1)
     papers = await _papers(site)

@@ -144,8 +144,9 @@ CASES = {
 
 @pytest.mark.parametrize("who", sorted(CASES))
 async def test_console_survives_hostile_frames(
-    site: Site, who: str, caplog: pytest.LogCaptureFixture
+    any_site: Site, who: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    site = any_site
     caplog.set_level(logging.ERROR)
     username, watched_name, other_name = CASES[who]
     watched: Exam = getattr(site, watched_name)
