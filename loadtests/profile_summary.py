@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 IDLE = re.compile(r"^(select|poll|epoll_wait|_run_once|run_forever)\b|\(selectors\.py")
+# Frames that mean "waiting for work" anywhere in a stack: with --native the leaf is a
+# libc address, so the wait is recognised by its caller (a thread pool or aiosqlite's
+# worker blocked on its queue, the event loop in epoll, a condition variable).
+WAITING = re.compile(
+    r"^(_queue_SimpleQueue_get|select_epoll_poll|EpollSelector\.select|Condition\.wait)\b"
+)
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -65,7 +71,7 @@ def parse(lines: Iterable[str]) -> Profile:
         if not frames:  # a thread with no Python frame (waiting in C): idle
             idle += count
             continue
-        if IDLE.search(frames[-1]):
+        if IDLE.search(frames[-1]) or any(WAITING.search(frame) for frame in frames):
             idle += count
             continue
         self_time[frames[-1]] += count

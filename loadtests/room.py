@@ -12,6 +12,11 @@ generator inside it (Locust headless, or the lighter asyncio driver); then the g
 results pulled through the centre API and compared answer by answer with the ledger.
 Everything is torn down afterwards, also on Ctrl-C or SIGTERM.
 
+With --kill-server-at FRACTION the server is killed with SIGKILL once that fraction of
+the room's answers is stored, and started again on the same database and port a few
+seconds later; the simulated candidates reconnect and resend by themselves, and `lost`
+counts as always (acknowledged but missing or different in the results).
+
 Exit status: 0 passed, 1 ran but failed (the reasons are printed), 2 could not run
 (bad arguments, not root for a shaped link, PostgreSQL unreachable), 130 interrupted.
 """
@@ -31,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +82,7 @@ class RunConfig:
     py_spy: Path | None = None
     workers: int = 1
     answer_items: int | None = None
+    kill_server_at: float | None = None
 
     def expected_exam_s(self) -> float:
         """Roughly how long the slowest candidate's exam takes (think time scaled)."""
@@ -202,8 +208,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(stack: ExitStack, run: Run) -> Child:
-    port = NS_PORT if run.namespace else _free_port()
+def _start_server(
+    stack: ExitStack, run: Run, port: int | None = None, log: str = "server.log"
+) -> Child:
+    port = port or (NS_PORT if run.namespace else _free_port())
     run.base_url = f"http://127.0.0.1:{port}"
     # The runtime's entry point: the app with the exam runtime mounted, N processes on
     # one port (several need PostgreSQL).
@@ -211,9 +219,7 @@ def _start_server(stack: ExitStack, run: Run) -> Child:
         sys.executable, "-m", "cbt_server.runtime.workers", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(run.config.workers),
     ]  # fmt: skip
-    server = Child(
-        "server", [*run.prefix, *args], _settings_env(run), run.workdir / "server.log", PROJECT
-    )
+    server = Child("server", [*run.prefix, *args], _settings_env(run), run.workdir / log, PROJECT)
     stack.callback(server.stop)
     server.wait_for_output(READY_MARK, timeout=120)
     return server
@@ -274,6 +280,100 @@ def _pull_results(run: Run, token: str, session_code: str, expect: int) -> list[
     return data
 
 
+# --- --kill-server-at ---------------------------------------------------------------------
+
+KILLED_FOR_S = 3.0
+"""How long the server stays dead before it is started again."""
+KILL_ACK_P99_MS = 30_000.0
+"""The default ack p99 limit of a run with --kill-server-at: answers made while the server
+is down are acknowledged only after the restart, so the limit bounds the recovery (a few
+seconds down, then every page back and resent), not the speed of a healthy server."""
+
+
+def _items_per_paper() -> int:
+    from item_bank.blueprint import load_blueprint
+    from loadtests.roomdata import BLUEPRINT_FILE, SAMPLES
+
+    blueprint = load_blueprint(SAMPLES / "blueprints" / BLUEPRINT_FILE)
+    return sum(section.count for section in blueprint.sections)
+
+
+def _stored_answers(run: Run) -> int | None:
+    """Answers stored so far, read beside the server (None if it cannot be read now)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(run.database_url)
+    try:
+        if url.get_backend_name() == "sqlite":
+            # Read-only: a WAL reader never holds up the server's writers.
+            with contextlib.closing(
+                sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=5)
+            ) as conn:
+                return int(conn.execute("SELECT count(*) FROM answers").fetchone()[0])
+
+        async def count() -> int:
+            import asyncpg
+
+            conn = await asyncpg.connect(_pg_dsn(run.database_url), timeout=5)
+            try:
+                return int(await conn.fetchval("SELECT count(*) FROM answers"))
+            finally:
+                await conn.close()
+
+        return asyncio.run(count())
+    except Exception:  # not there yet, locked, or the database is busy: ask again later
+        return None
+
+
+class ServerKiller:
+    """Kills the server (SIGKILL, its whole process group) once `fraction` of the room's
+    answers is stored, and starts it again on the same database and port."""
+
+    def __init__(self, stack: ExitStack, run: Run, server: Child, say: Any) -> None:
+        fraction = run.config.kill_server_at
+        assert fraction is not None
+        items = min(run.config.answer_items or 10**6, _items_per_paper())
+        self.stack, self.run, self.server, self.say = stack, run, server, say
+        self.target = math.ceil(fraction * run.config.candidates * items)
+        self.figures: dict[str, Any] = {"at_fraction": fraction, "target_answers": self.target}
+        self._next_look = 0.0
+
+    @property
+    def done(self) -> bool:
+        return "restarted_in_s" in self.figures
+
+    def tick(self) -> None:
+        if self.done or time.monotonic() < self._next_look:
+            return
+        self._next_look = time.monotonic() + 0.25
+        stored = _stored_answers(self.run)
+        if stored is None or stored < self.target:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.server.pid, signal.SIGKILL)  # every worker, mid-write or not
+        self.server.wait(timeout=30)
+        killed = time.monotonic()
+        self.figures["answers_stored_at_kill"] = stored
+        self.say(f"server killed (SIGKILL) with {stored} answers stored")
+        time.sleep(KILLED_FOR_S)
+        port = int(self.run.base_url.rsplit(":", 1)[1])
+        # A log of its own: the first one already holds the ready line.
+        self.server = _start_server(self.stack, self.run, port, log="server-restarted.log")
+        self.figures["down_s"] = round(time.monotonic() - killed, 2)
+        self.figures["restarted_in_s"] = round(time.monotonic() - killed - KILLED_FOR_S, 2)
+        self.say(f"server restarted, pid {self.server.pid}, {self.figures['down_s']} s down")
+
+    def not_done_reason(self) -> str | None:
+        if self.done:
+            return None
+        return (
+            f"--kill-server-at: the server was never killed ({self.target} answers stored "
+            "were awaited)"
+        )
+
+
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -303,8 +403,11 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         profiler = _start_profiler(stack, run, server.pid)
         cpu = CpuMeter({"server": server.pid, "driver": driver.pid})
         limit = config.run_time_limit_s() + 120
+        killer = None
+        if config.kill_server_at is not None:
+            killer = ServerKiller(stack, run, server, say)
         try:
-            code = _wait_sampling(driver, cpu, limit)
+            code = _wait_sampling(driver, cpu, limit, killer.tick if killer else None)
         except subprocess.TimeoutExpired:
             run_errors.append(f"the load generator did not finish within {limit} s")
             driver.stop()
@@ -314,6 +417,11 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         if code not in (0, None):
             run_errors.append(f"{config.driver} exited with {code}: {tail(driver.log, 5)}")
         lo_after = _lo_bytes(run)
+        if killer is not None:
+            server = killer.server
+            reason = killer.not_done_reason()
+            if reason is not None:
+                run_errors.append(reason)
         if server.proc.poll() is not None:
             run_errors.append(f"the server died: {tail(server.log, 5)}")
         try:
@@ -344,6 +452,8 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         outcome.extras["cpu"] = cpu.summary()
         outcome.extras["load_average_1m"] = {"before": load_before, "after": os.getloadavg()[0]}
         outcome.extras["server_log_tail"] = tail(server.log, 5)
+        if killer is not None:
+            outcome.extras["server_kill"] = killer.figures
         if config.keep:
             say(f"work folder kept: {workdir}")
         return outcome
@@ -384,10 +494,14 @@ class CpuMeter:
         return figures
 
 
-def _wait_sampling(driver: Child, cpu: CpuMeter, limit: float) -> int:
+def _wait_sampling(
+    driver: Child, cpu: CpuMeter, limit: float, tick: Callable[[], None] | None = None
+) -> int:
     deadline = time.monotonic() + limit
     while True:
         cpu.sample()
+        if tick is not None:
+            tick()
         try:
             return driver.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
@@ -404,7 +518,10 @@ def _start_profiler(stack: ExitStack, run: Run, pid: int) -> Child | None:
         raise CannotRun("--py-spy needs py-spy (pip install py-spy)")
     target.parent.mkdir(parents=True, exist_ok=True)
     args = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "25"]
-    args.append("--nonblocking")
+    if os.environ.get("CBT_LT_PY_SPY_NATIVE"):  # C frames too (where SQLite spends time);
+        args.append("--native")  # this needs py-spy to pause the process as it samples
+    else:
+        args.append("--nonblocking")
     profiler = Child(
         "py-spy", [*args, "--output", str(target.resolve())], dict(os.environ),
         run.workdir / "py-spy.log", PROJECT,
@@ -455,6 +572,8 @@ def summary_lines(outcome: Outcome) -> list[str]:
         f"reconnects {extras['reconnects']}; refusals handled by waiting {extras['refusals']}; "
         f"CPU {extras.get('cpu')}; load average {extras.get('load_average_1m')}"
     )
+    if "server_kill" in extras:
+        lines.append(f"server killed and restarted: {extras['server_kill']}")
     lines += [f"error: {message}" for message in outcome.error_messages[:10]]
     lines += [f"lost: {example}" for example in extras["lost_examples"]]
     verdict = "PASSED" if report["passed"] else "FAILED: " + "; ".join(outcome.reasons)
@@ -516,6 +635,14 @@ def summary_lines(outcome: Outcome) -> list[str]:
     help="Answer only the first N items of the paper, then submit: a short run of a big "
     "room at realistic think time [all].",
 )
+@click.option(
+    "--kill-server-at",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    metavar="FRACTION",
+    help="SIGKILL the server once this fraction of the room's answers is stored, start it "
+    "again on the same database; candidates reconnect and resend. Ack p99 limit then "
+    "defaults to 30000 ms (answers made while it is down wait for the restart).",
+)
 @click.option("--no-compression", is_flag=True, help="Clients refuse permessage-deflate.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulation.")
 @click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), help="Logins/s.")
@@ -543,6 +670,7 @@ def main(
     pg_url: str,
     workers: int,
     answer_items: int | None,
+    kill_server_at: float | None,
     no_compression: bool,
     seed: int,
     spawn_rate: float | None,
@@ -551,6 +679,8 @@ def main(
     details: Path | None,
 ) -> None:
     defaults = Thresholds.default(candidates, link_mbit)
+    if kill_server_at is not None:
+        defaults = Thresholds(defaults.max_start_s, KILL_ACK_P99_MS)
     config = RunConfig(
         candidates=candidates,
         link_mbit=link_mbit,
@@ -569,6 +699,7 @@ def main(
         py_spy=py_spy,
         workers=workers,
         answer_items=answer_items,
+        kill_server_at=kill_server_at,
     )
     if workers > 1 and database != "postgresql":
         raise click.BadParameter(
