@@ -26,6 +26,7 @@ from cbt_server.runtime.ws_common import (
     HELLO_TIMEOUT_SECONDS,
     INBOX_SIZE,
     check_origin,
+    finish_taken,
     make_socket,
     refuse_version,
     to_ws_error,
@@ -94,6 +95,9 @@ class CandidateHandler:
         worker = asyncio.create_task(self._work(self.inbox), name="cbt-ws-worker")
         try:
             await self._read(self.inbox)
+            # The socket is done; the frames it delivered are still processed (stored;
+            # their acks go nowhere and the client resends, harmlessly).
+            await finish_taken(self.inbox, worker)
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -367,14 +371,26 @@ class CandidateHandler:
             return
         self.hub.remove_candidate(conn)
         await conn.stop_pump()
+        # Wait a little for it, but never cancel it half-way (see `run`): if the database
+        # is slow the write finishes in the background.
+        record = asyncio.create_task(self._record_disconnect(conn))
+        _BACKGROUND.add(record)
+        record.add_done_callback(_BACKGROUND.discard)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(record), timeout=5)
+
+    async def _record_disconnect(self, conn: CandidateConnection) -> None:
         try:
-            async with asyncio.timeout(5):
-                async with self.rt.unit() as work:
-                    await svc.disconnect(
-                        work.session, conn.candidate_id, conn.conn_id, self.rt.now(), work.events
-                    )
+            async with self.rt.unit() as work:
+                await svc.disconnect(
+                    work.session, conn.candidate_id, conn.conn_id, self.rt.now(), work.events
+                )
         except Exception as error:  # the database may be down; the slot frees on restart
             log.warning("could not record disconnect of candidate %s: %s", conn.candidate_id, error)
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+"""Disconnect records still being written after their handler returned."""
 
 
 async def _load(

@@ -3,8 +3,10 @@ the one mapping from errors to `error` messages and close codes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -31,6 +33,20 @@ GROUP_LIMIT = 64
 INBOX_SIZE = 256
 """Frames read ahead of processing per connection; beyond that the reader waits (TCP
 back-pressure), so a client flooding messages cannot grow the server's memory."""
+
+
+async def finish_taken(inbox: asyncio.Queue[Any], worker: asyncio.Task[None]) -> None:
+    """Wait until the worker has processed every frame taken into `inbox` (or has died).
+
+    A unit of work is never cancelled half-way: a SQLite statement cancelled in
+    aiosqlite's thread leaves its connection holding the write lock (a zombie until
+    garbage collection) and every writer of the process stalls.
+    """
+    joined = asyncio.create_task(inbox.join())
+    try:
+        await asyncio.wait({joined, worker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        joined.cancel()
 
 
 def hard_frame_limit(settings: Settings) -> int:

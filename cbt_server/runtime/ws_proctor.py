@@ -28,6 +28,7 @@ from cbt_server.runtime.ws_common import (
     HELLO_TIMEOUT_SECONDS,
     INBOX_SIZE,
     check_origin,
+    finish_taken,
     make_socket,
     refuse_version,
     to_ws_error,
@@ -86,6 +87,7 @@ class ProctorHandler:
         worker = asyncio.create_task(self._work(inbox), name="cbt-ws-worker")
         try:
             await self._read(inbox)
+            await finish_taken(inbox, worker)  # commands already taken are carried out
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,10 +113,14 @@ class ProctorHandler:
     async def _work(self, inbox: asyncio.Queue[str | None]) -> None:
         while True:
             data = await inbox.get()
-            if data is None:
-                await self.fail(ProtocolError(ErrorCode.MALFORMED, "binary frames are not used"))
-            else:
-                await self.on_text(data)
+            try:
+                if data is None:
+                    error = ProtocolError(ErrorCode.MALFORMED, "binary frames are not used")
+                    await self.fail(error)
+                else:
+                    await self.on_text(data)
+            finally:
+                inbox.task_done()
 
     async def on_text(self, data: str) -> None:
         try:
