@@ -375,7 +375,13 @@ class AsyncProctor:
         finally:
             if self.link is not None:
                 await self.link.close(graceful=True)
-        return self.client.record(start_at=self.shared.start_at, paused=self.paused_ids)
+        counted = self.link.bytes() if self.link is not None else None
+        return self.client.record(
+            start_at=self.shared.start_at,
+            paused=self.paused_ids,
+            bytes_sent=None if counted is None else counted[0],
+            bytes_received=None if counted is None else counted[1],
+        )
 
     async def _on_frame(self, frame: str | bytes) -> None:
         if frame:

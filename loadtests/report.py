@@ -190,6 +190,14 @@ def build_report(
         ),
         "lost_examples": lost_examples,
         "refusals": _sum_counts(r.get("refusals") or {} for r in people),
+        "proctor_bytes": next(
+            (
+                int(p["bytes_sent"]) + int(p["bytes_received"])
+                for p in proctors
+                if p.get("bytes_sent") is not None and p.get("bytes_received") is not None
+            ),
+            None,
+        ),
         "reconnects": sum(int(r.get("reconnects") or 0) for r in people),
         "thresholds": {
             "max_start_s": thresholds.max_start_s,

@@ -562,8 +562,10 @@ def summary_lines(outcome: Outcome) -> list[str]:
         f"{report['start_burst_s']} s; ack {report['ack_ms']} ms; login {extras['login_ms']} ms",
         f"bytes per candidate (TCP payload) {report['bytes_per_candidate']}; paper JSON "
         f"{extras['paper_json_bytes_mean']} B, gzip -9 {extras['paper_gzip_bytes_mean']} B"
+        + f"; proctor console {extras['proctor_bytes']} B"
         + (
-            f"; on the link {extras['link_bytes_per_candidate']} B per candidate"
+            f"; on the link (IP packets, all parties) {extras['link_bytes_per_candidate']} B "
+            "per candidate"
             if "link_bytes_per_candidate" in extras
             else ""
         ),

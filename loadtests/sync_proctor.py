@@ -26,6 +26,7 @@ from websockets.typing import Origin, Subprotocol
 from loadtests.plan import ThinkTime
 from loadtests.proctor import DONE, WAITING, ProctorClient
 from loadtests.sync_candidate import SUBPROTOCOL, Report
+from loadtests.tcpinfo import TrafficMeter
 
 STAFF_COOKIE = "cbt_staff"
 LOGIN_COOKIE = "cbt_login"
@@ -110,6 +111,7 @@ class ProctorRun:
     _online: bool = field(init=False, default=False)
     start_at: float | None = field(init=False, default=None)
     paused_ids: list[int] = field(init=False, default_factory=list)
+    _meter: TrafficMeter | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.client = ProctorClient(self.session_id)
@@ -133,7 +135,13 @@ class ProctorRun:
         return self.record()
 
     def record(self) -> dict[str, Any]:
-        return self.client.record(start_at=self.start_at, paused=self.paused_ids)
+        counted = self._meter.read() if self._meter is not None else None
+        return self.client.record(
+            start_at=self.start_at,
+            paused=self.paused_ids,
+            bytes_sent=None if counted is None else counted.sent,
+            bytes_received=None if counted is None else counted.received,
+        )
 
     def _run_room(self) -> None:
         began = time.monotonic()
@@ -191,12 +199,15 @@ class ProctorRun:
             legacy=True,
         )
         self._ws = ws
+        self._meter = TrafficMeter(ws.socket)
         self._online = True
         threading.Thread(target=self._read, args=(ws,), daemon=True).start()
 
     def _read(self, ws: ClientConnection) -> None:
         try:
             for frame in ws:
+                if self._meter is not None:
+                    self._meter.read()
                 with self._cond:
                     self.client.receive(frame)
                     self._cond.notify_all()

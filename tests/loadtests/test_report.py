@@ -41,7 +41,8 @@ def result(ticket: str, responses: dict[str, list[str] | None]) -> dict[str, Any
         for k, v in responses.items()]}  # fmt: skip
 
 
-PROCTOR = {"kind": "proctor", "start_at": START, "errors": []}
+PROCTOR = {"kind": "proctor", "start_at": START, "errors": [], "bytes_sent": 900,
+           "bytes_received": 100}  # fmt: skip
 
 
 def run(records: list[dict[str, Any]], results: list[dict[str, Any]], n: int = 2, **kw: Any):
@@ -79,6 +80,7 @@ def test_a_clean_run_passes_with_every_contract_key() -> None:
     assert report["errors"] == 0
     assert outcome.extras["paper_gzip_bytes_mean"] == 12_000
     assert outcome.extras["refusals"] == {"paused": 3, "unavailable": 1}
+    assert outcome.extras["proctor_bytes"] == 1000
 
 
 def test_lost_counts_final_acked_answers_missing_or_different() -> None:
