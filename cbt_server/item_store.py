@@ -6,6 +6,7 @@ imported items and blueprints, and loads them back for paper assembly and delive
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -97,12 +98,45 @@ async def load_pool(
     return [_decode(cipher, row) for row in rows]
 
 
+class ItemCache:
+    """Decoded items of this process, keyed by id and stored ciphertext.
+
+    Decrypting and validating an item body costs far more than reading its row, and the
+    papers of a room share most of their items: at the start of a room of 300 the same
+    263 items were decoded 30,000 times. The key holds the ciphertext itself, and every
+    store encrypts with a fresh nonce, so a replaced item is never served stale.
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[tuple[str, bytes], Item] = OrderedDict()
+
+    def decode(self, cipher: ContentCipher, row: models.Item) -> Item:
+        key = (row.id, bytes(row.content))
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+            return item
+        item = _decode(cipher, row)
+        self._items[key] = item
+        if len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+        return item
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 async def load_items(
-    session: AsyncSession, cipher: ContentCipher, item_ids: Sequence[str]
+    session: AsyncSession,
+    cipher: ContentCipher,
+    item_ids: Sequence[str],
+    cache: ItemCache | None = None,
 ) -> dict[str, Item]:
     """The items with these ids, by id; NotFound names any that are missing."""
     rows = await session.scalars(select(models.Item).where(models.Item.id.in_(list(item_ids))))
-    found = {row.id: _decode(cipher, row) for row in rows}
+    decode = _decode if cache is None else cache.decode
+    found = {row.id: decode(cipher, row) for row in rows}
     missing = [item_id for item_id in item_ids if item_id not in found]
     if missing:
         raise NotFound(f"items not in the bank: {', '.join(missing[:10])}")

@@ -522,6 +522,8 @@ def _start_profiler(stack: ExitStack, run: Run, pid: int) -> Child | None:
         args.append("--native")  # this needs py-spy to pause the process as it samples
     else:
         args.append("--nonblocking")
+    if os.environ.get("CBT_LT_PY_SPY_GIL"):  # only the thread holding the GIL: what
+        args.append("--gil")  # bounds a CPU-bound server that runs Python on one core
     profiler = Child(
         "py-spy", [*args, "--output", str(target.resolve())], dict(os.environ),
         run.workdir / "py-spy.log", PROJECT,

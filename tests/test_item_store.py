@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.item_store import load_items, load_pool, store_items
+from cbt_server.item_store import ItemCache, load_items, load_pool, store_items
 from cbt_server.settings import Settings
 from item_bank.importers.native import import_native
 
@@ -38,3 +39,33 @@ async def test_sample_bank_round_trips_encrypted(
     assert some[result.items[0].id] == result.items[0]
     stem = result.items[0].stem.encode()
     assert all(stem not in blob for blob in blobs)
+
+
+async def test_item_cache_decodes_once_and_never_serves_a_replaced_item(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    result = import_native(SAMPLES / "electrician-3.yaml")
+    assert result.ok, result.errors[:3]
+    first, second = result.items[0], result.items[1]
+    cipher = ContentCipher.from_data_dir(settings.data_path)
+    async with sessionmaker.begin() as session:
+        await store_items(session, cipher, [first, second])
+    cache = ItemCache(capacity=10)
+    async with sessionmaker() as session:
+        one = await load_items(session, cipher, [first.id, second.id], cache)
+        two = await load_items(session, cipher, [first.id, second.id], cache)
+    assert one == {first.id: first, second.id: second}
+    assert all(two[key] is one[key] for key in one)  # decoded once, then shared
+    assert len(cache) == 2
+
+    revised = replace(first, stem=first.stem + "（修订）")
+    async with sessionmaker.begin() as session:
+        await store_items(session, cipher, [revised])
+    async with sessionmaker() as session:
+        after = await load_items(session, cipher, [first.id], cache)
+    assert after[first.id] == revised  # new ciphertext, new key: the old body is not served
+
+    small = ItemCache(capacity=1)
+    async with sessionmaker() as session:
+        await load_items(session, cipher, [first.id, second.id], small)
+    assert len(small) == 1

@@ -20,10 +20,11 @@ from cbt_server.runtime import liveness
 from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
 from cbt_server.runtime.hub import Hub
-from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, RUNTIME, SWEEPER
+from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, ROOM_STATES, RUNTIME, SWEEPER
 from cbt_server.runtime.login_limit import LoginLimits
 from cbt_server.runtime.notifier import make_notifier
 from cbt_server.runtime.readengine import make_read_engine
+from cbt_server.runtime.room_states import RoomStates
 from cbt_server.runtime.ws_candidate import candidate_socket
 from cbt_server.runtime.ws_proctor import proctor_socket
 
@@ -54,6 +55,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RUNTIME] = runtime
     app[SWEEPER] = sweeper
     app[HUB] = hub
+    app[ROOM_STATES] = RoomStates(runtime, hub.candidate_ids)
     app[LOGIN_LIMITS] = LoginLimits()
     await notifier.start(hub.deliver, hub.resync)
     await liveness.on_start(runtime)

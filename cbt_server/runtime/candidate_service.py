@@ -541,9 +541,11 @@ async def candidate_state(
     paper = None
     # Item content only once the session started, and only while answering.
     if SessionState(exam.state) is SessionState.STARTED and state in lifecycle.IN_EXAM:
-        row = await paper_of(session, candidate.id)
-        if row is not None:
-            paper = await views.get(session, row)
+        paper = await views.of_candidate(session, candidate.id)
+    elif state is CandidateState.CHECKED_IN:
+        # Build the view now, while the room checks in, so that the start only sends it:
+        # the same work for every candidate at once was what bounded the start.
+        await views.of_candidate(session, candidate.id)
     answers = (
         await session.scalars(
             select(models.Answer).where(models.Answer.candidate_id == candidate.id)

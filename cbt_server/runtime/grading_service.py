@@ -12,7 +12,7 @@ from cbt_server.db import models
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.grading import GradedItem, GradeResult, ItemKey, ItemType, ScoreMapping, grade
 from cbt_server.exam.state import CandidateState
-from cbt_server.item_store import load_items
+from cbt_server.item_store import ItemCache, load_items
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.papers import paper_of
 from item_bank.model import Item, Paper
@@ -61,6 +61,7 @@ async def grade_candidate(
     candidate: models.Candidate,
     now: datetime,
     events: list[Event],
+    items_cache: ItemCache | None = None,
 ) -> models.Result | None:
     """Grade a submitted candidate and store the result (with each item's response,
     correctness and score, and the option order shown); None if already graded.
@@ -78,7 +79,7 @@ async def grade_candidate(
     if paper_row is None:
         raise RuntimeError(f"submitted candidate {candidate.id} has no paper")
     paper = Paper.from_dict(paper_row.layout)
-    items = await load_items(session, cipher, list(paper.item_ids))
+    items = await load_items(session, cipher, list(paper.item_ids), items_cache)
     answers = await session.scalars(
         select(models.Answer).where(models.Answer.candidate_id == candidate.id)
     )

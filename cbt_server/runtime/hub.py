@@ -131,6 +131,14 @@ class Hub:
         found.extend(c for cs in self._proctors.values() for c in cs)
         return found
 
+    def candidate_ids(self, session_id: int) -> list[int]:
+        """The candidates of one session with a connection to this process."""
+        return [
+            candidate_id
+            for candidate_id, conns in self._candidates.items()
+            if any(conn.session_id == session_id for conn in conns)
+        ]
+
     def candidate_count(self) -> int:
         return sum(len(cs) for cs in self._candidates.values())
 

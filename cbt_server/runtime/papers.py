@@ -19,7 +19,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.errors import NotFound, PaperUnavailable
 from cbt_server.exam.grading import ItemType
-from cbt_server.item_store import load_blueprint, load_items, load_pool
+from cbt_server.item_store import ItemCache, load_blueprint, load_items, load_pool
 from cbt_server.protocol.candidate import ImageView, ItemView, OptionView, PaperView, SectionView
 from item_bank.assembly import AssemblyError, assemble, assemble_many
 from item_bank.model import Blueprint, FormatError, ImageRef, Item, Paper
@@ -90,25 +90,31 @@ async def paper_of(session: AsyncSession, candidate_id: int) -> models.Paper | N
 
 
 def _image(ref: ImageRef | None) -> ImageView | None:
-    return None if ref is None else ImageView(src=ref.src, alt=ref.alt)
+    return None if ref is None else _image_view(ref)
 
 
 def build_paper_view(paper: Paper, items: Mapping[str, Item]) -> PaperView:
-    """The candidate's view: stems and options in the paper's order; no keys, no scores."""
+    """The candidate's view: stems and options in the paper's order; no keys, no scores.
+
+    Built with `model_construct` (no validation): every field comes from a stored item
+    that was validated when it was imported, and validating 100 items' views again for
+    every candidate was the largest single cost of starting a room.
+    """
     sections = []
     for section in paper.sections:
+        section_type = ItemType(section.type)
         views = []
         for entry in section.items:
             item = items[entry.item_id]
             by_id = {option.id: option for option in item.options}
             views.append(
-                ItemView(
+                ItemView.model_construct(
                     item_id=item.id,
                     type=ItemType(item.type),
                     stem=item.stem,
-                    images=[ImageView(src=i.src, alt=i.alt) for i in item.images],
+                    images=[_image_view(i) for i in item.images],
                     options=[
-                        OptionView(
+                        OptionView.model_construct(
                             id=option_id,
                             text=by_id[option_id].text,
                             image=_image(by_id[option_id].image),
@@ -117,25 +123,54 @@ def build_paper_view(paper: Paper, items: Mapping[str, Item]) -> PaperView:
                     ],
                 )
             )
-        sections.append(SectionView(type=ItemType(section.type), title=section.title, items=views))
-    return PaperView(paper_id=paper.paper_id, sections=sections)
+        sections.append(
+            SectionView.model_construct(type=section_type, title=section.title, items=views)
+        )
+    return PaperView.model_construct(paper_id=paper.paper_id, sections=sections)
+
+
+def _image_view(ref: ImageRef) -> ImageView:
+    return ImageView.model_construct(src=ref.src, alt=ref.alt)
 
 
 class PaperViews:
     """A small per-process cache of candidate paper views (papers never change)."""
 
-    def __init__(self, cipher: ContentCipher, capacity: int = 2048) -> None:
+    def __init__(
+        self, cipher: ContentCipher, items: ItemCache | None = None, capacity: int = 4096
+    ) -> None:
         self._cipher = cipher
+        self.items = items if items is not None else ItemCache()
         self._capacity = capacity
         self._views: OrderedDict[str, PaperView] = OrderedDict()
 
-    async def get(self, session: AsyncSession, row: models.Paper) -> PaperView:
-        view = self._views.get(row.id)
+    async def of_candidate(self, session: AsyncSession, candidate_id: int) -> PaperView | None:
+        """The view of a candidate's paper (None if they have none), reading the stored
+        layout only when this process has not built the view yet."""
+        paper_id = await session.scalar(
+            select(models.Paper.id).where(models.Paper.candidate_id == candidate_id)
+        )
+        return None if paper_id is None else await self.by_id(session, paper_id)
+
+    async def by_id(self, session: AsyncSession, paper_id: str) -> PaperView | None:
+        view = self._cached(paper_id)
         if view is not None:
-            self._views.move_to_end(row.id)
+            return view
+        row = await session.get(models.Paper, paper_id)
+        return None if row is None else await self.get(session, row)
+
+    def _cached(self, paper_id: str) -> PaperView | None:
+        view = self._views.get(paper_id)
+        if view is not None:
+            self._views.move_to_end(paper_id)
+        return view
+
+    async def get(self, session: AsyncSession, row: models.Paper) -> PaperView:
+        view = self._cached(row.id)
+        if view is not None:
             return view
         paper = Paper.from_dict(row.layout)
-        items = await load_items(session, self._cipher, list(paper.item_ids))
+        items = await load_items(session, self._cipher, list(paper.item_ids), self.items)
         view = build_paper_view(paper, items)
         self._views[row.id] = view
         if len(self._views) > self._capacity:

@@ -11,6 +11,7 @@ servers on several ports (or machines) against the same database instead.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import multiprocessing
 import signal
@@ -36,14 +37,24 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     base = f"http://{settings.host}:{settings.port}"
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port,
         access_log=None,
         print=lambda _: print(f"CBT server ready on {base}  (health: {base}/healthz)", flush=True),
     )
+
+
+async def _freeze_startup_objects(_app: web.Application) -> None:
+    """Move what start-up made (modules, mappers, compiled caches) out of the collector's
+    view: a full collection then walks only what the exam itself creates. The profile of
+    a starting room of 300 showed about 9% of the server's time in gc_collect_main."""
+    gc.collect()
+    gc.freeze()
 
 
 def _worker(settings: Settings) -> None:

@@ -20,7 +20,7 @@ from cbt_server.runtime import candidate_service as svc
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, room_pause
 from cbt_server.runtime.hub import RESYNC, CandidateConnection
-from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, RUNTIME, SWEEPER
+from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, ROOM_STATES, RUNTIME, SWEEPER
 from cbt_server.runtime.ws_common import (
     GROUP_LIMIT,
     HELLO_TIMEOUT_SECONDS,
@@ -73,6 +73,7 @@ class CandidateHandler:
         self.rt = app[RUNTIME]
         self.hub = app[HUB]
         self.sweeper = app[SWEEPER]
+        self.room_states = app[ROOM_STATES]
         self.limits = app[LOGIN_LIMITS]
         self.ws = ws
         self.remote = request.remote or "?"
@@ -310,6 +311,12 @@ class CandidateHandler:
             return
         if event.kind not in _HANDLED:
             return
+        if event.kind is Kind.SESSION_STARTED:
+            # Everyone's paper at once: one read of the room serves every connection.
+            state = await self.room_states.state_for(event, conn.candidate_id, self.token)
+            if state is not None:
+                await conn.send(state)
+                return
         now = self.rt.now()
         message: Message | None = None
         # Build the message inside the read transaction, send it after: a send can wait on

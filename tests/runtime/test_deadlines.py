@@ -129,3 +129,31 @@ async def test_deadline_survives_a_restart_and_downtime_is_given_back(
         assert session_row is not None and session_row.started_at is not None
     assert row.submitted_at == session_row.started_at + timedelta(seconds=4) + down
     await back.close()
+
+
+async def test_a_burst_of_wakes_shares_sweeps() -> None:
+    """A room submitting together wakes the sweeper once per candidate; each sweep reads
+    the whole room, so wakes close together must share one sweep (SWEEP_GAP apart)."""
+    from types import SimpleNamespace
+
+    from cbt_server.runtime import deadlines
+
+    class Counting(deadlines.Sweeper):
+        sweeps = 0
+
+        async def sweep(self) -> datetime | None:
+            Counting.sweeps += 1
+            return None
+
+    runtime = SimpleNamespace(now=lambda: datetime.now())
+    sweeper = Counting(runtime)  # type: ignore[arg-type]
+    task = asyncio.create_task(sweeper.run())
+    try:
+        for _ in range(200):  # 200 wakes over 1 s
+            sweeper.wake()
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(deadlines.SWEEP_GAP)
+    finally:
+        task.cancel()
+    # One sweep at start, then at most one per gap; without the gap it was ~one per wake.
+    assert 2 <= Counting.sweeps <= 1 + 1.0 / deadlines.SWEEP_GAP + 2
