@@ -16,6 +16,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.runtime.events import Event
+from cbt_server.runtime.group_commit import GroupCommit
 from cbt_server.runtime.notifier import Notifier
 from cbt_server.runtime.papers import PaperViews
 from cbt_server.settings import Settings
@@ -52,6 +53,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.papers = PaperViews(self.cipher)
+        self.group = GroupCommit(self)
+        """Short units of work of many connections, committed together."""
         self._write_lock = asyncio.Lock() if self.serialize_writes else None
 
     @property

@@ -187,26 +187,38 @@ class Sweeper:
                 )
             )
             started_ids = [exam.id for exam in started]
-        for candidate_id in due:
-            async with rt.unit() as work:
-                if await expire(work.session, candidate_id, now, rt.policy, work.events):
-                    ungraded.append(candidate_id)
-        for candidate_id in dict.fromkeys(ungraded):
-            await self.grade(candidate_id)
+        # At the end of the time a whole room falls due at once: its submissions share
+        # transactions (group commit), and so do their gradings.
+        expired = await asyncio.gather(*(self._expire(candidate_id, now) for candidate_id in due))
+        ungraded.extend(c for c, done in zip(due, expired, strict=True) if done)
+        await asyncio.gather(
+            *(self.grade(candidate_id) for candidate_id in dict.fromkeys(ungraded))
+        )
         for session_id in started_ids:
             async with rt.unit() as work:
                 await end_if_done(work.session, session_id, rt.now(), work.events)
         return upcoming
 
+    async def _expire(self, candidate_id: int, now: datetime) -> bool:
+        rt = self._rt
+
+        async def job(session: AsyncSession, events: list[Event]) -> bool:
+            return await expire(session, candidate_id, now, rt.policy, events)
+
+        return await rt.group.run(job)
+
     async def grade(self, candidate_id: int) -> None:
         """Grade one submitted candidate in its own transaction (logged, never raised)."""
         rt = self._rt
+
+        async def mark(session: AsyncSession, events: list[Event]) -> None:
+            candidate = await lock_candidate(session, candidate_id)
+            if candidate.state == CandidateState.SUBMITTED:
+                await grade_candidate(
+                    session, rt.cipher, candidate, rt.now(), events, rt.papers.items
+                )
+
         try:
-            async with rt.unit() as work:
-                candidate = await lock_candidate(work.session, candidate_id)
-                if candidate.state == CandidateState.SUBMITTED:
-                    await grade_candidate(
-                        work.session, rt.cipher, candidate, rt.now(), work.events, rt.papers.items
-                    )
+            await rt.group.run(mark)  # a room submitting together is graded together
         except Exception:
             log.exception("grading candidate %s failed; the next sweep retries", candidate_id)

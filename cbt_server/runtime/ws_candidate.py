@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
-from cbt_server.errors import LoginFailed, NotFound, Unavailable
+from cbt_server.errors import DomainError, LoginFailed, NotFound, Unavailable
 from cbt_server.exam.state import SessionState, SubmitReason
 from cbt_server.protocol import SUBPROTOCOL, ErrorCode, Message, ProtocolError, parse_candidate
 from cbt_server.protocol import candidate as msg
@@ -250,18 +250,21 @@ class CandidateHandler:
             else svc.SetFlag(m.seq, m.item_id, m.flagged)
             for m in group
         ]
+        async def save(session: AsyncSession, events: list[Event]) -> list[DomainError | None]:
+            return await svc.save_changes(
+                session,
+                candidate_id=conn.candidate_id,
+                conn_id=conn.conn_id,
+                changes=changes,
+                now=self.rt.now(),
+                policy=self.rt.policy,
+                events=events,
+                index=index,
+            )
+
         try:
-            async with self.rt.unit() as work:
-                outcomes = await svc.save_changes(
-                    work.session,
-                    candidate_id=conn.candidate_id,
-                    conn_id=conn.conn_id,
-                    changes=changes,
-                    now=self.rt.now(),
-                    policy=self.rt.policy,
-                    events=work.events,
-                    index=await self._index(work.session),
-                )
+            index = await self._index()
+            outcomes = await self.rt.group.run(save)
         except Exception as error:  # nothing was committed: each message gets the error
             for message in group:
                 await self.fail(error, message.seq)
@@ -274,25 +277,29 @@ class CandidateHandler:
 
     async def submit(self, submit: msg.Submit) -> None:
         conn = self._conn()
-        async with self.rt.unit() as work:
-            applied = await svc.submit_own(
-                work.session,
+
+        async def apply(session: AsyncSession, events: list[Event]) -> bool:
+            return await svc.submit_own(
+                session,
                 candidate_id=conn.candidate_id,
                 conn_id=conn.conn_id,
                 seq=submit.seq,
                 now=self.rt.now(),
                 policy=self.rt.policy,
-                events=work.events,
+                events=events,
             )
+
+        applied = await self.rt.group.run(apply)
         await conn.send(msg.Ack(seq=submit.seq))
         if applied:
             await self.sweeper.grade(conn.candidate_id)
             self.sweeper.wake()
 
-    async def _index(self, session: AsyncSession) -> svc.PaperIndex:
+    async def _index(self) -> svc.PaperIndex:
         # A paper never changes once stored: read its index once per connection.
         if not self.index:
-            self.index = await svc.paper_index(session, self._conn().candidate_id)
+            async with self.rt.read() as session:
+                self.index = await svc.paper_index(session, self._conn().candidate_id)
         return self.index
 
     def _conn(self) -> CandidateConnection:
@@ -387,11 +394,11 @@ class CandidateHandler:
             await asyncio.wait_for(asyncio.shield(record), timeout=5)
 
     async def _record_disconnect(self, conn: CandidateConnection) -> None:
+        async def release(session: AsyncSession, events: list[Event]) -> None:
+            await svc.disconnect(session, conn.candidate_id, conn.conn_id, self.rt.now(), events)
+
         try:
-            async with self.rt.unit() as work:
-                await svc.disconnect(
-                    work.session, conn.candidate_id, conn.conn_id, self.rt.now(), work.events
-                )
+            await self.rt.group.run(release)
         except Exception as error:  # the database may be down; the slot frees on restart
             log.warning("could not record disconnect of candidate %s: %s", conn.candidate_id, error)
 

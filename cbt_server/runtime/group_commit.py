@@ -1,0 +1,120 @@
+"""Short units of work of many connections committed together (group commit).
+
+Each connection already saves the answers that arrived together in one transaction. With
+a room of 1,000 answering and then submitting, that was still one transaction per answer,
+submit, grading and disconnect, each holding the database's one writer (SQLite) for 5 to
+20 ms of a busy event loop: when the room began to submit, answers queued for seconds.
+Here connections hand their unit of work to one committer, which runs all that are
+waiting in one transaction, commits once, and then answers each. A quiet server commits
+at once (a batch of one); a busy one commits bigger batches, not more of them.
+
+A job's outcome is delivered only after the commit that stores it, as before. A job may
+refuse with a DomainError only before it writes anything (the services check first and
+write after), so a refusal is that job's alone and the others commit. If the shared
+transaction fails for any other reason, every job of the batch runs again in a
+transaction of its own, so that only what fails alone fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server.errors import DomainError, Unavailable
+from cbt_server.runtime.events import Event
+
+if TYPE_CHECKING:
+    from cbt_server.runtime.context import Runtime
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[AsyncSession, list[Event]], Awaitable[T]]
+"""A unit of work: reads and writes in the session given, appends its events."""
+
+MAX_BATCH = 256
+"""Jobs per transaction: bounds how long one commit keeps the others waiting."""
+
+
+@dataclass(slots=True)
+class _Request:
+    job: Job[Any]
+    future: asyncio.Future[Any]
+
+
+class GroupCommit:
+    """Runs jobs of any number of connections, in shared transactions."""
+
+    def __init__(self, runtime: Runtime, max_batch: int = MAX_BATCH) -> None:
+        self._rt = runtime
+        self._max_batch = max_batch
+        self._pending: list[_Request] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        """Transactions committed (for tests and figures)."""
+
+    async def run(self, job: Job[T]) -> T:
+        """The job's result once its transaction committed; raises what the job raised
+        (a DomainError refusal), or the database's error if its transaction failed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(job, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="cbt-group-commit")
+        return await future
+
+    async def _drain(self) -> None:
+        batch: list[_Request] = []
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._commit(batch)
+                batch = []
+        finally:  # cancelled (the server is stopping): nobody is left waiting forever
+            for request in [*batch, *self._pending]:
+                _settle(request, error=Unavailable("the server is stopping; send again"))
+            self._pending.clear()
+
+    async def _commit(self, batch: list[_Request]) -> None:
+        try:
+            outcomes = await self._together(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if len(batch) == 1:
+                _settle(batch[0], error=error)
+                return
+            log.warning("a transaction of %d jobs failed (%s); running each alone",
+                        len(batch), error)  # fmt: skip
+            for request in batch:
+                await self._commit([request])
+            return
+        for request, (result, refusal) in zip(batch, outcomes, strict=True):
+            _settle(request, result=result, error=refusal)
+
+    async def _together(self, batch: list[_Request]) -> list[tuple[Any, DomainError | None]]:
+        outcomes: list[tuple[Any, DomainError | None]] = []
+        async with self._rt.unit() as work:
+            for request in batch:
+                mark = len(work.events)
+                try:
+                    outcomes.append((await request.job(work.session, work.events), None))
+                except DomainError as refused:  # refused before it wrote anything
+                    del work.events[mark:]
+                    outcomes.append((None, refused))
+        self.batches += 1
+        return outcomes
+
+
+def _settle(request: _Request, *, result: Any = None, error: BaseException | None = None) -> None:
+    if request.future.done():  # whoever waited went away meanwhile
+        return
+    if error is not None:
+        request.future.set_exception(error)
+    else:
+        cast(asyncio.Future[Any], request.future).set_result(result)

@@ -1,0 +1,203 @@
+"""Group commit across connections: many candidates' answers, one transaction, each
+acknowledged only after it; a failure of one connection's answers stays theirs; a room
+submitting together is submitted and graded in shared transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cbt_server.db import models
+from cbt_server.errors import Paused
+from cbt_server.runtime import candidate_service
+from cbt_server.runtime.context import Work
+from cbt_server.runtime.events import Event, Kind
+from cbt_server.runtime.group_commit import GroupCommit
+from cbt_server.runtime.keys import RUNTIME
+from cbt_server.settings import Settings
+from tests.conftest import LiveServer
+from tests.runtime.exam_setup import Exam, open_db
+from tests.runtime.wsclient import Client, candidate_login, command, proctor_open
+
+
+async def _room(
+    server: LiveServer, exam: Exam
+) -> tuple[list[Client], list[dict[str, Any]], Client]:
+    clients, papers = [], []
+    for person in exam.people:
+        client, _ = await candidate_login(server.ws_url, person.ticket, person.id_number)
+        clients.append(client)
+    proctor, _ = await proctor_open(server.ws_url, exam.proctor_cookie, exam.session_id)
+    await command(proctor, "start")
+    for client in clients:
+        while True:
+            state = await client.expect("state")
+            if state["paper"] is not None:
+                papers.append(state["paper"])
+                break
+    return clients, papers, proctor
+
+
+def _answers(paper: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    items = [item for section in paper["sections"] for item in section["items"]][:count]
+    return [
+        {"type": "answer", "seq": seq, "item_id": item["item_id"],
+         "response": [item["options"][0]["id"]]}
+        for seq, item in enumerate(items, start=1)
+    ]  # fmt: skip
+
+
+async def _stored(settings: Settings) -> dict[int, set[str]]:
+    async with open_db(settings) as db:
+        rows = await db.execute(select(models.Answer.candidate_id, models.Answer.item_id))
+        stored: dict[int, set[str]] = {}
+        for candidate_id, item_id in rows:
+            stored.setdefault(candidate_id, set()).add(item_id)
+        return stored
+
+
+async def test_answers_of_many_connections_share_transactions(
+    server: LiveServer, exam: Exam, sqlite_settings: Settings
+) -> None:
+    writer = server.app[RUNTIME].group
+    clients, papers, proctor = await _room(server, exam)
+    try:
+        before = writer.batches
+        frames = [_answers(paper, 10) for paper in papers]
+
+        async def answer_all(client: Client, answers: list[dict[str, Any]]) -> None:
+            for answer in answers:  # one at a time, each after the last ack
+                await client.send(answer)
+                assert await client.expect("ack", seq=answer["seq"])
+
+        await asyncio.gather(*(answer_all(c, f) for c, f in zip(clients, frames, strict=True)))
+        written = writer.batches - before
+        # 40 answers from 4 connections, each waiting for its ack: in fewer transactions.
+        assert 0 < written < 40
+        stored = await _stored(sqlite_settings)
+        for person, answers in zip(exam.people, frames, strict=True):
+            assert stored[person.id] == {a["item_id"] for a in answers}
+    finally:
+        for client in [*clients, proctor]:
+            await client.close()
+
+
+async def test_a_failing_connection_does_not_fail_the_others(
+    server: LiveServer, exam: Exam, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients, papers, proctor = await _room(server, exam)
+    broken = exam.people[0].id
+    real = candidate_service.save_changes
+
+    async def save_changes(session: Any, **kwargs: Any) -> Any:
+        if kwargs["candidate_id"] == broken:
+            raise RuntimeError("disk full (simulated) for one candidate")
+        return await real(session, **kwargs)
+
+    monkeypatch.setattr(candidate_service, "save_changes", save_changes)
+    try:
+        frames = [_answers(paper, 1)[0] for paper in papers]
+        for client, frame in zip(clients, frames, strict=True):  # all in flight together
+            await client.send(frame)
+        error = await clients[0].expect("error")
+        assert error["ref_seq"] == 1
+        for client in clients[1:]:
+            assert await client.expect("ack", seq=1)
+        stored = await _stored(sqlite_settings)
+        assert broken not in stored  # nothing of theirs, and nothing acknowledged
+        for person, frame in zip(exam.people[1:], frames[1:], strict=True):
+            assert stored[person.id] == {frame["item_id"]}
+    finally:
+        for client in [*clients, proctor]:
+            await client.close()
+
+
+async def test_a_room_submitting_together_is_submitted_and_graded(
+    server: LiveServer, exam: Exam, sqlite_settings: Settings
+) -> None:
+    clients, _papers, proctor = await _room(server, exam)
+    try:
+        for client in clients:
+            await client.send({"type": "submit", "seq": 1})
+        for client in clients:
+            assert await client.expect("ack", seq=1)
+            result = await client.expect("result")
+            assert result["max_total"] > 0
+    finally:
+        for client in [*clients, proctor]:
+            await client.close()
+    async with open_db(sqlite_settings) as db:
+        states = set(await db.scalars(select(models.Candidate.state)))
+        results = list(await db.scalars(select(models.Result.candidate_id)))
+    assert states == {"graded"}
+    assert sorted(results) == sorted(person.id for person in exam.people)
+
+
+class _FakeRuntime:
+    """Just what GroupCommit uses: `unit()`, counting transactions and commits."""
+
+    def __init__(self, fail_commit_when: Any = None) -> None:
+        self.units = 0
+        self.committed: list[list[str]] = []
+        self.fail_commit_when = fail_commit_when
+
+    @contextlib.asynccontextmanager
+    async def unit(self) -> Any:
+        self.units += 1
+        work = Work(session=None, events=[])  # type: ignore[arg-type]
+        yield work
+        kinds = [event.data["who"] for event in work.events]
+        if self.fail_commit_when is not None and self.fail_commit_when(kinds):
+            raise RuntimeError("commit failed")
+        self.committed.append(kinds)
+
+
+def _job(who: str, *, refuse: bool = False, crash: bool = False) -> Any:
+    async def job(_session: Any, events: list[Event]) -> str:
+        events.append(Event(Kind.CANDIDATE_PAUSED, 1, 1, {"who": who}))
+        if refuse:
+            raise Paused("paused")
+        if crash:
+            raise RuntimeError("bug")
+        return who
+
+    return job
+
+
+async def test_group_commit_batches_waiting_jobs_and_isolates_failures() -> None:
+    runtime = _FakeRuntime(fail_commit_when=lambda kinds: "poison" in kinds and len(kinds) > 1)
+    group = GroupCommit(runtime)  # type: ignore[arg-type]
+    outcomes = await asyncio.gather(
+        group.run(_job("a")),
+        group.run(_job("refused", refuse=True)),
+        group.run(_job("b")),
+        group.run(_job("crash", crash=True)),
+        group.run(_job("c")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "a" and outcomes[2] == "b" and outcomes[4] == "c"
+    assert isinstance(outcomes[1], Paused)  # refused: its events are not committed
+    assert isinstance(outcomes[3], RuntimeError)  # failed alone, after the batch failed
+    # One shared try (it failed on the crash), then each alone (the refusal alone commits
+    # nothing of its own); nothing of a failed transaction was kept.
+    assert runtime.committed == [["a"], [], ["b"], ["c"]]
+    assert runtime.units == 1 + 5
+
+    runtime = _FakeRuntime(fail_commit_when=lambda kinds: "poison" in kinds and len(kinds) > 1)
+    group = GroupCommit(runtime)  # type: ignore[arg-type]
+    outcomes = await asyncio.gather(*(group.run(_job(w)) for w in ("x", "poison", "y")),
+                                    return_exceptions=True)  # fmt: skip
+    assert outcomes == ["x", "poison", "y"]  # the shared commit failed; alone each commits
+    assert runtime.committed == [["x"], ["poison"], ["y"]]
+
+    runtime = _FakeRuntime()
+    group = GroupCommit(runtime, max_batch=2)  # type: ignore[arg-type]
+    assert await asyncio.gather(*(group.run(_job(str(n))) for n in range(5))) == [
+        "0", "1", "2", "3", "4"
+    ]  # fmt: skip
+    assert runtime.committed == [["0", "1"], ["2", "3"], ["4"]]
+    assert group.batches == 3
