@@ -366,6 +366,9 @@ class AsyncProctor:
         self.changed = asyncio.Condition()
         self.link: Link | None = None
         self.paused_ids: list[int] = []
+        self.secret = ""
+        self.earlier_bytes = (0, 0)
+        self.reconnects = 0
 
     async def run(self) -> dict[str, Any]:
         try:
@@ -375,13 +378,21 @@ class AsyncProctor:
         finally:
             if self.link is not None:
                 await self.link.close(graceful=True)
-        counted = self.link.bytes() if self.link is not None else None
+        self._count_bytes()
+        counted = self.earlier_bytes if self.earlier_bytes != (0, 0) else None
         return self.client.record(
             start_at=self.shared.start_at,
             paused=self.paused_ids,
             bytes_sent=None if counted is None else counted[0],
             bytes_received=None if counted is None else counted[1],
+            console_reconnects=self.reconnects,
         )
+
+    def _count_bytes(self) -> None:
+        counted = self.link.bytes() if self.link is not None else None
+        if counted is not None:
+            sent, received = self.earlier_bytes
+            self.earlier_bytes = (sent + counted[0], received + counted[1])
 
     async def _on_frame(self, frame: str | bytes) -> None:
         if frame:
@@ -396,12 +407,8 @@ class AsyncProctor:
             staff_login, self.base_url, proctor["username"], proctor["password"]
         )
         self.timings.add("staff login", (time.monotonic() - began) * 1000)
-        url = self.base_url.replace("http", "ws", 1) + "/ws/proctor"
-        ws = await _open(
-            url, self.base_url, "deflate", additional_headers={"Cookie": f"cbt_staff={secret}"}
-        )
-        self.link = Link(ws, self._on_frame)
-        await ws.send(self.client.hello())
+        self.secret = secret
+        await self._connect()
         await self._wait(lambda: self.client.rooms_received > 0, 30, "the room")
         if self.client.session_state == "scheduled":
             await self._command("open_checkin")
@@ -444,7 +451,38 @@ class AsyncProctor:
             with contextlib.suppress(Failed):
                 await self._wait(ready, 1.0, what)
             if self.link is None or not self.link.online:
-                raise Failed(f"console connection lost waiting for {what}")
+                await self._reconnect(deadline, what)
+
+    async def _connect(self) -> None:
+        url = self.base_url.replace("http", "ws", 1) + "/ws/proctor"
+        ws = await _open(
+            url, self.base_url, "deflate", additional_headers={"Cookie": f"cbt_staff={self.secret}"}
+        )
+        self.link = Link(ws, self._on_frame)
+        await ws.send(self.client.hello())
+
+    async def _reconnect(self, deadline: float, what: str) -> None:
+        """The server went away (a restart): open the console again, as a proctor would
+        reload the page, and go on waiting; the room message brings the seats up to date."""
+        self._count_bytes()
+        if self.link is not None:
+            await self.link.close(graceful=False)
+            self.link = None
+        rooms = self.client.rooms_received
+        while True:
+            try:
+                await self._connect()
+                await self._wait(lambda: self.client.rooms_received > rooms, 30, "the room again")
+            except Exception as exc:  # refused, reset, handshake failed: not up yet
+                if self.link is not None:
+                    await self.link.close(graceful=False)
+                    self.link = None
+                if time.monotonic() > deadline:
+                    raise Failed(f"console lost waiting for {what}: {exc}") from None
+                await asyncio.sleep(1.0)
+                continue
+            self.reconnects += 1
+            return
 
     async def _command(self, kind: str, **fields: Any) -> None:
         seq, frame = self.client.command(kind, **fields)

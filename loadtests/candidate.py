@@ -318,6 +318,7 @@ class CandidateClient:
                     "sent": a.sends > 0,
                     "acked": a.acked,
                     "ack_ms": None if a.ack_ms is None else round(a.ack_ms, 3),
+                    "at": round(a.created_wall, 3),
                 }
                 for a in sorted(self.answers.values(), key=lambda a: a.seq)
             ],

@@ -112,6 +112,9 @@ class ProctorRun:
     start_at: float | None = field(init=False, default=None)
     paused_ids: list[int] = field(init=False, default_factory=list)
     _meter: TrafficMeter | None = field(init=False, default=None)
+    _secret: str = field(init=False, default="")
+    _earlier_bytes: tuple[int, int] = field(init=False, default=(0, 0))
+    reconnects: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.client = ProctorClient(self.session_id)
@@ -135,18 +138,29 @@ class ProctorRun:
         return self.record()
 
     def record(self) -> dict[str, Any]:
-        counted = self._meter.read() if self._meter is not None else None
+        self._count_bytes()
+        sent, received = self._earlier_bytes
         return self.client.record(
             start_at=self.start_at,
             paused=self.paused_ids,
-            bytes_sent=None if counted is None else counted.sent,
-            bytes_received=None if counted is None else counted.received,
+            bytes_sent=sent if self._earlier_bytes != (0, 0) else None,
+            bytes_received=received if self._earlier_bytes != (0, 0) else None,
+            console_reconnects=self.reconnects,
         )
+
+    def _count_bytes(self) -> None:
+        """Add the current connection's bytes to the total and stop counting it."""
+        counted = self._meter.read() if self._meter is not None else None
+        self._meter = None
+        if counted is not None:
+            sent, received = self._earlier_bytes
+            self._earlier_bytes = (sent + counted.sent, received + counted.received)
 
     def _run_room(self) -> None:
         began = time.monotonic()
         secret = staff_login(self.base_url, self.username, self.password)
         self.report("staff login", (time.monotonic() - began) * 1000.0, 0, None)
+        self._secret = secret
         self._open(secret)
         self._send(self.client.hello())
         self._wait(lambda: self.client.rooms_received > 0, 30.0, "the room")
@@ -238,7 +252,25 @@ class ProctorRun:
             with contextlib.suppress(ProctorFailed):
                 self._wait(ready, 1.0, what)
             if not self._online:
-                raise ProctorFailed(f"console connection lost waiting for {what}")
+                self._reconnect(deadline, what)
+
+    def _reconnect(self, deadline: float, what: str) -> None:
+        """The server went away (a restart): open the console again, as a proctor would
+        reload the page, and go on waiting; the room message brings the seats up to date."""
+        self._count_bytes()
+        rooms = self.client.rooms_received
+        while True:
+            try:
+                self._open(self._secret)
+                self._send(self.client.hello())
+                self._wait(lambda: self.client.rooms_received > rooms, 30.0, "the room again")
+            except Exception as exc:  # refused, reset, handshake failed: not up yet
+                if time.monotonic() > deadline:
+                    raise ProctorFailed(f"console lost waiting for {what}: {exc}") from None
+                time.sleep(1.0)
+                continue
+            self.reconnects += 1
+            return
 
     def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         with self._cond:
