@@ -169,7 +169,8 @@ class AsyncCandidate:
 
     async def _take_exam(self) -> None:
         await self._log_in(first=True)
-        await self._wait(lambda: self.client.paper is not None, self.timeouts.paper, "paper")
+        # A page whose connection drops while it waits logs in again by itself: so do we.
+        await self._wait_online(lambda: self.client.paper is not None, self.timeouts.paper, "paper")
         assert self.client.paper is not None
         if self.shared.start_at is not None and self.client.paper_wall is not None:
             self.timings.add(

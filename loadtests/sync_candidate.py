@@ -121,7 +121,8 @@ class CandidateRun:
 
     def _take_exam(self) -> None:
         self._log_in(first=True)
-        self._wait(lambda: self.client.paper is not None, self.timeouts.paper, "the paper")
+        # A page whose connection drops while it waits logs in again by itself: so do we.
+        self._wait_online(lambda: self.client.paper is not None, self.timeouts.paper, "the paper")
         assert self.client.paper is not None
         start = self.start_at()
         if start is not None and self.client.paper_wall is not None:
