@@ -250,6 +250,7 @@ class CandidateHandler:
             else svc.SetFlag(m.seq, m.item_id, m.flagged)
             for m in group
         ]
+
         async def save(session: AsyncSession, events: list[Event]) -> list[DomainError | None]:
             return await svc.save_changes(
                 session,
