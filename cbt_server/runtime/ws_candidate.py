@@ -25,6 +25,7 @@ from cbt_server.runtime.ws_common import (
     GROUP_LIMIT,
     HELLO_TIMEOUT_SECONDS,
     INBOX_SIZE,
+    TRANSIENT,
     check_origin,
     finish_taken,
     make_socket,
@@ -33,6 +34,9 @@ from cbt_server.runtime.ws_common import (
 )
 
 log = logging.getLogger(__name__)
+
+STATE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Seconds between attempts to read a connection's full state when the database fails."""
 
 _PAUSE_KINDS = frozenset(
     {Kind.SESSION_PAUSED, Kind.SESSION_RESUMED, Kind.CANDIDATE_PAUSED, Kind.CANDIDATE_RESUMED}
@@ -327,23 +331,40 @@ class CandidateHandler:
                 return
         now = self.rt.now()
         message: Message | None = None
-        # Build the message inside the read transaction, send it after: a send can wait on
-        # a slow link (a paper to each of hundreds of candidates at the start), and holding
-        # a pooled connection meanwhile starved the pool (QueuePool timeouts, papers lost).
-        async with self.rt.read() as session:
-            if event.kind in _STATE_KINDS:
-                message = await svc.candidate_state(
-                    session,
-                    self.rt.papers,
-                    conn.candidate_id,
-                    now,
-                    self.rt.policy,
-                    token=self.token,
-                )
-            else:
+        if event.kind in _STATE_KINDS:
+            message = await self._state(conn)
+        else:
+            # Build the message inside the read transaction, send it after: a send can
+            # wait on a slow link, and holding a pooled connection meanwhile starved the
+            # pool (QueuePool timeouts, papers lost).
+            async with self.rt.read() as session:
                 message = await self._event_message(session, conn, event, now)
         if message is not None:
             await conn.send(message)
+
+    async def _state(self, conn: CandidateConnection) -> Message:
+        """The full state, read again after a transient database error: it carries the
+        resume token of a login already committed, and without it the candidate could
+        not come back (`already_logged_in`) until a proctor unlocked them. A room of
+        2,000 on PostgreSQL, its pool exhausted for more than 30 s, lost one that way."""
+        for pause in (*STATE_RETRY_PAUSES, None):
+            try:
+                async with self.rt.read() as session:
+                    return await svc.candidate_state(
+                        session,
+                        self.rt.papers,
+                        conn.candidate_id,
+                        self.rt.now(),
+                        self.rt.policy,
+                        token=self.token,
+                    )
+            except TRANSIENT as error:
+                if pause is None or self.ws.closed:
+                    raise
+                log.warning("reading candidate %s's state failed (%s); retrying in %s s",
+                            conn.candidate_id, error, pause)  # fmt: skip
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _event_message(
         self, session: AsyncSession, conn: CandidateConnection, event: Event, now: datetime

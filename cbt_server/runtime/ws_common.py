@@ -98,6 +98,8 @@ class Outcome:
 
 
 _UNAVAILABLE = (OperationalError, DBAPIError, PoolTimeout, OSError, asyncpg.PostgresError)
+TRANSIENT = (*_UNAVAILABLE, TimeoutError)
+"""Errors of a database that is down, slow or out of pooled connections: worth retrying."""
 
 
 def to_ws_error(exc: BaseException, ref_seq: int | None = None) -> Outcome:
@@ -114,7 +116,7 @@ def to_ws_error(exc: BaseException, ref_seq: int | None = None) -> Outcome:
         )
     if isinstance(exc, DomainError):
         return Outcome(Error(code=exc.code, message=exc.message, ref_seq=ref_seq))
-    if isinstance(exc, (*_UNAVAILABLE, TimeoutError)):
+    if isinstance(exc, TRANSIENT):
         log.warning("database unavailable while handling a message: %s", exc)
         return Outcome(
             Error(
