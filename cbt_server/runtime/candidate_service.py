@@ -495,16 +495,29 @@ async def timing(
     facts = await clock_facts(session, exam, candidate, policy)
     scope: msg.PauseScope | None = None
     if CandidateState(candidate.state) not in lifecycle.FINISHED:
-        if await room_pause(session, exam.id) is not None:
-            scope = "room"
-        elif await candidate_pause(session, candidate.id) is not None:
-            scope = "candidate"
+        scope = pause_scope(
+            room_paused=await room_pause(session, exam.id) is not None,
+            own_paused=await candidate_pause(session, candidate.id) is not None,
+        )
     extra = clock.extra_time(facts, now)
     return Timing(
         remaining_ms=clock.remaining_ms(facts, now),
         paused=scope is not None,
         scope=scope,
         extra_ms=extra // timedelta(milliseconds=1),
+    )
+
+
+def pause_scope(*, room_paused: bool, own_paused: bool) -> msg.PauseScope | None:
+    """Which pause holds an unfinished candidate: the room's first, then their own."""
+    if room_paused:
+        return "room"
+    return "candidate" if own_paused else None
+
+
+def result_view_of(row: models.Result) -> msg.ResultView:
+    return msg.ResultView(
+        total=row.score, max_total=row.max_score, pass_mark=row.pass_mark, passed=row.passed
     )
 
 
@@ -516,10 +529,35 @@ async def result_view(
     row = await session.scalar(
         select(models.Result).where(models.Result.candidate_id == candidate.id)
     )
-    if row is None:
-        return None
-    return msg.ResultView(
-        total=row.score, max_total=row.max_score, pass_mark=row.pass_mark, passed=row.passed
+    return None if row is None else result_view_of(row)
+
+
+def state_message(
+    exam: models.ExamSession,
+    candidate: models.Candidate,
+    *,
+    paper: msg.PaperView | None,
+    answers: Sequence[models.Answer],
+    remaining_ms: int,
+    scope: msg.PauseScope | None,
+    result: msg.ResultView | None,
+    now: datetime,
+    token: str | None,
+) -> msg.State:
+    """The `state` message from what was read (one candidate, or a whole room at once)."""
+    return msg.State(
+        server_time=now,
+        session=session_info(exam),
+        candidate=candidate_info(candidate),
+        paper=paper,
+        answers={a.item_id: list(a.response) for a in answers if a.response},
+        flags=sorted(a.item_id for a in answers if a.flagged),
+        remaining_ms=remaining_ms,
+        paused=scope is not None,
+        pause_scope=scope,
+        acked_seq=candidate.acked_seq,
+        resume_token=token,
+        result=result,
     )
 
 
@@ -552,17 +590,14 @@ async def candidate_state(
         )
     ).all()
     times = await timing(session, exam, candidate, now, policy)
-    return msg.State(
-        server_time=now,
-        session=session_info(exam),
-        candidate=candidate_info(candidate),
+    return state_message(
+        exam,
+        candidate,
         paper=paper,
-        answers={a.item_id: list(a.response) for a in answers if a.response},
-        flags=sorted(a.item_id for a in answers if a.flagged),
+        answers=answers,
         remaining_ms=times.remaining_ms,
-        paused=times.paused,
-        pause_scope=times.scope,
-        acked_seq=candidate.acked_seq,
-        resume_token=token,
+        scope=times.scope,
         result=await result_view(session, exam, candidate),
+        now=now,
+        token=token,
     )

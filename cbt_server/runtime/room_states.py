@@ -31,7 +31,7 @@ from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import ClockFacts, DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime.candidate_service import candidate_info, session_info
+from cbt_server.runtime.candidate_service import pause_scope, result_view_of, state_message
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.facts import room_pause, session_clock_facts
@@ -45,11 +45,10 @@ CHUNK = 500
 
 @dataclass(frozen=True, slots=True)
 class PreparedState:
-    """A candidate's state without its clock fields, and the facts to compute them."""
+    """A candidate's state as read, and the clock facts to bring it up to date."""
 
     state: msg.State
     facts: ClockFacts
-    scope: msg.PauseScope | None
 
     def at(self, now: datetime, token: str | None) -> msg.State:
         """The state to send at `now`, carrying this connection's resume token."""
@@ -117,10 +116,7 @@ async def _read_chunk(
         for row in await session.scalars(
             select(models.Result).where(models.Result.candidate_id.in_(ids))
         ):
-            results[row.candidate_id] = msg.ResultView(
-                total=row.score, max_total=row.max_score, pass_mark=row.pass_mark,
-                passed=row.passed,
-            )  # fmt: skip
+            results[row.candidate_id] = result_view_of(row)
     papers: dict[int, str] = {
         candidate_id: paper_id
         for candidate_id, paper_id in await session.execute(
@@ -130,7 +126,6 @@ async def _read_chunk(
         )
     }
     started = SessionState(exam.state) is SessionState.STARTED
-    info = session_info(exam)
     prepared = {}
     for candidate in candidates:
         state = CandidateState(candidate.state)
@@ -138,31 +133,23 @@ async def _read_chunk(
         paper_id = papers.get(candidate.id)
         if started and state in lifecycle.IN_EXAM and paper_id is not None:
             paper = await views.by_id(session, paper_id)
-        scope: msg.PauseScope | None = None
+        scope = None
         if state not in lifecycle.FINISHED:
-            if room_paused:
-                scope = "room"
-            elif candidate.id in own_paused:
-                scope = "candidate"
-        own = answers.get(candidate.id, [])
+            scope = pause_scope(room_paused=room_paused, own_paused=candidate.id in own_paused)
         candidate_facts = facts[candidate.id]
         prepared[candidate.id] = PreparedState(
-            state=msg.State(
-                server_time=now,
-                session=info,
-                candidate=candidate_info(candidate),
+            state=state_message(
+                exam,
+                candidate,
                 paper=paper,
-                answers={a.item_id: list(a.response) for a in own if a.response},
-                flags=sorted(a.item_id for a in own if a.flagged),
+                answers=answers.get(candidate.id, []),
                 remaining_ms=clock.remaining_ms(candidate_facts, now),
-                paused=scope is not None,
-                pause_scope=scope,
-                acked_seq=candidate.acked_seq,
-                resume_token=None,
+                scope=scope,
                 result=results.get(candidate.id),
+                now=now,
+                token=None,
             ),
             facts=candidate_facts,
-            scope=scope,
         )
     return prepared
 

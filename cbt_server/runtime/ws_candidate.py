@@ -329,7 +329,6 @@ class CandidateHandler:
             if state is not None:
                 await conn.send(state)
                 return
-        now = self.rt.now()
         message: Message | None = None
         if event.kind in _STATE_KINDS:
             message = await self._state(conn)
@@ -338,7 +337,7 @@ class CandidateHandler:
             # wait on a slow link, and holding a pooled connection meanwhile starved the
             # pool (QueuePool timeouts, papers lost).
             async with self.rt.read() as session:
-                message = await self._event_message(session, conn, event, now)
+                message = await self._event_message(session, conn, event, self.rt.now())
         if message is not None:
             await conn.send(message)
 
