@@ -99,7 +99,8 @@ class Link:
             with contextlib.suppress(Exception):
                 self.ws.transport.abort()  # the TCP connection just ends, as on a cut cable
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(), 5)
+            async with asyncio.timeout(5):
+                await self.ws.close()
         self.reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.reader

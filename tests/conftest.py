@@ -46,17 +46,35 @@ async def _pg_admin(base: str, statement: str) -> None:
         await admin.close()
 
 
+_PG_DATABASES = pytest.StashKey[list[str]]()
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty PostgreSQL database for this test, dropped once the test and every
+    fixture of it are torn down (see `pytest_runtest_teardown`)."""
     base = os.environ.get(PG_URL_ENV)
     if not base:
         pytest.skip(f"{PG_URL_ENV} is not set: PostgreSQL variant not run here (CI sets it)")
     name = f"cbt_t_{uuid.uuid4().hex[:16]}"
     # A sync fixture with its own short loop: async fixtures cannot be requested lazily.
     asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    request.node.stash.setdefault(_PG_DATABASES, []).append(name)
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    # Dropped after the fixtures, not in pg_url's own teardown: a server fixture set up
+    # before pg_url is torn down after it, and dropping (WITH FORCE) its database while
+    # it ran cut it off in the middle of its shutdown.
+    try:
+        return (yield)
+    finally:
+        base = os.environ.get(PG_URL_ENV)
+        for name in item.stash.get(_PG_DATABASES, []):
+            if base:
+                asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

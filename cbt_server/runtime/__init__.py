@@ -8,7 +8,6 @@ database, the notifier, deadlines and heartbeats.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -25,6 +24,7 @@ from cbt_server.runtime.login_limit import LoginLimits
 from cbt_server.runtime.notifier import make_notifier
 from cbt_server.runtime.readengine import make_read_engine
 from cbt_server.runtime.room_states import RoomStates
+from cbt_server.runtime.tasks import stop_tasks
 from cbt_server.runtime.ws_candidate import candidate_socket
 from cbt_server.runtime.ws_proctor import proctor_socket
 
@@ -66,14 +66,11 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(tasks)
         try:
             # The last sign of life: downtime after a clean stop starts from here.
-            await asyncio.wait_for(liveness.beat(runtime), timeout=5)
+            async with asyncio.timeout(5):
+                await liveness.beat(runtime)
         except Exception as error:
             log.warning("final heartbeat not written: %s", error)
         await notifier.close()

@@ -30,6 +30,7 @@ from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import clock_facts, room_pause, session_clock_facts
 from cbt_server.runtime.grading_service import grade_candidate
+from cbt_server.runtime.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -136,13 +137,17 @@ class Sweeper:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                raise_if_cancelling()
                 log.exception("deadline sweep failed; retrying shortly")
                 next_due = None
             delay = MAX_SLEEP
             if next_due is not None:
                 delay = min(MAX_SLEEP, max(0.0, (next_due - self._rt.now()).total_seconds()))
+            # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that lands as the
+            # wake fires, and the sweeper then outlived the server's shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             rest = began + SWEEP_GAP - loop.time()
             if rest > 0:  # the wakes of the next moment share one sweep
                 await asyncio.sleep(rest)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server.db import models
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.notifier import APPLICATION_PREFIX
+from cbt_server.runtime.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -102,4 +103,5 @@ async def beat_forever(runtime: Runtime) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database may be briefly away; keep beating
+            raise_if_cancelling()
             log.warning("heartbeat failed: %s", error)

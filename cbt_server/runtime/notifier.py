@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.runtime.events import Event
+from cbt_server.runtime.tasks import raise_if_cancelling, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ class PgNotifier(Notifier):
         # Wait briefly for the first LISTEN so that changes made right after start-up are
         # heard; if the database is slow to answer, the loop keeps trying in the background.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout=10)
+            async with asyncio.timeout(10):
+                await self._connected.wait()
 
     @property
     def listening(self) -> bool:
@@ -102,9 +104,7 @@ class PgNotifier(Notifier):
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
             self._task = None
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
@@ -132,19 +132,23 @@ class PgNotifier(Notifier):
                 self._ever_connected = True
                 while not lost.is_set():
                     try:
-                        await asyncio.wait_for(lost.wait(), timeout=5)
+                        async with asyncio.timeout(5):
+                            await lost.wait()
                     except TimeoutError:
                         # A cheap query notices a half-dead connection sooner than TCP does.
-                        await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5)
+                        async with asyncio.timeout(5):
+                            await conn.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                raise_if_cancelling()
                 log.warning("event listener lost the database (%s); retrying", error)
             finally:
                 self._connected.clear()
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), timeout=2)
+                        async with asyncio.timeout(2):
+                            await conn.close()
             await asyncio.sleep(self._retry)
 
 

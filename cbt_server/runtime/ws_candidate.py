@@ -412,7 +412,8 @@ class CandidateHandler:
         _BACKGROUND.add(record)
         record.add_done_callback(_BACKGROUND.discard)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(record), timeout=5)
+            async with asyncio.timeout(5):
+                await asyncio.shield(record)
 
     async def _record_disconnect(self, conn: CandidateConnection) -> None:
         async def release(session: AsyncSession, events: list[Event]) -> None:

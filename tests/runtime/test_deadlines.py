@@ -157,3 +157,56 @@ async def test_a_burst_of_wakes_shares_sweeps() -> None:
         task.cancel()
     # One sweep at start, then at most one per gap; without the gap it was ~one per wake.
     assert 2 <= Counting.sweeps <= 1 + 1.0 / deadlines.SWEEP_GAP + 2
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_wake_and_a_stop_at_the_same_moment_still_stop_the_sweeper(turns: int) -> None:
+    """The server stopping cancels the sweeper. On Python 3.11, `asyncio.wait_for` loses a
+    cancellation that lands while the awaited event has just fired, and the sweeper then
+    ran forever, which hung the server's shutdown (CI timed out in a test's teardown).
+    Cancel it `turns` loop turns after a wake, covering the moment the event fires."""
+    from types import SimpleNamespace
+
+    from cbt_server.runtime import deadlines
+
+    class Idle(deadlines.Sweeper):
+        async def sweep(self) -> datetime | None:
+            return None
+
+    sweeper = Idle(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
+    task = asyncio.create_task(sweeper.run())
+    await asyncio.sleep(deadlines.SWEEP_GAP + 0.05)  # past the gap: waiting on the wake
+    sweeper.wake()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=deadlines.MAX_SLEEP + deadlines.SWEEP_GAP + 1)
+    assert task in done and task.cancelled(), "the sweeper went on after it was cancelled"
+
+
+async def test_a_stop_that_a_library_turns_into_an_error_still_stops_the_sweeper() -> None:
+    """SQLAlchemy's session close raises the database's error, not the cancellation, when
+    the database went away as the server stopped; the sweeper took it for a failed sweep
+    and went on, and the shutdown waited for it forever."""
+    from types import SimpleNamespace
+
+    from cbt_server.runtime import deadlines
+
+    class LosesTheCancel(deadlines.Sweeper):
+        sweeps = 0
+
+        async def sweep(self) -> datetime | None:
+            LosesTheCancel.sweeps += 1
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise RuntimeError("connection was closed in the middle of operation") from None
+            return None
+
+    sweeper = LosesTheCancel(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
+    task = asyncio.create_task(sweeper.run())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=deadlines.MAX_SLEEP + deadlines.SWEEP_GAP + 1)
+    assert task in done and task.cancelled(), "the sweeper went on after it was cancelled"
+    assert LosesTheCancel.sweeps == 1
