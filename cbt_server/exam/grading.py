@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 
@@ -140,11 +141,16 @@ class GradeResult:
         return [item.to_dict() for item in self.items]
 
 
+# Both are pure with few distinct inputs (the scores of a bank), and a room submitting
+# together grades thousands of items a second: parsing and rounding each time were most
+# of the grading's time.
+@lru_cache(maxsize=4096)
 def _frac(value: float | int) -> Fraction:
     # Via str so that 0.1 means one tenth, as written in the item file.
     return Fraction(str(value))
 
 
+@lru_cache(maxsize=4096)
 def _round(value: Fraction) -> float:
     quantized = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP

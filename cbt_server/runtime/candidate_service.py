@@ -43,8 +43,8 @@ from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import (
     candidate_pause,
     clock_facts,
-    clock_facts_and_pauses,
     room_pause,
+    session_clock_facts_and_pauses,
 )
 from cbt_server.runtime.papers import PaperViews, ensure_papers, layout_index, paper_of
 from item_bank import catalogue
@@ -180,20 +180,19 @@ async def _writable(
     return candidate, exam
 
 
-async def _answer_refusal(
-    session: AsyncSession,
+def _answer_refusal(
     candidate: models.Candidate,
     exam: models.ExamSession,
+    facts: clock.ClockFacts,
+    room_paused: bool,
     now: datetime,
-    policy: DowntimePolicy,
 ) -> DomainError | None:
     """Why the candidate may not change answers now (paused, time up, ...), or None."""
-    facts, pauses = await clock_facts_and_pauses(session, exam, candidate, policy)
     try:
         lifecycle.can_answer(
             CandidateState(candidate.state),
             SessionState(exam.state),
-            room_paused=any(p.candidate_id is None and p.ended_at is None for p in pauses),
+            room_paused=room_paused,
             expired=clock.is_expired(facts, now),
         )
     except DomainError as error:
@@ -249,36 +248,146 @@ async def save_changes(
     LoggedInElsewhere, for all of them, if this connection no longer holds the candidate.
     `index` is the candidate's paper index if the caller has it (papers never change).
     """
-    candidate = await lock_candidate(session, candidate_id)
-    if candidate.connection_id != conn_id:
-        raise LoggedInElsewhere("this candidate has logged in on another PC")
-    exam = await exam_of(session, candidate)
-    fresh = [c for c in changes if c.seq > candidate.acked_seq]
-    refusal = await _answer_refusal(session, candidate, exam, now, policy) if fresh else None
-    if not index:
-        index = await paper_index(session, candidate.id)
-    rows: dict[str, models.Answer] = {}
+    request = SaveRequest(candidate_id, conn_id, changes, index)
+    (outcome,) = await save_changes_many(session, [request], now=now, policy=policy, events=events)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class SaveRequest:
+    """The answers and flags one connection sent together."""
+
+    candidate_id: int
+    conn_id: str
+    changes: Sequence[Change]
+    index: PaperIndex | None = None
+    """The candidate's paper index if the caller has it (papers never change)."""
+
+
+SaveOutcome = list[DomainError | None] | DomainError
+"""One outcome per change (see `save_changes`), or why none of the request was looked at
+(the connection no longer holds the candidate, no such candidate)."""
+
+
+async def save_changes_many(
+    session: AsyncSession,
+    requests: Sequence[SaveRequest],
+    *,
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+) -> list[SaveOutcome]:
+    """`save_changes` for the requests of many connections, in request order, with a
+    fixed number of queries whatever their number: the candidates are locked together
+    (in id order), their clock facts and stored rows read together, and the changes
+    flushed together. A request refused as a whole wrote nothing, as a refused change."""
+    ids = sorted({r.candidate_id for r in requests})
+    candidates = {
+        c.id: c
+        for c in await session.scalars(
+            select(models.Candidate)
+            .where(models.Candidate.id.in_(ids))
+            .order_by(models.Candidate.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    exams = {
+        e.id: e
+        for e in await session.scalars(
+            select(models.ExamSession)
+            .where(models.ExamSession.id.in_({c.session_id for c in candidates.values()}))
+            .execution_options(populate_existing=True)
+        )
+    }
+    holding = [
+        r
+        for r in requests
+        if r.candidate_id in candidates and candidates[r.candidate_id].connection_id == r.conn_id
+    ]
+    # Why each candidate with a change above their mark may not answer now, if so.
+    checked = {
+        r.candidate_id
+        for r in holding
+        if any(c.seq > candidates[r.candidate_id].acked_seq for c in r.changes)
+    }
+    refusals: dict[int, DomainError | None] = {}
+    for exam in exams.values():
+        of_exam = [candidates[i] for i in sorted(checked) if candidates[i].session_id == exam.id]
+        if not of_exam:
+            continue
+        facts, pauses = await session_clock_facts_and_pauses(session, exam, of_exam, policy)
+        room_paused = any(p.candidate_id is None and p.ended_at is None for p in pauses)
+        for checking in of_exam:
+            refusals[checking.id] = _answer_refusal(
+                checking, exam, facts[checking.id], room_paused, now
+            )
+    indexes: dict[int, PaperIndex] = {}
+    for r in holding:
+        if r.candidate_id not in indexes:
+            indexes[r.candidate_id] = r.index or await paper_index(session, r.candidate_id)
     # Rows of the items changed now, and of those resent below the mark (to tell a resend
     # of a stored change from one of a refused change).
-    wanted = list(
-        {
-            c.item_id
-            for c in changes
-            if c.item_id in index and (c.seq <= candidate.acked_seq or refusal is None)
-        }
-    )
+    wanted = {
+        (r.candidate_id, c.item_id)
+        for r in holding
+        for c in r.changes
+        if c.item_id in indexes[r.candidate_id]
+        and (c.seq <= candidates[r.candidate_id].acked_seq or refusals.get(r.candidate_id) is None)
+    }
+    rows: dict[tuple[int, str], models.Answer] = {}
     if wanted:
         found = await session.scalars(
             select(models.Answer).where(
-                models.Answer.candidate_id == candidate.id, models.Answer.item_id.in_(wanted)
+                models.Answer.candidate_id.in_({cid for cid, _ in wanted}),
+                models.Answer.item_id.in_({item for _, item in wanted}),
             )
         )
-        rows = {row.item_id: row for row in found}
+        rows = {(row.candidate_id, row.item_id): row for row in found}
+    outcomes: list[SaveOutcome] = []
+    for r in requests:
+        candidate = candidates.get(r.candidate_id)
+        if candidate is None:
+            outcomes.append(NotFound(f"no candidate {r.candidate_id}"))
+        elif candidate.connection_id != r.conn_id:
+            outcomes.append(LoggedInElsewhere("this candidate has logged in on another PC"))
+        else:
+            outcomes.append(
+                _apply_changes(
+                    session,
+                    candidate,
+                    exams[candidate.session_id],
+                    r.changes,
+                    indexes[candidate.id],
+                    refusals.get(candidate.id),
+                    rows,
+                    now,
+                    events,
+                )
+            )
+    return outcomes
+
+
+def _apply_changes(
+    session: AsyncSession,
+    candidate: models.Candidate,
+    exam: models.ExamSession,
+    changes: Sequence[Change],
+    index: PaperIndex,
+    refusal: DomainError | None,
+    rows: dict[tuple[int, str], models.Answer],
+    now: datetime,
+    events: list[Event],
+) -> list[DomainError | None]:
+    """One request's changes on its locked candidate, checked before each is written."""
     outcomes: list[DomainError | None] = []
     changed = False
     for change in changes:
+        key = (candidate.id, change.item_id)
         if change.seq <= candidate.acked_seq:
-            outcomes.append(_resend_outcome(change, rows.get(change.item_id), candidate))
+            outcomes.append(_resend_outcome(change, rows.get(key), candidate))
             continue
         try:
             if refusal is not None:
@@ -294,13 +403,13 @@ async def save_changes(
         except DomainError as error:
             outcomes.append(error)
             continue
-        row = rows.get(change.item_id)
+        row = rows.get(key)
         if row is None:
             row = models.Answer(
                 candidate_id=candidate.id, item_id=change.item_id, response=[], flagged=False
             )
             session.add(row)
-            rows[change.item_id] = row
+            rows[key] = row
         if response is not None:
             row.response = response
         if isinstance(change, SetFlag):

@@ -78,7 +78,18 @@ async def session_clock_facts(
     policy: DowntimePolicy,
 ) -> dict[int, ClockFacts]:
     """Clock facts of many candidates of one session with a fixed number of queries."""
-    pauses = (await session.scalars(select(Pause).where(Pause.session_id == exam.id))).all()
+    return (await session_clock_facts_and_pauses(session, exam, candidates, policy))[0]
+
+
+async def session_clock_facts_and_pauses(
+    session: AsyncSession,
+    exam: ExamSession,
+    candidates: Sequence[Candidate],
+    policy: DowntimePolicy,
+) -> tuple[dict[int, ClockFacts], list[Pause]]:
+    """Clock facts of many candidates of one session, and the session's pause rows (the
+    room's and every candidate's), with a fixed number of queries."""
+    pauses = list(await session.scalars(select(Pause).where(Pause.session_id == exam.id)))
     room_pauses = [p for p in pauses if p.candidate_id is None]
     own_pauses: dict[int, list[Pause]] = defaultdict(list)
     for pause in pauses:
@@ -92,10 +103,11 @@ async def session_clock_facts(
         ):
             grants[grant.candidate_id].append(grant)
     downtimes = await _downtimes(session, exam)
-    return {
+    facts = {
         c.id: _facts(exam, c, room_pauses + own_pauses[c.id], grants[c.id], downtimes, policy)
         for c in candidates
     }
+    return facts, pauses
 
 
 async def room_pause(session: AsyncSession, session_id: int) -> Pause | None:

@@ -13,6 +13,12 @@ refuse with a DomainError only before it writes anything (the services check fir
 write after), so a refusal is that job's alone and the others commit. If the shared
 transaction fails for any other reason, every job of the batch runs again in a
 transaction of its own, so that only what fails alone fails.
+
+The commonest units (answers) go further: `run_batched` hands an item to a batch function
+that does the items of every waiting connection with a fixed number of statements (one
+lock of all their candidates, one read of their rows, one flush), instead of a handful
+each. Batch functions run first in the shared transaction, then the other jobs, which is
+one serial order of work that arrived together.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Job = Callable[[AsyncSession, list[Event]], Awaitable[T]]
 """A unit of work: reads and writes in the session given, appends its events."""
+Batch = Callable[["Runtime", AsyncSession, list[Event], list[Any]], Awaitable[list[Any]]]
+"""Units of work of one kind, done together: one outcome per item, in item order; an
+outcome that is a DomainError refuses that item, which must then have written nothing."""
 
 MAX_BATCH = 256
 """Jobs per transaction: bounds how long one commit keeps the others waiting."""
@@ -43,8 +52,10 @@ MAX_BATCH = 256
 
 @dataclass(slots=True)
 class _Request:
-    job: Job[Any]
+    job: Job[Any] | None
     future: asyncio.Future[Any]
+    batch: Batch | None = None
+    item: Any = None
 
 
 class GroupCommit:
@@ -61,11 +72,23 @@ class GroupCommit:
     async def run(self, job: Job[T]) -> T:
         """The job's result once its transaction committed; raises what the job raised
         (a DomainError refusal), or the database's error if its transaction failed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Request(job, future))
+        return await self._enqueue(_Request(job, self._future()))
+
+    async def run_batched(self, batch: Batch, item: Any) -> Any:
+        """`batch`'s outcome for `item` once its transaction committed, done together with
+        the items of the same batch function that wait with it; raises a refusal (a
+        DomainError outcome), or the database's error if the transaction failed."""
+        return await self._enqueue(_Request(None, self._future(), batch, item))
+
+    @staticmethod
+    def _future() -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _enqueue(self, request: _Request) -> Any:
+        self._pending.append(request)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain(), name="cbt-group-commit")
-        return await future
+        return await request.future
 
     async def _drain(self) -> None:
         batch: list[_Request] = []
@@ -98,17 +121,29 @@ class GroupCommit:
             _settle(request, result=result, error=refusal)
 
     async def _together(self, batch: list[_Request]) -> list[tuple[Any, DomainError | None]]:
-        outcomes: list[tuple[Any, DomainError | None]] = []
+        outcomes: dict[int, tuple[Any, DomainError | None]] = {}
+        kinds: dict[Batch, list[int]] = {}
+        for position, request in enumerate(batch):
+            if request.batch is not None:
+                kinds.setdefault(request.batch, []).append(position)
         async with self._rt.unit() as work:
-            for request in batch:
+            for kind, positions in kinds.items():
+                items = [batch[position].item for position in positions]
+                results = await kind(self._rt, work.session, work.events, items)
+                for position, result in zip(positions, results, strict=True):
+                    refused = isinstance(result, DomainError)
+                    outcomes[position] = (None, result) if refused else (result, None)
+            for position, request in enumerate(batch):
+                if request.job is None:
+                    continue
                 mark = len(work.events)
                 try:
-                    outcomes.append((await request.job(work.session, work.events), None))
+                    outcomes[position] = (await request.job(work.session, work.events), None)
                 except DomainError as refused:  # refused before it wrote anything
                     del work.events[mark:]
-                    outcomes.append((None, refused))
+                    outcomes[position] = (None, refused)
         self.batches += 1
-        return outcomes
+        return [outcomes[position] for position in range(len(batch))]
 
 
 def _settle(request: _Request, *, result: Any = None, error: BaseException | None = None) -> None:

@@ -12,11 +12,12 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
-from cbt_server.errors import DomainError, LoginFailed, NotFound, Unavailable
+from cbt_server.errors import LoginFailed, NotFound, Unavailable
 from cbt_server.exam.state import SessionState, SubmitReason
 from cbt_server.protocol import SUBPROTOCOL, ErrorCode, Message, ProtocolError, parse_candidate
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime import candidate_service as svc
+from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, room_pause
 from cbt_server.runtime.hub import RESYNC, CandidateConnection
@@ -255,21 +256,9 @@ class CandidateHandler:
             for m in group
         ]
 
-        async def save(session: AsyncSession, events: list[Event]) -> list[DomainError | None]:
-            return await svc.save_changes(
-                session,
-                candidate_id=conn.candidate_id,
-                conn_id=conn.conn_id,
-                changes=changes,
-                now=self.rt.now(),
-                policy=self.rt.policy,
-                events=events,
-                index=index,
-            )
-
         try:
-            index = await self._index()
-            outcomes = await self.rt.group.run(save)
+            request = svc.SaveRequest(conn.candidate_id, conn.conn_id, changes, await self._index())
+            outcomes = await self.rt.group.run_batched(_save_all, request)
         except Exception as error:  # nothing was committed: each message gets the error
             for message in group:
                 await self.fail(error, message.seq)
@@ -427,6 +416,15 @@ class CandidateHandler:
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
 """Disconnect records still being written after their handler returned."""
+
+
+async def _save_all(
+    rt: Runtime, session: AsyncSession, events: list[Event], requests: list[svc.SaveRequest]
+) -> list[svc.SaveOutcome]:
+    """The answers and flags of every connection waiting on the group commit, together."""
+    return await svc.save_changes_many(
+        session, requests, now=rt.now(), policy=rt.policy, events=events
+    )
 
 
 async def _load(

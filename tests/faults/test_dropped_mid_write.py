@@ -59,15 +59,15 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
 
     slow_writes: list[float] = []
     slow_begun = asyncio.Event()
-    real_save = candidate_service.save_changes
+    real_save = candidate_service.save_changes_many
 
-    async def slow_save(session: Any, **kwargs: Any) -> Any:
+    async def slow_save(session: Any, requests: Any, **kwargs: Any) -> Any:
         if slow_writes:  # only the first write is slow: the one the link dies under
-            return await real_save(session, **kwargs)
+            return await real_save(session, requests, **kwargs)
         slow_writes.append(time.monotonic())
         slow_begun.set()
         await session.execute(text(SLOW))
-        return await real_save(session, **kwargs)
+        return await real_save(session, requests, **kwargs)
 
     pages = [
         PageCandidate(server.ws_url, p.ticket, p.id_number, seat=p.seat, name=f"seat{p.seat}")
@@ -82,7 +82,7 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
     await asyncio.gather(*(p.until_paper() for p in pages))
     dropped, other = pages
 
-    monkeypatch.setattr(candidate_service, "save_changes", slow_save)
+    monkeypatch.setattr(candidate_service, "save_changes_many", slow_save)
     item = dropped.paper[0]
     dropped.answer(item["item_id"], pick(item, 0))
     await asyncio.wait_for(slow_begun.wait(), timeout=10)

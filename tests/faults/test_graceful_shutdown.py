@@ -16,6 +16,7 @@ import pytest
 
 from tests.faults.checks import losses_in_rows, stored_answers
 from tests.faults.conftest import RoomFactory, keep_answering, open_room
+from tests.faults.page import pick
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +36,11 @@ async def test_sigterm_with_answers_in_flight(room_factory: RoomFactory, backend
     ]
     acked = lambda: sum(len(p.ledger.acked) for p in room.pages)  # noqa: E731
     await room.pages[0].until(lambda: acked() >= 150, 60, "answers acked")
+    # A burst from every candidate at once, so that answers are in flight when SIGTERM
+    # lands (the server acknowledges a trickle too fast to count on a backlog).
+    for index, page in enumerate(room.pages):
+        for item in page.paper[:3]:
+            page.answer(item["item_id"], pick(item, index))
     await room.pages[0].until(lambda: sum(len(p.outbox) for p in room.pages) >= 5, 10, "flight")
 
     began = loop.time()

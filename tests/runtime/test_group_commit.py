@@ -91,14 +91,14 @@ async def test_a_failing_connection_does_not_fail_the_others(
 ) -> None:
     clients, papers, proctor = await _room(server, exam)
     broken = exam.people[0].id
-    real = candidate_service.save_changes
+    real = candidate_service.save_changes_many
 
-    async def save_changes(session: Any, **kwargs: Any) -> Any:
-        if kwargs["candidate_id"] == broken:
+    async def save_changes_many(session: Any, requests: Any, **kwargs: Any) -> Any:
+        if any(request.candidate_id == broken for request in requests):
             raise RuntimeError("disk full (simulated) for one candidate")
-        return await real(session, **kwargs)
+        return await real(session, requests, **kwargs)
 
-    monkeypatch.setattr(candidate_service, "save_changes", save_changes)
+    monkeypatch.setattr(candidate_service, "save_changes_many", save_changes_many)
     try:
         frames = [_answers(paper, 1)[0] for paper in papers]
         for client, frame in zip(clients, frames, strict=True):  # all in flight together
