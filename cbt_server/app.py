@@ -6,16 +6,21 @@ Nothing is built at import time. The database engine lives in a cleanup context:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from cbt_server import runtime
 from cbt_server.appkeys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.auth.routes import setup as setup_staff_auth
 from cbt_server.content_crypto import ContentCipher
+from cbt_server.db.checkpoint import checkpoint_forever
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
+from cbt_server.runtime.tasks import stop_tasks
 from cbt_server.settings import Settings
 from cbt_server.web import errors, health, lab, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
@@ -27,13 +32,23 @@ from cbt_server.web.static import setup as setup_static
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    url = make_url(settings.effective_database_url)
+    on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    sqlite_file = Path(str(url.database)) if on_file else None
     engine = make_engine(
-        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        settings.effective_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        sqlite_autocheckpoint=sqlite_file is None,
     )
     await upgrade(engine)
     app[ENGINE] = engine
     app[SESSIONMAKER] = make_sessionmaker(engine)
+    # SQLite: checkpoints off the path of the writes (db/checkpoint.py).
+    tasks: list[asyncio.Task[None]] = []
+    if sqlite_file is not None:
+        tasks.append(asyncio.create_task(checkpoint_forever(sqlite_file), name="cbt-checkpoint"))
     yield
+    await stop_tasks(tasks)
     await engine.dispose()
 
 

@@ -121,6 +121,11 @@ def _check_length(name: str, value: str, limit: int | None) -> str:
     return value
 
 
+_TAIL = "cbt_audit_tail"
+"""Key in `session.info` of (transaction, hash of the last entry it appended): valid only
+within that transaction, as a session may run several one after the other."""
+
+
 async def _lock_tail(session: AsyncSession) -> None:
     # SQLite transactions here begin IMMEDIATE (engine.py): writers are serialised already.
     if session.get_bind().dialect.name == "postgresql":
@@ -153,9 +158,13 @@ async def record(
         raise InvalidInput("audit entries need an actor and an action")
     payload = _normalise(data)
     moment = (at or utcnow()).astimezone(UTC)
-    await _lock_tail(session)
-    prev = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = prev or GENESIS
+    transaction = session.sync_session.get_transaction()
+    tail = session.info.get(_TAIL)
+    prev_hash = tail[1] if tail is not None and tail[0] is transaction else None
+    if prev_hash is None:  # the first entry of this transaction: lock and read the tail
+        await _lock_tail(session)
+        prev = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+        prev_hash = prev or GENESIS
     entry = AuditEntry(
         at=moment,
         actor=actor,
@@ -180,6 +189,10 @@ async def record(
     )
     session.add(entry)
     await session.flush()
+    # The tail stays locked until this transaction ends (PostgreSQL's advisory lock, or
+    # SQLite's one writer), so the next entry of the same transaction (a room submitting
+    # together in one group commit) chains on from here without reading it again.
+    session.info[_TAIL] = (transaction, entry.hash)
     return entry
 
 

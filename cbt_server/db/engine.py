@@ -20,14 +20,24 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) -> AsyncEngine:
-    """Create an async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg)."""
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    sqlite_autocheckpoint: bool = True,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """Create an async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg).
+
+    `sqlite_autocheckpoint=False` leaves WAL checkpoints to the caller, who must run
+    `db.checkpoint.checkpoint_forever` (the server does), or the log grows without end.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine, sqlite_synchronous)
+        _tune_sqlite(engine, sqlite_synchronous, sqlite_autocheckpoint)
         return engine
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_size", 10)
@@ -37,7 +47,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {url!r}")
 
 
-def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+def _tune_sqlite(engine: AsyncEngine, synchronous: str, autocheckpoint: bool) -> None:
     if synchronous not in {"FULL", "NORMAL"}:
         raise ValueError(f"bad sqlite synchronous mode {synchronous!r}")
 
@@ -50,6 +60,8 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

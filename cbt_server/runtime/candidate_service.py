@@ -43,6 +43,7 @@ from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import (
     candidate_pause,
     clock_facts,
+    clock_facts_and_pauses,
     room_pause,
     session_clock_facts_and_pauses,
 )
@@ -489,6 +490,15 @@ async def save_flag(
         raise outcome
 
 
+def submitted_event(
+    candidate: models.Candidate, exam: models.ExamSession, reason: SubmitReason, at: datetime
+) -> Event:
+    """The event of a submission; it carries what the candidate's `submitted` message says,
+    so that a room submitting together is told without a read per candidate."""
+    data = {"reason": reason.value, "at": at.isoformat()}
+    return Event(Kind.CANDIDATE_SUBMITTED, exam.id, candidate.id, data)
+
+
 def mark_submitted(
     candidate: models.Candidate,
     exam: models.ExamSession,
@@ -503,7 +513,7 @@ def mark_submitted(
     candidate.state = new_state.value
     candidate.submitted_at = at
     candidate.submit_reason = reason.value
-    events.append(Event(Kind.CANDIDATE_SUBMITTED, exam.id, candidate.id, {"reason": reason}))
+    events.append(submitted_event(candidate, exam, reason, at))
 
 
 async def close_own_pause(session: AsyncSession, candidate: models.Candidate, at: datetime) -> None:
@@ -527,10 +537,10 @@ async def submit_own(
     candidate, exam = await _writable(session, candidate_id, conn_id)
     if seq <= candidate.acked_seq:
         return False
-    facts = await clock_facts(session, exam, candidate, policy)
+    facts, pauses = await clock_facts_and_pauses(session, exam, candidate, policy)
     if CandidateState(candidate.state) in lifecycle.IN_EXAM and clock.is_expired(facts, now):
         raise TimeUp("time is up; the paper is being submitted automatically")
-    paused = await room_pause(session, exam.id) is not None
+    paused = any(p.candidate_id is None and p.ended_at is None for p in pauses)
     mark_submitted(candidate, exam, SubmitReason.CANDIDATE, now, events, room_paused=paused)
     candidate.acked_seq = seq
     candidate.last_seen_at = now

@@ -25,11 +25,11 @@ from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
-from cbt_server.runtime.candidate_service import close_own_pause, lock_candidate
+from cbt_server.runtime.candidate_service import close_own_pause, lock_candidate, submitted_event
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import clock_facts, room_pause, session_clock_facts
-from cbt_server.runtime.grading_service import grade_candidate
+from cbt_server.runtime.grading_service import grade_many
 from cbt_server.runtime.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ async def expire(
         candidate.submitted_at = at
         candidate.submit_reason = reason.value
         await close_own_pause(session, candidate, at)
-        events.append(Event(Kind.CANDIDATE_SUBMITTED, exam.id, candidate.id, {"reason": reason}))
+        events.append(submitted_event(candidate, exam, reason, at))
         await audit.record(session, SYSTEM, SYSTEM, "candidate.timeout", target, at=now)
     else:
         events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
@@ -213,17 +213,27 @@ class Sweeper:
         return await rt.group.run(job)
 
     async def grade(self, candidate_id: int) -> None:
-        """Grade one submitted candidate in its own transaction (logged, never raised)."""
-        rt = self._rt
-
-        async def mark(session: AsyncSession, events: list[Event]) -> None:
-            candidate = await lock_candidate(session, candidate_id)
-            if candidate.state == CandidateState.SUBMITTED:
-                await grade_candidate(
-                    session, rt.cipher, candidate, rt.now(), events, rt.papers.items
-                )
-
+        """Grade one submitted candidate, with the others waiting to be graded (logged,
+        never raised: the next sweep grades whoever is still ungraded)."""
         try:
-            await rt.group.run(mark)  # a room submitting together is graded together
+            await self._rt.group.run_batched(_grade_all, candidate_id)
         except Exception:
             log.exception("grading candidate %s failed; the next sweep retries", candidate_id)
+
+
+async def _grade_all(
+    rt: Runtime, session: AsyncSession, events: list[Event], candidate_ids: list[int]
+) -> list[None]:
+    """Grade the submitted among these candidates together (a room submitting together):
+    one lock of them all, then `grade_many`'s fixed number of queries."""
+    ids = sorted(set(candidate_ids))
+    locked = await session.scalars(
+        select(models.Candidate)
+        .where(models.Candidate.id.in_(ids))
+        .order_by(models.Candidate.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    submitted = [c for c in locked if c.state == CandidateState.SUBMITTED]
+    await grade_many(session, rt.cipher, submitted, rt.now(), events, rt.papers.items)
+    return [None] * len(candidate_ids)

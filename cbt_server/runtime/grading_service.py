@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,7 +15,6 @@ from cbt_server.exam.grading import GradedItem, GradeResult, ItemKey, ItemType, 
 from cbt_server.exam.state import CandidateState
 from cbt_server.item_store import ItemCache, load_items
 from cbt_server.runtime.events import Event, Kind
-from cbt_server.runtime.papers import paper_of
 from item_bank.model import Item, Paper
 
 DEFAULT_PASS_MARK = 60.0
@@ -47,67 +47,94 @@ def graded_items(paper: Paper) -> list[GradedItem]:
     ]
 
 
-async def pass_mark(session: AsyncSession, blueprint_id: str) -> float:
-    row = await session.get(models.Blueprint, blueprint_id)
-    if row is None:
-        return DEFAULT_PASS_MARK
-    value = row.spec.get("pass_mark", DEFAULT_PASS_MARK)
-    return float(value) if isinstance(value, int | float) else DEFAULT_PASS_MARK
+async def _pass_marks(session: AsyncSession, blueprint_ids: set[str]) -> dict[str, float]:
+    """Each blueprint's pass mark (the default where a blueprint or its mark is missing)."""
+    marks = dict.fromkeys(blueprint_ids, DEFAULT_PASS_MARK)
+    for row in await session.scalars(
+        select(models.Blueprint).where(models.Blueprint.id.in_(blueprint_ids))
+    ):
+        value = row.spec.get("pass_mark", DEFAULT_PASS_MARK)
+        marks[row.id] = float(value) if isinstance(value, int | float) else DEFAULT_PASS_MARK
+    return marks
 
 
-async def grade_candidate(
+async def grade_many(
     session: AsyncSession,
     cipher: ContentCipher,
-    candidate: models.Candidate,
+    candidates: Sequence[models.Candidate],
     now: datetime,
     events: list[Event],
     items_cache: ItemCache | None = None,
-) -> models.Result | None:
-    """Grade a submitted candidate and store the result (with each item's response,
-    correctness and score, and the option order shown); None if already graded.
+) -> list[models.Result | None]:
+    """Grade submitted candidates and store their results (each item's response,
+    correctness and score, and the option order shown), with a fixed number of queries
+    whatever their number (a room submitting together); per candidate, in order, the
+    result, or None if they were graded already.
 
-    The caller holds the candidate row (locked). Every candidate who could answer has a
+    The caller holds the candidate rows (locked). Every candidate who could answer has a
     paper (login assembles one or fails), so a missing paper is an invariant broken.
     """
-    existing = await session.scalar(
-        select(models.Result).where(models.Result.candidate_id == candidate.id)
+    ids = list(dict.fromkeys(c.id for c in candidates))
+    if len(ids) != len(candidates):
+        raise ValueError("a candidate is given twice")
+    graded = set(
+        await session.scalars(
+            select(models.Result.candidate_id).where(models.Result.candidate_id.in_(ids))
+        )
     )
-    if existing is not None:
-        return None
-    new_state = lifecycle.grade(CandidateState(candidate.state))
-    paper_row = await paper_of(session, candidate.id)
-    if paper_row is None:
-        raise RuntimeError(f"submitted candidate {candidate.id} has no paper")
-    paper = Paper.from_dict(paper_row.layout)
-    items = await load_items(session, cipher, list(paper.item_ids), items_cache)
-    answers = await session.scalars(
-        select(models.Answer).where(models.Answer.candidate_id == candidate.id)
-    )
-    responses = {a.item_id: list(a.response) for a in answers}
-    result: GradeResult = grade(
-        graded_items(paper),
-        {item_id: _key(item) for item_id, item in items.items()},
-        responses,
-        await pass_mark(session, paper.blueprint_id),
-    )
-    exam = await session.get(models.ExamSession, candidate.session_id)
-    assert exam is not None
-    row = models.Result(
-        candidate_id=candidate.id,
-        session_id=candidate.session_id,
-        paper_id=paper_row.id,
-        score=result.total,
-        max_score=result.max_total,
-        pass_mark=result.pass_mark,
-        passed=result.passed,
-        started_at=exam.started_at,
-        submitted_at=candidate.submitted_at or now,
-        graded_at=now,
-        submit_reason=candidate.submit_reason or "",
-        responses=result.responses(),
-    )
-    session.add(row)
-    candidate.state = new_state.value
+    todo = [c for c in candidates if c.id not in graded]
+    if not todo:
+        return [None] * len(candidates)
+    new_states = {c.id: lifecycle.grade(CandidateState(c.state)) for c in todo}
+    paper_rows = {
+        row.candidate_id: row
+        for row in await session.scalars(
+            select(models.Paper).where(models.Paper.candidate_id.in_([c.id for c in todo]))
+        )
+    }
+    if missing := [c.id for c in todo if c.id not in paper_rows]:
+        raise RuntimeError(f"submitted candidates {missing} have no paper")
+    papers = {cid: Paper.from_dict(row.layout) for cid, row in paper_rows.items()}
+    item_ids = list(dict.fromkeys(i for paper in papers.values() for i in paper.item_ids))
+    items = await load_items(session, cipher, item_ids, items_cache)
+    keys = {item_id: _key(item) for item_id, item in items.items()}
+    responses: dict[int, dict[str, list[str]]] = {c.id: {} for c in todo}
+    for answer in await session.scalars(
+        select(models.Answer).where(models.Answer.candidate_id.in_(list(responses)))
+    ):
+        responses[answer.candidate_id][answer.item_id] = list(answer.response)
+    marks = await _pass_marks(session, {paper.blueprint_id for paper in papers.values()})
+    exams = {
+        exam.id: exam
+        for exam in await session.scalars(
+            select(models.ExamSession).where(
+                models.ExamSession.id.in_({c.session_id for c in todo})
+            )
+        )
+    }
+    rows: dict[int, models.Result] = {}
+    for candidate in todo:
+        paper = papers[candidate.id]
+        result: GradeResult = grade(
+            graded_items(paper), keys, responses[candidate.id], marks[paper.blueprint_id]
+        )
+        rows[candidate.id] = row = models.Result(
+            candidate_id=candidate.id,
+            session_id=candidate.session_id,
+            paper_id=paper_rows[candidate.id].id,
+            score=result.total,
+            max_score=result.max_total,
+            pass_mark=result.pass_mark,
+            passed=result.passed,
+            started_at=exams[candidate.session_id].started_at,
+            submitted_at=candidate.submitted_at or now,
+            graded_at=now,
+            submit_reason=candidate.submit_reason or "",
+            responses=result.responses(),
+        )
+        session.add(row)
+        candidate.state = new_states[candidate.id].value
     await session.flush()
-    events.append(Event(Kind.CANDIDATE_GRADED, candidate.session_id, candidate.id))
-    return row
+    for candidate in todo:
+        events.append(Event(Kind.CANDIDATE_GRADED, candidate.session_id, candidate.id))
+    return [rows.get(c.id) for c in candidates]

@@ -318,7 +318,10 @@ class CandidateHandler:
             if state is not None:
                 await conn.send(state)
                 return
-        message: Message | None = None
+        message: Message | None = submitted_message(event)
+        if message is not None:
+            await conn.send(message)
+            return
         if event.kind in _STATE_KINDS:
             message = await self._state(conn)
         else:
@@ -416,6 +419,17 @@ class CandidateHandler:
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
 """Disconnect records still being written after their handler returned."""
+
+
+def submitted_message(event: Event) -> msg.Submitted | None:
+    """The `submitted` message from the event alone, if it carries what the message says
+    (events from before it did are answered from the database)."""
+    if event.kind is not Kind.CANDIDATE_SUBMITTED or "at" not in event.data:
+        return None
+    return msg.Submitted(
+        reason=SubmitReason(str(event.data["reason"])),
+        submitted_at=datetime.fromisoformat(str(event.data["at"])),
+    )
 
 
 async def _save_all(

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server import audit
@@ -127,6 +127,34 @@ async def test_concurrent_writers_keep_one_chain(sessionmaker: Maker) -> None:
     async with sessionmaker() as s:
         report = await audit.verify_chain(s)
     assert report.intact and report.entries == 20
+
+
+async def test_entries_of_one_transaction_read_the_tail_once(sessionmaker: Maker) -> None:
+    """A group commit appends many entries in one transaction: the tail is locked and
+    read for the first, and the next chain on from it; a later transaction of the same
+    session reads the tail again (another writer may have appended meanwhile)."""
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_log" in statement:
+            reads.append(statement)
+
+    async with sessionmaker() as s:
+        event.listen(s.bind.sync_engine, "before_cursor_execute", count)
+        try:
+            async with s.begin():
+                for i in range(5):
+                    await audit.record(s, f"u{i}", "candidate", "candidate.submit", "c:S")
+            assert len(reads) == 1
+            await _write(sessionmaker, 1)  # another writer appends
+            async with s.begin():
+                await audit.record(s, "u5", "candidate", "candidate.submit", "c:S")
+            assert len(reads) == 3  # the other writer's read, and this transaction's
+        finally:
+            event.remove(s.bind.sync_engine, "before_cursor_execute", count)
+    async with sessionmaker() as s:
+        report = await audit.verify_chain(s)
+    assert report.intact and report.entries == 7
 
 
 async def test_rolled_back_entry_leaves_no_trace(sessionmaker: Maker) -> None:
