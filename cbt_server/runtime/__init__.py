@@ -18,6 +18,7 @@ from cbt_server.db.engine import make_sessionmaker
 from cbt_server.runtime import liveness
 from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
+from cbt_server.runtime.heap import HeapFreezer
 from cbt_server.runtime.hub import Hub
 from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, ROOM_STATES, RUNTIME, SWEEPER
 from cbt_server.runtime.login_limit import LoginLimits
@@ -50,7 +51,9 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         serialize_writes=read_engine is not None,
         process_id=process_id,
     )
-    sweeper = Sweeper(runtime)
+    heap = HeapFreezer(asyncio.get_running_loop())
+    heap.install()
+    sweeper = Sweeper(runtime, on_running=heap.exam_running)
     hub = Hub(on_clock_event=sweeper.wake)
     app[RUNTIME] = runtime
     app[SWEEPER] = sweeper
@@ -76,6 +79,8 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await notifier.close()
         if read_engine is not None:
             await read_engine.dispose()
+        heap.exam_running(False)
+        heap.uninstall()
 
 
 async def _close_sockets(app: web.Application) -> None:

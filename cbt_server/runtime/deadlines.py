@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -120,9 +121,11 @@ async def end_if_done(
 class Sweeper:
     """The background task that applies deadlines and grades; owned by a cleanup context."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, on_running: Callable[[bool], None] | None = None) -> None:
         self._rt = runtime
         self._wake = asyncio.Event()
+        self._on_running = on_running
+        """Told after each sweep whether any session is running (heap.HeapFreezer)."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -192,6 +195,8 @@ class Sweeper:
                 )
             )
             started_ids = [exam.id for exam in started]
+        if self._on_running is not None:
+            self._on_running(bool(started_ids))
         # At the end of the time a whole room falls due at once: its submissions share
         # transactions (group commit), and so do their gradings.
         expired = await asyncio.gather(*(self._expire(candidate_id, now) for candidate_id in due))
