@@ -17,7 +17,7 @@ from cbt_server.runtime import candidate_service as svc
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.grading_service import grade_many
 from cbt_server.settings import Settings
-from tests.runtime.test_save_many import POLICY, Room, _answer, _room
+from tests.runtime.test_save_many import POLICY, Room, _answer, _room, read_papers
 
 
 async def _answer_and_submit(
@@ -72,10 +72,7 @@ async def _same_papers(
             )
             assert paper is not None and model is not None
             paper.layout = dict(model.layout)
-    async with sessionmaker() as session:
-        for person in target.exam.people:
-            target.indexes[person.id] = index = await svc.paper_index(session, person.id)
-            target.items[person.id] = [(i, options) for i, (_k, options) in index.items()]
+    await read_papers(sessionmaker, target)
 
 
 async def test_graded_together_exactly_as_one_by_one(

@@ -49,13 +49,17 @@ async def _room(
     async with sessionmaker.begin() as session:
         who = proctor_service.Actor("proctor", "proctor")
         await proctor_service.start(session, cipher, exam.session_id, who, now, [])
-    items: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
-    indexes: dict[int, svc.PaperIndex] = {}
+    room = Room(exam, conns, {}, {})
+    await read_papers(sessionmaker, room)
+    return room
+
+
+async def read_papers(sessionmaker: async_sessionmaker[AsyncSession], room: Room) -> None:
+    """Each seat's paper index, and its items with their options in paper order."""
     async with sessionmaker() as session:
-        for person in exam.people:
-            indexes[person.id] = await svc.paper_index(session, person.id)
-            items[person.id] = [(i, options) for i, (_k, options) in indexes[person.id].items()]
-    return Room(exam, conns, items, indexes)
+        for person in room.exam.people:
+            room.indexes[person.id] = index = await svc.paper_index(session, person.id)
+            room.items[person.id] = [(i, options) for i, (_k, options) in index.items()]
 
 
 def _answer(room: Room, candidate: int, position: int, seq: int) -> svc.SetAnswer:
