@@ -80,6 +80,21 @@ async def lock_candidate(session: AsyncSession, candidate_id: int) -> models.Can
     return row
 
 
+async def lock_candidates(
+    session: AsyncSession, candidate_ids: Sequence[int]
+) -> dict[int, models.Candidate]:
+    """Load many candidate rows for update, in id order (so that two writers locking
+    overlapping sets cannot deadlock); ids with no row are left out."""
+    rows = await session.scalars(
+        select(models.Candidate)
+        .where(models.Candidate.id.in_(sorted(set(candidate_ids))))
+        .order_by(models.Candidate.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in rows}
+
+
 async def exam_of(session: AsyncSession, candidate: models.Candidate) -> models.ExamSession:
     exam = await session.get(models.ExamSession, candidate.session_id, populate_existing=True)
     if exam is None:
@@ -284,17 +299,7 @@ async def save_changes_many(
     fixed number of queries whatever their number: the candidates are locked together
     (in id order), their clock facts and stored rows read together, and the changes
     flushed together. A request refused as a whole wrote nothing, as a refused change."""
-    ids = sorted({r.candidate_id for r in requests})
-    candidates = {
-        c.id: c
-        for c in await session.scalars(
-            select(models.Candidate)
-            .where(models.Candidate.id.in_(ids))
-            .order_by(models.Candidate.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
+    candidates = await lock_candidates(session, [r.candidate_id for r in requests])
     exams = {
         e.id: e
         for e in await session.scalars(

@@ -26,7 +26,12 @@ from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
-from cbt_server.runtime.candidate_service import close_own_pause, lock_candidate, submitted_event
+from cbt_server.runtime.candidate_service import (
+    close_own_pause,
+    lock_candidate,
+    lock_candidates,
+    submitted_event,
+)
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import clock_facts, room_pause, session_clock_facts
@@ -231,14 +236,7 @@ async def _grade_all(
 ) -> list[None]:
     """Grade the submitted among these candidates together (a room submitting together):
     one lock of them all, then `grade_many`'s fixed number of queries."""
-    ids = sorted(set(candidate_ids))
-    locked = await session.scalars(
-        select(models.Candidate)
-        .where(models.Candidate.id.in_(ids))
-        .order_by(models.Candidate.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    submitted = [c for c in locked if c.state == CandidateState.SUBMITTED]
+    locked = await lock_candidates(session, candidate_ids)
+    submitted = [c for c in locked.values() if c.state == CandidateState.SUBMITTED]
     await grade_many(session, rt.cipher, submitted, rt.now(), events, rt.papers.items)
     return [None] * len(candidate_ids)
