@@ -54,7 +54,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     heap = HeapFreezer(asyncio.get_running_loop())
     heap.install()
     sweeper = Sweeper(runtime, on_running=heap.exam_running)
-    hub = Hub(on_clock_event=sweeper.wake)
+    hub = Hub(on_clock_event=sweeper.wake, on_finish_event=sweeper.wake_to_finish)
     app[RUNTIME] = runtime
     app[SWEEPER] = sweeper
     app[HUB] = hub

@@ -124,44 +124,64 @@ async def end_if_done(
 
 
 class Sweeper:
-    """The background task that applies deadlines and grades; owned by a cleanup context."""
+    """The background task that applies deadlines and grades; owned by a cleanup context.
+
+    A full sweep reads every running room to find who is due. It runs when a deadline
+    falls due, at least every MAX_SLEEP seconds, and when a clock event may have moved a
+    deadline (`wake`). Someone finishing moves no deadline (`wake_to_finish`): then only
+    the light pass runs (grade the submitted, end a room nobody is left in). A room of
+    2,000 submitting together otherwise read the whole room twice a second.
+    """
 
     def __init__(self, runtime: Runtime, on_running: Callable[[bool], None] | None = None) -> None:
         self._rt = runtime
         self._wake = asyncio.Event()
+        self._rescan = False
         self._on_running = on_running
         """Told after each sweep whether any session is running (heap.HeapFreezer)."""
 
     def wake(self) -> None:
+        """A deadline may have moved (a clock event, a proctor's command): sweep soon."""
+        self._rescan = True
+        self._wake.set()
+
+    def wake_to_finish(self) -> None:
+        """Someone finished (submitted, absent): grade, and end the room if it is done."""
         self._wake.set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        scan_at = loop.time()
         while True:
             self._wake.clear()
             began = loop.time()
+            rescan = self._rescan or began >= scan_at
+            self._rescan = False  # a wake during this pass asks for the next
             try:
-                next_due = await self.sweep()
+                if rescan:
+                    scan_at = began + MAX_SLEEP
+                    next_due = await self.sweep()
+                    if next_due is not None:
+                        wait = max(0.0, (next_due - self._rt.now()).total_seconds())
+                        scan_at = loop.time() + min(MAX_SLEEP, wait)
+                else:
+                    await self.finish()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 raise_if_cancelling()
                 log.exception("deadline sweep failed; retrying shortly")
-                next_due = None
-            delay = MAX_SLEEP
-            if next_due is not None:
-                delay = min(MAX_SLEEP, max(0.0, (next_due - self._rt.now()).total_seconds()))
             # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that lands as the
             # wake fires, and the sweeper then outlived the server's shutdown.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
+                async with asyncio.timeout(max(0.0, scan_at - loop.time())):
                     await self._wake.wait()
             rest = began + SWEEP_GAP - loop.time()
-            if rest > 0:  # the wakes of the next moment share one sweep
+            if rest > 0:  # the wakes of the next moment share one pass
                 await asyncio.sleep(rest)
 
     async def sweep(self) -> datetime | None:
-        """One pass; returns the earliest upcoming deadline (None if nothing runs)."""
+        """One full pass; returns the earliest upcoming deadline (None if nothing runs)."""
         rt = self._rt
         now = rt.now()
         due: list[int] = []
@@ -192,6 +212,31 @@ class Sweeper:
                         due.append(candidate.id)
                     elif upcoming is None or moment < upcoming:
                         upcoming = moment
+            started_ids = [exam.id for exam in started]
+        if self._on_running is not None:
+            self._on_running(bool(started_ids))
+        # At the end of the time a whole room falls due at once: its submissions share
+        # transactions (group commit), and so do their gradings.
+        await asyncio.gather(*(self._expire(candidate_id, now) for candidate_id in due))
+        await self._finish(started_ids)
+        return upcoming
+
+    async def finish(self) -> None:
+        """The light pass: grade whoever is submitted and not graded yet, and end the
+        running rooms nobody is left in."""
+        async with self._rt.read() as session:
+            started_ids = list(
+                await session.scalars(
+                    select(models.ExamSession.id).where(
+                        models.ExamSession.state == SessionState.STARTED.value
+                    )
+                )
+            )
+        await self._finish(started_ids)
+
+    async def _finish(self, started_ids: list[int]) -> None:
+        rt = self._rt
+        async with rt.read() as session:
             ungraded = list(
                 await session.scalars(
                     select(models.Candidate.id).where(
@@ -199,20 +244,10 @@ class Sweeper:
                     )
                 )
             )
-            started_ids = [exam.id for exam in started]
-        if self._on_running is not None:
-            self._on_running(bool(started_ids))
-        # At the end of the time a whole room falls due at once: its submissions share
-        # transactions (group commit), and so do their gradings.
-        expired = await asyncio.gather(*(self._expire(candidate_id, now) for candidate_id in due))
-        ungraded.extend(c for c, done in zip(due, expired, strict=True) if done)
-        await asyncio.gather(
-            *(self.grade(candidate_id) for candidate_id in dict.fromkeys(ungraded))
-        )
+        await asyncio.gather(*(self.grade(candidate_id) for candidate_id in ungraded))
         for session_id in started_ids:
             async with rt.unit() as work:
                 await end_if_done(work.session, session_id, rt.now(), work.events)
-        return upcoming
 
     async def _expire(self, candidate_id: int, now: datetime) -> bool:
         rt = self._rt

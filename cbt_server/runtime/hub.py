@@ -98,10 +98,17 @@ class ProctorConnection(Connection):
 class Hub:
     """Routes events to the connections of this process that they concern."""
 
-    def __init__(self, on_clock_event: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        on_clock_event: Callable[[], None] = lambda: None,
+        on_finish_event: Callable[[], None] = lambda: None,
+    ) -> None:
         self._candidates: dict[int, set[CandidateConnection]] = defaultdict(set)
         self._proctors: dict[int, set[ProctorConnection]] = defaultdict(set)
         self._on_clock_event = on_clock_event
+        """Called when a deadline may have moved."""
+        self._on_finish_event = on_finish_event
+        """Called when someone finished (submitted, absent)."""
         self.closing = False
 
     # registration -------------------------------------------------------------------
@@ -156,11 +163,10 @@ class Hub:
                         conn.queue.put_nowait(event)
         for proctor in self._proctors.get(event.session_id, ()):
             proctor.queue.put_nowait(event)
-        if event.kind in CLOCK_KINDS or event.kind in (
-            Kind.CANDIDATE_SUBMITTED,
-            Kind.CANDIDATE_ABSENT,
-        ):
+        if event.kind in CLOCK_KINDS:
             self._on_clock_event()
+        elif event.kind in (Kind.CANDIDATE_SUBMITTED, Kind.CANDIDATE_ABSENT):
+            self._on_finish_event()
 
     def resync(self) -> None:
         """Events may have been lost (the listener reconnected): everyone gets full state."""

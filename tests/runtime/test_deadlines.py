@@ -159,6 +159,41 @@ async def test_a_burst_of_wakes_shares_sweeps() -> None:
     assert 2 <= Counting.sweeps <= 1 + 1.0 / deadlines.SWEEP_GAP + 2
 
 
+async def test_someone_finishing_runs_the_light_pass_not_a_full_sweep() -> None:
+    """Submissions move no deadline: a room submitting together must not make the sweeper
+    read the whole room again and again (2,000 candidates, twice a second), only grade and
+    end the room. A clock event still asks for a full sweep."""
+    from types import SimpleNamespace
+
+    from cbt_server.runtime import deadlines
+
+    class Counting(deadlines.Sweeper):
+        sweeps = 0
+        finishes = 0
+
+        async def sweep(self) -> datetime | None:
+            Counting.sweeps += 1
+            return None
+
+        async def finish(self) -> None:
+            Counting.finishes += 1
+
+    sweeper = Counting(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
+    task = asyncio.create_task(sweeper.run())
+    try:
+        await asyncio.sleep(0.05)
+        assert (Counting.sweeps, Counting.finishes) == (1, 0)  # the first pass is full
+        for _ in range(3):
+            sweeper.wake_to_finish()
+            await asyncio.sleep(deadlines.SWEEP_GAP + 0.05)
+        assert (Counting.sweeps, Counting.finishes) == (1, 3)
+        sweeper.wake()
+        await asyncio.sleep(deadlines.SWEEP_GAP + 0.05)
+        assert (Counting.sweeps, Counting.finishes) == (2, 3)
+    finally:
+        task.cancel()
+
+
 @pytest.mark.parametrize("turns", range(6))
 async def test_a_wake_and_a_stop_at_the_same_moment_still_stop_the_sweeper(turns: int) -> None:
     """The server stopping cancels the sweeper. On Python 3.11, `asyncio.wait_for` loses a
