@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db.models import AuditEntry
@@ -132,6 +132,19 @@ async def _lock_tail(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One entry to append (see `record` for what each field means)."""
+
+    actor: str
+    role: str
+    action: str
+    target: str = ""
+    reason: str = ""
+    data: dict[str, Any] | None = None
+    at: datetime | None = None
+
+
 async def record(
     session: AsyncSession,
     actor: str,
@@ -149,15 +162,36 @@ async def record(
     role, `action` a dotted verb such as `candidate.pause`, `target` what it was done to
     (`session_target` / `candidate_target`), `reason` the human reason given.
     """
-    actor = _check_length("actor", actor, 128)
-    role = _check_length("role", role, 16)
-    action = _check_length("action", action, 64)
-    target = _check_length("target", target, 256)
-    reason = _check_length("reason", reason, None)
-    if not actor or not action:
+    (values,) = await _chained(session, [Record(actor, role, action, target, reason, data, at)])
+    entry = AuditEntry(**values)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def record_many(session: AsyncSession, records: Sequence[Record]) -> None:
+    """Append entries in the order given with one INSERT (a room submitting together),
+    in the caller's transaction; checked all before any is written."""
+    if records:
+        await session.execute(insert(AuditEntry), await _chained(session, records))
+
+
+async def _chained(session: AsyncSession, records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The column values of `records` as the next entries of the chain, in order."""
+    checked = [
+        Record(
+            _check_length("actor", r.actor, 128),
+            _check_length("role", r.role, 16),
+            _check_length("action", r.action, 64),
+            _check_length("target", r.target, 256),
+            _check_length("reason", r.reason, None),
+            _normalise(r.data),
+            (r.at or utcnow()).astimezone(UTC),
+        )
+        for r in records
+    ]
+    if any(not r.actor or not r.action for r in checked):
         raise InvalidInput("audit entries need an actor and an action")
-    payload = _normalise(data)
-    moment = (at or utcnow()).astimezone(UTC)
     transaction = session.sync_session.get_transaction()
     tail = session.info.get(_TAIL)
     prev_hash = tail[1] if tail is not None and tail[0] is transaction else None
@@ -165,35 +199,26 @@ async def record(
         await _lock_tail(session)
         prev = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
         prev_hash = prev or GENESIS
-    entry = AuditEntry(
-        at=moment,
-        actor=actor,
-        role=role,
-        action=action,
-        target=target,
-        reason=reason,
-        data=payload,
-        prev_hash=prev_hash,
-        hash=chain_hash(
-            prev_hash,
-            canonical(
-                at=moment,
-                actor=actor,
-                role=role,
-                action=action,
-                target=target,
-                reason=reason,
-                data=payload,
-            ),
-        ),
-    )
-    session.add(entry)
-    await session.flush()
+    rows = []
+    for r in checked:
+        assert r.at is not None and r.data is not None
+        fields: dict[str, Any] = {
+            "at": r.at,
+            "actor": r.actor,
+            "role": r.role,
+            "action": r.action,
+            "target": r.target,
+            "reason": r.reason,
+            "data": r.data,
+        }
+        entry_text = canonical(**fields)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, entry_text)})
+        prev_hash = rows[-1]["hash"]
     # The tail stays locked until this transaction ends (PostgreSQL's advisory lock, or
     # SQLite's one writer), so the next entry of the same transaction (a room submitting
     # together in one group commit) chains on from here without reading it again.
-    session.info[_TAIL] = (transaction, entry.hash)
-    return entry
+    session.info[_TAIL] = (transaction, prev_hash)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,6 @@ from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import (
     candidate_pause,
     clock_facts,
-    clock_facts_and_pauses,
     room_pause,
     session_clock_facts_and_pauses,
 )
@@ -539,36 +538,123 @@ async def submit_own(
     events: list[Event],
 ) -> bool:
     """The candidate submits their paper; False for a resend of an applied submit."""
-    candidate, exam = await _writable(session, candidate_id, conn_id)
-    if seq <= candidate.acked_seq:
-        return False
-    facts, pauses = await clock_facts_and_pauses(session, exam, candidate, policy)
-    if CandidateState(candidate.state) in lifecycle.IN_EXAM and clock.is_expired(facts, now):
-        raise TimeUp("time is up; the paper is being submitted automatically")
-    paused = any(p.candidate_id is None and p.ended_at is None for p in pauses)
-    mark_submitted(candidate, exam, SubmitReason.CANDIDATE, now, events, room_paused=paused)
-    candidate.acked_seq = seq
-    candidate.last_seen_at = now
-    await audit.record(
-        session,
-        actor(candidate),
-        CANDIDATE_ROLE,
-        "candidate.submit",
-        audit.candidate_target(exam.code, candidate.ticket),
-        at=now,
+    (outcome,) = await submit_many(
+        session, [SubmitRequest(candidate_id, conn_id, seq)], now=now, policy=policy, events=events
     )
-    return True
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
-async def disconnect(
-    session: AsyncSession, candidate_id: int, conn_id: str, now: datetime, events: list[Event]
-) -> None:
-    """Release the candidate's connection slot if this connection still holds it."""
-    candidate = await lock_candidate(session, candidate_id)
-    if candidate.connection_id == conn_id:
-        candidate.connection_id = None
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    """One connection's `submit`."""
+
+    candidate_id: int
+    conn_id: str
+    seq: int
+
+
+SubmitOutcome = bool | DomainError
+"""True if submitted now, False for a resend of an applied submit, or why it was refused
+(then nothing of it was written)."""
+
+
+async def submit_many(
+    session: AsyncSession,
+    requests: Sequence[SubmitRequest],
+    *,
+    now: datetime,
+    policy: DowntimePolicy,
+    events: list[Event],
+) -> list[SubmitOutcome]:
+    """`submit_own` for the submits of many connections (a room finishing together), in
+    request order, with a fixed number of queries whatever their number: the candidates
+    locked together, their clock facts read together, the audit entries appended
+    together. Each is checked before anything of it is written."""
+    candidates = await lock_candidates(session, [r.candidate_id for r in requests])
+    exams = {
+        e.id: e
+        for e in await session.scalars(
+            select(models.ExamSession)
+            .where(models.ExamSession.id.in_({c.session_id for c in candidates.values()}))
+            .execution_options(populate_existing=True)
+        )
+    }
+    facts: dict[int, clock.ClockFacts] = {}
+    room_paused: dict[int, bool] = {}
+    for exam in exams.values():
+        of_exam = [c for c in candidates.values() if c.session_id == exam.id]
+        exam_facts, pauses = await session_clock_facts_and_pauses(session, exam, of_exam, policy)
+        facts.update(exam_facts)
+        room_paused[exam.id] = any(p.candidate_id is None and p.ended_at is None for p in pauses)
+    outcomes: list[SubmitOutcome] = []
+    entries: list[audit.Record] = []
+    for r in requests:
+        candidate = candidates.get(r.candidate_id)
+        if candidate is None:
+            outcomes.append(NotFound(f"no candidate {r.candidate_id}"))
+            continue
+        if candidate.connection_id != r.conn_id:
+            outcomes.append(LoggedInElsewhere("this candidate has logged in on another PC"))
+            continue
+        if r.seq <= candidate.acked_seq:
+            # A resend: acknowledged again only if the paper is in fact submitted (the
+            # submit was applied, or the time or a proctor submitted it meanwhile).
+            finished = candidate.state in (CandidateState.SUBMITTED, CandidateState.GRADED)
+            outcomes.append(False if finished else _stale_submit(r.seq, candidate))
+            continue
+        exam = exams[candidate.session_id]
+        try:
+            expired = clock.is_expired(facts[candidate.id], now)
+            if CandidateState(candidate.state) in lifecycle.IN_EXAM and expired:
+                raise TimeUp("time is up; the paper is being submitted automatically")
+            mark_submitted(
+                candidate,
+                exam,
+                SubmitReason.CANDIDATE,
+                now,
+                events,
+                room_paused=room_paused[exam.id],
+            )
+        except DomainError as error:
+            outcomes.append(error)
+            continue
+        candidate.acked_seq = r.seq
         candidate.last_seen_at = now
-        events.append(Event(Kind.CANDIDATE_DISCONNECTED, candidate.session_id, candidate.id))
+        target = audit.candidate_target(exam.code, candidate.ticket)
+        entries.append(
+            audit.Record(actor(candidate), CANDIDATE_ROLE, "candidate.submit", target, at=now)
+        )
+        outcomes.append(True)
+    await audit.record_many(session, entries)
+    return outcomes
+
+
+def _stale_submit(seq: int, candidate: models.Candidate) -> StaleSeq:
+    return StaleSeq(
+        f"submit seq {seq} was never applied and is not above the last acknowledged "
+        f"({candidate.acked_seq}); send it again under a new number"
+    )
+
+
+async def disconnect_many(
+    session: AsyncSession,
+    connections: Sequence[tuple[int, str]],
+    now: datetime,
+    events: list[Event],
+) -> None:
+    """Release the connection slots of these (candidate id, connection id) where that
+    connection still holds the candidate; all at once (a room leaving after it submitted):
+    one lock of them all, one flush."""
+    candidates = await lock_candidates(session, [candidate_id for candidate_id, _ in connections])
+    for candidate_id, conn_id in connections:
+        candidate = candidates.get(candidate_id)
+        if candidate is not None and candidate.connection_id == conn_id:
+            candidate.connection_id = None
+            candidate.last_seen_at = now
+            events.append(Event(Kind.CANDIDATE_DISCONNECTED, candidate.session_id, candidate.id))
+    await session.flush()
 
 
 # --- the state a client receives ------------------------------------------------------

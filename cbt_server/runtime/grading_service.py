@@ -136,5 +136,22 @@ async def grade_many(
         candidate.state = new_states[candidate.id].value
     await session.flush()
     for candidate in todo:
-        events.append(Event(Kind.CANDIDATE_GRADED, candidate.session_id, candidate.id))
+        exam = exams[candidate.session_id]
+        events.append(graded_event(candidate.session_id, candidate.id, rows[candidate.id], exam))
     return [rows.get(c.id) for c in candidates]
+
+
+def graded_event(
+    session_id: int, candidate_id: int, row: models.Result, exam: models.ExamSession
+) -> Event:
+    """The event of a grading; it carries what the candidate's `result` message says (or
+    that the session shows no scores), so a room graded together is told without reads."""
+    data: dict[str, object] = {"shown": exam.show_scores}
+    if exam.show_scores:
+        data["result"] = {
+            "total": row.score,
+            "max_total": row.max_score,
+            "pass_mark": row.pass_mark,
+            "passed": row.passed,
+        }
+    return Event(Kind.CANDIDATE_GRADED, session_id, candidate_id, data)

@@ -271,23 +271,11 @@ class CandidateHandler:
 
     async def submit(self, submit: msg.Submit) -> None:
         conn = self._conn()
-
-        async def apply(session: AsyncSession, events: list[Event]) -> bool:
-            return await svc.submit_own(
-                session,
-                candidate_id=conn.candidate_id,
-                conn_id=conn.conn_id,
-                seq=submit.seq,
-                now=self.rt.now(),
-                policy=self.rt.policy,
-                events=events,
-            )
-
-        applied = await self.rt.group.run(apply)
+        request = svc.SubmitRequest(conn.candidate_id, conn.conn_id, submit.seq)
+        applied = await self.rt.group.run_batched(_submit_all, request)
         await conn.send(msg.Ack(seq=submit.seq))
         if applied:
             await self.sweeper.grade(conn.candidate_id)
-            self.sweeper.wake()
 
     async def _index(self) -> svc.PaperIndex:
         # A paper never changes once stored: read its index once per connection.
@@ -318,9 +306,10 @@ class CandidateHandler:
             if state is not None:
                 await conn.send(state)
                 return
-        message: Message | None = submitted_message(event)
-        if message is not None:
-            await conn.send(message)
+        if event_tells(event):
+            message: Message | None = message_of_event(event)
+            if message is not None:
+                await conn.send(message)
             return
         if event.kind in _STATE_KINDS:
             message = await self._state(conn)
@@ -408,11 +397,8 @@ class CandidateHandler:
                 await asyncio.shield(record)
 
     async def _record_disconnect(self, conn: CandidateConnection) -> None:
-        async def release(session: AsyncSession, events: list[Event]) -> None:
-            await svc.disconnect(session, conn.candidate_id, conn.conn_id, self.rt.now(), events)
-
         try:
-            await self.rt.group.run(release)
+            await self.rt.group.run_batched(_disconnect_all, (conn.candidate_id, conn.conn_id))
         except Exception as error:  # the database may be down; the slot frees on restart
             log.warning("could not record disconnect of candidate %s: %s", conn.candidate_id, error)
 
@@ -421,15 +407,28 @@ _BACKGROUND: set[asyncio.Task[None]] = set()
 """Disconnect records still being written after their handler returned."""
 
 
-def submitted_message(event: Event) -> msg.Submitted | None:
-    """The `submitted` message from the event alone, if it carries what the message says
-    (events from before it did are answered from the database)."""
-    if event.kind is not Kind.CANDIDATE_SUBMITTED or "at" not in event.data:
+def event_tells(event: Event) -> bool:
+    """Whether the event carries all its message says (a submission's reason and time, a
+    grading's result or that scores are not shown); older events are answered from the
+    database."""
+    if event.kind is Kind.CANDIDATE_SUBMITTED:
+        return "at" in event.data
+    if event.kind is Kind.CANDIDATE_GRADED:
+        return "shown" in event.data
+    return False
+
+
+def message_of_event(event: Event) -> Message | None:
+    """The `submitted` or `result` message from an event that tells it (`event_tells`)."""
+    if event.kind is Kind.CANDIDATE_SUBMITTED:
+        return msg.Submitted(
+            reason=SubmitReason(str(event.data["reason"])),
+            submitted_at=datetime.fromisoformat(str(event.data["at"])),
+        )
+    result = event.data.get("result")
+    if not event.data.get("shown") or not isinstance(result, dict):
         return None
-    return msg.Submitted(
-        reason=SubmitReason(str(event.data["reason"])),
-        submitted_at=datetime.fromisoformat(str(event.data["at"])),
-    )
+    return msg.Result(**msg.ResultView.model_validate(result).model_dump())
 
 
 async def _save_all(
@@ -439,6 +438,21 @@ async def _save_all(
     return await svc.save_changes_many(
         session, requests, now=rt.now(), policy=rt.policy, events=events
     )
+
+
+async def _submit_all(
+    rt: Runtime, session: AsyncSession, events: list[Event], requests: list[svc.SubmitRequest]
+) -> list[svc.SubmitOutcome]:
+    """The submits of every connection waiting on the group commit, together."""
+    return await svc.submit_many(session, requests, now=rt.now(), policy=rt.policy, events=events)
+
+
+async def _disconnect_all(
+    rt: Runtime, session: AsyncSession, events: list[Event], connections: list[tuple[int, str]]
+) -> list[None]:
+    """The connection slots of every closed connection waiting on the group commit."""
+    await svc.disconnect_many(session, connections, rt.now(), events)
+    return [None] * len(connections)
 
 
 async def _load(

@@ -13,9 +13,11 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.exam.state import SubmitReason
+from cbt_server.protocol import candidate as msg
 from cbt_server.runtime import candidate_service as svc
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.grading_service import grade_many
+from cbt_server.runtime.ws_candidate import event_tells, message_of_event
 from cbt_server.settings import Settings
 from tests.runtime.test_save_many import POLICY, Room, _answer, _room, read_papers
 
@@ -101,6 +103,11 @@ async def test_graded_together_exactly_as_one_by_one(
     assert together_results == alone_results
     assert len({r[0] for r in together_results}) > 1  # seats answered differently
     assert [e.kind for e in events] == [Kind.CANDIDATE_GRADED] * 6
+    # Each event tells the candidate's `result` message (the room is told without reads).
+    for graded, (score, *_rest) in zip(events, together_results, strict=True):
+        assert event_tells(graded)
+        told = message_of_event(graded)
+        assert isinstance(told, msg.Result) and told.total == score and told.max_total > 0
     async with sessionmaker.begin() as session:  # graded already: nothing more
         again = await grade_many(session, cipher, await _locked(session, together), utcnow(), [])
         assert again == [None] * 6
@@ -110,6 +117,22 @@ async def test_graded_together_exactly_as_one_by_one(
             )
         )
         assert len(stored) == 6  # one result each, none written twice
+
+
+async def test_no_result_is_told_where_the_session_hides_scores(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    cipher = ContentCipher.from_data_dir(settings.data_path)
+    room = await _room(sessionmaker, cipher, "A", 2)
+    await _answer_and_submit(room, sessionmaker, answered=2)
+    events: list[Event] = []
+    async with sessionmaker.begin() as session:
+        exam = await session.get(models.ExamSession, room.exam.session_id)
+        assert exam is not None
+        exam.show_scores = False
+        await grade_many(session, cipher, await _locked(session, room), utcnow(), events)
+    assert [e.data for e in events] == [{"shown": False}] * 2
+    assert all(event_tells(e) and message_of_event(e) is None for e in events)
 
 
 async def test_grading_reads_do_not_grow_with_the_room(

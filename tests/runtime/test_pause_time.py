@@ -99,6 +99,10 @@ async def test_pause_resume_and_extra_time_exact(
 
     await client.send({**answer, "seq": 3})
     await client.expect("ack", seq=3)
+    # The submit refused while paused, resent now that it lies below the mark, is not
+    # acknowledged: it was never applied, and an ack would say the paper is in.
+    await client.send({"type": "submit", "seq": 2})
+    assert (await client.expect("error", ref_seq=2))["code"] == "stale_seq"
 
     await command(proctor, "extra_time", candidate_id=person.id, seconds=120, reason="换机")
     more = await client.expect("time")
