@@ -261,7 +261,7 @@ class Sweeper:
         """Grade one submitted candidate, with the others waiting to be graded (logged,
         never raised: the next sweep grades whoever is still ungraded)."""
         try:
-            await self._rt.group.run_batched(_grade_all, candidate_id)
+            await self._rt.group.run_batched(_grade_all, candidate_id, background=True)
         except Exception:
             log.exception("grading candidate %s failed; the next sweep retries", candidate_id)
 

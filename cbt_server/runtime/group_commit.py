@@ -19,6 +19,10 @@ that does the items of every waiting connection with a fixed number of statement
 lock of all their candidates, one read of their rows, one flush), instead of a handful
 each. Batch functions run first in the shared transaction, then the other jobs, which is
 one serial order of work that arrived together.
+
+Work nobody waits on at a screen (grading) is `background`: it runs a few items at a
+time in transactions of its own, taking turns with the rest, so that a room being graded
+never holds up an answer for longer than a few gradings take.
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ outcome that is a DomainError refuses that item, which must then have written no
 
 MAX_BATCH = 256
 """Jobs per transaction: bounds how long one commit keeps the others waiting."""
+BACKGROUND_BATCH = 8
+"""Background items per transaction (gradings: a few ms of CPU each). Nobody waits on
+them at a screen, so they never share a transaction with the answers and submits that
+someone does wait on, and take turns with them: a room submitting together was graded
+in batches of up to 256 (over a second of CPU), and every answer meanwhile waited."""
 
 
 @dataclass(slots=True)
@@ -56,14 +65,22 @@ class _Request:
     future: asyncio.Future[Any]
     batch: Batch | None = None
     item: Any = None
+    background: bool = False
 
 
 class GroupCommit:
     """Runs jobs of any number of connections, in shared transactions."""
 
-    def __init__(self, runtime: Runtime, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        max_batch: int = MAX_BATCH,
+        background_batch: int = BACKGROUND_BATCH,
+    ) -> None:
         self._rt = runtime
         self._max_batch = max_batch
+        self._background_batch = background_batch
+        self._background_turn = False
         self._pending: list[_Request] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -74,11 +91,14 @@ class GroupCommit:
         (a DomainError refusal), or the database's error if its transaction failed."""
         return await self._enqueue(_Request(job, self._future()))
 
-    async def run_batched(self, batch: Batch, item: Any) -> Any:
+    async def run_batched(self, batch: Batch, item: Any, *, background: bool = False) -> Any:
         """`batch`'s outcome for `item` once its transaction committed, done together with
         the items of the same batch function that wait with it; raises a refusal (a
-        DomainError outcome), or the database's error if the transaction failed."""
-        return await self._enqueue(_Request(None, self._future(), batch, item))
+        DomainError outcome), or the database's error if the transaction failed.
+        `background` work (nobody waits on it at a screen) runs in transactions of its own,
+        at most BACKGROUND_BATCH items each, taking turns with the rest."""
+        request = _Request(None, self._future(), batch, item, background)
+        return await self._enqueue(request)
 
     @staticmethod
     def _future() -> asyncio.Future[Any]:
@@ -94,14 +114,27 @@ class GroupCommit:
         batch: list[_Request] = []
         try:
             while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
+                batch = self._take()
                 await self._commit(batch)
                 batch = []
         finally:  # cancelled (the server is stopping): nobody is left waiting forever
             for request in [*batch, *self._pending]:
                 _settle(request, error=Unavailable("the server is stopping; send again"))
             self._pending.clear()
+
+    def _take(self) -> list[_Request]:
+        """The next transaction's requests: the waiting foreground ones, or (every other
+        turn, or when there are no others) a few background ones."""
+        background = [r for r in self._pending if r.background]
+        if background and (self._background_turn or len(background) == len(self._pending)):
+            taken = background[: self._background_batch]
+            self._background_turn = False
+        else:
+            taken = [r for r in self._pending if not r.background][: self._max_batch]
+            self._background_turn = True
+        chosen = {id(r) for r in taken}
+        self._pending = [r for r in self._pending if id(r) not in chosen]
+        return taken
 
     async def _commit(self, batch: list[_Request]) -> None:
         try:
