@@ -214,19 +214,24 @@ class CandidateHandler:
         seat_key = f"seat:{hello.seat}" if hello.seat is not None else address_key
         self.limits.check(ticket_key, seat_key, time.monotonic(), address_key)
         conn_id = self.rt.new_connection_id()
+
+        async def log_in(session: AsyncSession, events: list[Event]) -> svc.Login:
+            return await svc.login(
+                session,
+                self.rt.cipher,
+                ticket=hello.ticket,
+                id_number=hello.id_number,
+                resume_token=hello.resume_token,
+                seat=hello.seat,
+                conn_id=conn_id,
+                now=self.rt.now(),
+                events=events,
+            )
+
         try:
-            async with self.rt.unit() as work:
-                login = await svc.login(
-                    work.session,
-                    self.rt.cipher,
-                    ticket=hello.ticket,
-                    id_number=hello.id_number,
-                    resume_token=hello.resume_token,
-                    seat=hello.seat,
-                    conn_id=conn_id,
-                    now=self.rt.now(),
-                    events=work.events,
-                )
+            # With the logins of a room arriving together, or reconnecting during the
+            # exam, in shared transactions (group commit); a refused login writes nothing.
+            login = await self.rt.group.run(log_in)
         except LoginFailed:
             self.limits.failed(ticket_key, seat_key, time.monotonic(), address_key)
             raise

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from cbt_server.db import models
 from cbt_server.errors import Paused
+from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.runtime import candidate_service
 from cbt_server.runtime.context import Work
 from cbt_server.runtime.events import Event, Kind
@@ -83,6 +84,40 @@ async def test_answers_of_many_connections_share_transactions(
             assert stored[person.id] == {a["item_id"] for a in answers}
     finally:
         for client in [*clients, proctor]:
+            await client.close()
+
+
+async def test_logins_arriving_together_share_transactions(
+    server: LiveServer, exam: Exam, sqlite_settings: Settings
+) -> None:
+    """A room checking in (or reconnecting) at once: logins share transactions, and a
+    refused one (wrong ID-card number) writes nothing and fails nobody else."""
+    writer = server.app[RUNTIME].group
+    before = writer.batches
+
+    async def wrong_login() -> dict[str, Any]:
+        client = await Client.open(f"{server.ws_url}/ws/candidate")
+        try:
+            await client.send({"type": "hello", "protocol": SUBPROTOCOL,
+                               "ticket": exam.people[0].ticket, "id_number": "X" * 18})  # fmt: skip
+            return await client.expect("error")
+        finally:
+            await client.close()
+
+    *logins, refused = await asyncio.gather(
+        *(candidate_login(server.ws_url, p.ticket, p.id_number) for p in exam.people),
+        wrong_login(),
+    )
+    try:
+        assert refused["code"] == "login_failed"
+        assert all(state["candidate"]["state"] == "checked_in" for _, state in logins)
+        # Through the group commit (how many share one depends on when each arrives).
+        assert 0 < writer.batches - before <= len(exam.people) + 1
+        async with open_db(sqlite_settings) as db:
+            held = list(await db.scalars(select(models.Candidate.connection_id)))
+        assert None not in held and len(set(held)) == len(exam.people)
+    finally:
+        for client, _ in logins:
             await client.close()
 
 
@@ -201,3 +236,38 @@ async def test_group_commit_batches_waiting_jobs_and_isolates_failures() -> None
     ]  # fmt: skip
     assert runtime.committed == [["0", "1"], ["2", "3"], ["4"]]
     assert group.batches == 3
+
+
+async def test_background_work_never_shares_a_transaction_and_takes_turns() -> None:
+    """Gradings are background work: while a room submits, an answer must not wait in a
+    transaction grading hundreds. They run a few at a time, in transactions of their own,
+    taking turns with the waiting answers so that neither starves."""
+
+    async def note(_rt: Any, _session: Any, events: list[Event], items: list[str]) -> list[str]:
+        events.extend(Event(Kind.CANDIDATE_GRADED, 1, 1, {"who": i}) for i in items)
+        return items
+
+    runtime = _FakeRuntime()
+    group = GroupCommit(runtime, background_batch=3)  # type: ignore[arg-type]
+    grades = [group.run_batched(note, f"g{n}", background=True) for n in range(7)]
+    answers = [group.run_batched(note, f"a{n}") for n in range(4)]
+    assert await asyncio.gather(*grades, *answers) == [
+        *(f"g{n}" for n in range(7)), *(f"a{n}" for n in range(4))
+    ]  # fmt: skip
+    # Foreground first, then background and the rest by turns; never mixed, 3 at most.
+    assert runtime.committed == [
+        ["a0", "a1", "a2", "a3"], ["g0", "g1", "g2"], ["g3", "g4", "g5"], ["g6"]
+    ]  # fmt: skip
+
+    runtime = _FakeRuntime()
+    group = GroupCommit(runtime, background_batch=2)  # type: ignore[arg-type]
+
+    async def trickle() -> None:  # an answer arrives during every transaction
+        for n in range(4):
+            await group.run_batched(note, f"a{n}")
+
+    grading = asyncio.gather(*(group.run_batched(note, f"g{n}", background=True) for n in range(4)))
+    await asyncio.gather(trickle(), grading)
+    kinds = [{who[0] for who in batch} for batch in runtime.committed]
+    assert all(len(k) == 1 for k in kinds)  # never mixed
+    assert sum(1 for k in kinds if k == {"g"}) == 2  # not starved by the answers

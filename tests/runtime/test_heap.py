@@ -17,13 +17,16 @@ async def test_survivors_are_frozen_only_while_an_exam_runs() -> None:
         await asyncio.sleep(0)
         assert freezer.freezes == 0 and gc.get_freeze_count() == 0  # no exam: nothing
 
-        freezer.exam_running(True)
+        freezer.exam_running(True)  # the start: what check-in built is frozen at once
+        assert freezer.freezes == 1 and gc.get_freeze_count() > 0
+        freezer.exam_running(True)  # still running: nothing more
+        assert freezer.freezes == 1
         gc.collect()  # a full collection
         await asyncio.sleep(0)
-        assert freezer.freezes == 1 and gc.get_freeze_count() > 0
+        assert freezer.freezes == 2 and gc.get_freeze_count() > 0
         gc.collect(1)  # a younger generation's collection freezes nothing
         await asyncio.sleep(0)
-        assert freezer.freezes == 1
+        assert freezer.freezes == 2
 
         freezer.exam_running(False)  # the exams are over: all collectable again
         assert gc.get_freeze_count() == 0
@@ -38,6 +41,8 @@ async def test_a_full_collection_during_an_exam_walks_only_what_is_new() -> None
     room = [{"seat": n, "answers": [str(n)] * 5} for n in range(200_000)]  # long-lived
     try:
         freezer.exam_running(True)
+        assert gc.get_freeze_count() >= len(room)  # frozen at the start, before collecting
+        assert len(gc.get_objects(generation=2)) < len(room)
         gc.collect()
         await asyncio.sleep(0)
         frozen = gc.get_freeze_count()
