@@ -93,12 +93,21 @@ def _image(ref: ImageRef | None) -> ImageView | None:
     return None if ref is None else _image_view(ref)
 
 
-def build_paper_view(paper: Paper, items: Mapping[str, Item]) -> PaperView:
+ItemViews = dict[tuple[str, tuple[str, ...]], tuple[Item, ItemView]]
+"""(item id, option order) -> (the item it was built from, its view): shared between
+papers, since a room's papers show the same items in a few orders each."""
+
+
+def build_paper_view(
+    paper: Paper, items: Mapping[str, Item], shared: ItemViews | None = None
+) -> PaperView:
     """The candidate's view: stems and options in the paper's order; no keys, no scores.
 
     Built with `model_construct` (no validation): every field comes from a stored item
     that was validated when it was imported, and validating 100 items' views again for
-    every candidate was the largest single cost of starting a room.
+    every candidate was the largest single cost of starting a room. With `shared`, an
+    item's view in an option order already built for another paper is reused (views are
+    never changed once built): building them was most of a candidate's check-in.
     """
     sections = []
     for section in paper.sections:
@@ -106,31 +115,46 @@ def build_paper_view(paper: Paper, items: Mapping[str, Item]) -> PaperView:
         views = []
         for entry in section.items:
             item = items[entry.item_id]
-            by_id = {option.id: option for option in item.options}
-            views.append(
-                ItemView.model_construct(
-                    item_id=item.id,
-                    type=ItemType(item.type),
-                    stem=item.stem,
-                    images=[_image_view(i) for i in item.images],
-                    options=[
-                        OptionView.model_construct(
-                            id=option_id,
-                            text=by_id[option_id].text,
-                            image=_image(by_id[option_id].image),
-                        )
-                        for option_id in entry.option_order
-                    ],
-                )
-            )
+            key = (entry.item_id, tuple(entry.option_order))
+            known = shared.get(key) if shared is not None else None
+            if known is not None and known[0] is item:
+                views.append(known[1])
+                continue
+            view = _item_view(item, entry.option_order)
+            if shared is not None:
+                shared[key] = (item, view)
+            views.append(view)
         sections.append(
             SectionView.model_construct(type=section_type, title=section.title, items=views)
         )
     return PaperView.model_construct(paper_id=paper.paper_id, sections=sections)
 
 
+def _item_view(item: Item, option_order: Sequence[str]) -> ItemView:
+    by_id = {option.id: option for option in item.options}
+    return ItemView.model_construct(
+        item_id=item.id,
+        type=ItemType(item.type),
+        stem=item.stem,
+        images=[_image_view(i) for i in item.images],
+        options=[
+            OptionView.model_construct(
+                id=option_id,
+                text=by_id[option_id].text,
+                image=_image(by_id[option_id].image),
+            )
+            for option_id in option_order
+        ],
+    )
+
+
 def _image_view(ref: ImageRef) -> ImageView:
     return ImageView.model_construct(src=ref.src, alt=ref.alt)
+
+
+ITEM_VIEWS = 100_000
+"""Item views kept for sharing between papers (a bank of 500 items in 24 orders each is
+12,000)."""
 
 
 class PaperViews:
@@ -143,6 +167,7 @@ class PaperViews:
         self.items = items if items is not None else ItemCache()
         self._capacity = capacity
         self._views: OrderedDict[str, PaperView] = OrderedDict()
+        self._item_views: ItemViews = {}
 
     async def of_candidate(self, session: AsyncSession, candidate_id: int) -> PaperView | None:
         """The view of a candidate's paper (None if they have none), reading the stored
@@ -171,7 +196,9 @@ class PaperViews:
             return view
         paper = Paper.from_dict(row.layout)
         items = await load_items(session, self._cipher, list(paper.item_ids), self.items)
-        view = build_paper_view(paper, items)
+        if len(self._item_views) > ITEM_VIEWS:  # a new bank or many versions: start over
+            self._item_views.clear()
+        view = build_paper_view(paper, items, self._item_views)
         self._views[row.id] = view
         if len(self._views) > self._capacity:
             self._views.popitem(last=False)
