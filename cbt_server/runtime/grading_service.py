@@ -15,6 +15,7 @@ from cbt_server.exam.grading import GradedItem, GradeResult, ItemKey, ItemType, 
 from cbt_server.exam.state import CandidateState
 from cbt_server.item_store import ItemCache, load_items
 from cbt_server.runtime.events import Event, Kind
+from cbt_server.runtime.papers import Layouts
 from item_bank.model import Item, Paper
 
 DEFAULT_PASS_MARK = 60.0
@@ -65,6 +66,7 @@ async def grade_many(
     now: datetime,
     events: list[Event],
     items_cache: ItemCache | None = None,
+    layouts: Layouts | None = None,
 ) -> list[models.Result | None]:
     """Grade submitted candidates and store their results (each item's response,
     correctness and score, and the option order shown), with a fixed number of queries
@@ -86,15 +88,18 @@ async def grade_many(
     if not todo:
         return [None] * len(candidates)
     new_states = {c.id: lifecycle.grade(CandidateState(c.state)) for c in todo}
-    paper_rows = {
-        row.candidate_id: row
-        for row in await session.scalars(
-            select(models.Paper).where(models.Paper.candidate_id.in_([c.id for c in todo]))
+    paper_ids: dict[int, str] = {
+        candidate_id: paper_id
+        for candidate_id, paper_id in await session.execute(
+            select(models.Paper.candidate_id, models.Paper.id).where(
+                models.Paper.candidate_id.in_([c.id for c in todo])
+            )
         )
     }
-    if missing := [c.id for c in todo if c.id not in paper_rows]:
+    if missing := [c.id for c in todo if c.id not in paper_ids]:
         raise RuntimeError(f"submitted candidates {missing} have no paper")
-    papers = {cid: Paper.from_dict(row.layout) for cid, row in paper_rows.items()}
+    by_id = await (layouts or Layouts()).load(session, list(paper_ids.values()))
+    papers: dict[int, Paper] = {cid: by_id[pid] for cid, pid in paper_ids.items()}
     item_ids = list(dict.fromkeys(i for paper in papers.values() for i in paper.item_ids))
     items = await load_items(session, cipher, item_ids, items_cache)
     keys = {item_id: _key(item) for item_id, item in items.items()}
@@ -121,7 +126,7 @@ async def grade_many(
         rows[candidate.id] = row = models.Result(
             candidate_id=candidate.id,
             session_id=candidate.session_id,
-            paper_id=paper_rows[candidate.id].id,
+            paper_id=paper_ids[candidate.id],
             score=result.total,
             max_score=result.max_total,
             pass_mark=result.pass_mark,

@@ -152,6 +152,37 @@ def _image_view(ref: ImageRef) -> ImageView:
     return ImageView.model_construct(src=ref.src, alt=ref.alt)
 
 
+class Layouts:
+    """Parsed paper layouts of this process by paper id (papers never change once
+    stored): check-in parses each candidate's, and grading reuses it instead of reading
+    and parsing the layout again while the room submits."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._papers: OrderedDict[str, Paper] = OrderedDict()
+
+    def get(self, paper_id: str) -> Paper | None:
+        return self._papers.get(paper_id)
+
+    def put(self, paper_id: str, paper: Paper) -> None:
+        self._papers[paper_id] = paper
+        if len(self._papers) > self._capacity:
+            self._papers.popitem(last=False)
+
+    async def load(self, session: AsyncSession, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        """These papers by id, reading only the layouts not parsed yet (one query)."""
+        found = {pid: paper for pid in paper_ids if (paper := self.get(pid)) is not None}
+        missing = [pid for pid in paper_ids if pid not in found]
+        if missing:
+            rows = await session.execute(
+                select(models.Paper.id, models.Paper.layout).where(models.Paper.id.in_(missing))
+            )
+            for paper_id, layout in rows:
+                found[paper_id] = Paper.from_dict(layout)
+                self.put(paper_id, found[paper_id])
+        return found
+
+
 ITEM_VIEWS = 100_000
 """Item views kept for sharing between papers (a bank of 500 items in 24 orders each is
 12,000)."""
@@ -168,6 +199,7 @@ class PaperViews:
         self._capacity = capacity
         self._views: OrderedDict[str, PaperView] = OrderedDict()
         self._item_views: ItemViews = {}
+        self.layouts = Layouts()
 
     async def of_candidate(self, session: AsyncSession, candidate_id: int) -> PaperView | None:
         """The view of a candidate's paper (None if they have none), reading the stored
@@ -194,7 +226,10 @@ class PaperViews:
         view = self._cached(row.id)
         if view is not None:
             return view
-        paper = Paper.from_dict(row.layout)
+        paper = self.layouts.get(row.id)
+        if paper is None:
+            paper = Paper.from_dict(row.layout)
+            self.layouts.put(row.id, paper)
         items = await load_items(session, self._cipher, list(paper.item_ids), self.items)
         if len(self._item_views) > ITEM_VIEWS:  # a new bank or many versions: start over
             self._item_views.clear()

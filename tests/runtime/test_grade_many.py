@@ -17,6 +17,7 @@ from cbt_server.protocol import candidate as msg
 from cbt_server.runtime import candidate_service as svc
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.grading_service import grade_many
+from cbt_server.runtime.papers import Layouts
 from cbt_server.runtime.ws_candidate import event_tells, message_of_event
 from cbt_server.settings import Settings
 from tests.runtime.test_save_many import POLICY, Room, _answer, _room, read_papers
@@ -162,3 +163,30 @@ async def test_grading_reads_do_not_grow_with_the_room(
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert counts[0] == counts[1], counts
+
+
+async def test_grading_reuses_the_layouts_parsed_at_check_in(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    cipher = ContentCipher.from_data_dir(settings.data_path)
+    room = await _room(sessionmaker, cipher, "A", 4)
+    await _answer_and_submit(room, sessionmaker, answered=3)
+    layouts = Layouts()
+    async with sessionmaker() as session:  # as check-in does, building the paper views
+        ids = list(await session.scalars(select(models.Paper.id)))
+        parsed = await layouts.load(session, ids)
+    statements: list[str] = []
+
+    def record(*args: Any, **_: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with sessionmaker.begin() as session:
+            rows = await grade_many(
+                session, cipher, await _locked(session, room), utcnow(), [], None, layouts
+            )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert all(row is not None and row.paper_id in parsed for row in rows)
+    assert not [s for s in statements if "papers.layout" in s]  # nothing read again
