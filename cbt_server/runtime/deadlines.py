@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 MAX_SLEEP = 5.0
+"""Longest sleep between passes (the light pass, when nothing else is due)."""
+FULL_SCAN_EVERY = 30.0
+"""Longest time between full sweeps when no deadline falls due sooner and no clock event
+asks for one. Deadlines only move later without a clock event (downtime given back), so a
+late full sweep never submits anyone late; a full sweep of a room of 2,000 holds the one
+core for about 0.1 s, and every 5 s that was a steady share of the answers' tail."""
 SWEEP_GAP = 0.5
 """Least seconds from one sweep's start to the next. A sweep reads the whole room, and a
 room submitting together wakes the sweeper once per candidate: without the gap a room of
@@ -127,10 +133,11 @@ class Sweeper:
     """The background task that applies deadlines and grades; owned by a cleanup context.
 
     A full sweep reads every running room to find who is due. It runs when a deadline
-    falls due, at least every MAX_SLEEP seconds, and when a clock event may have moved a
-    deadline (`wake`). Someone finishing moves no deadline (`wake_to_finish`): then only
-    the light pass runs (grade the submitted, end a room nobody is left in). A room of
-    2,000 submitting together otherwise read the whole room twice a second.
+    falls due, at least every FULL_SCAN_EVERY seconds, and when a clock event may have
+    moved a deadline (`wake`). Someone finishing moves no deadline (`wake_to_finish`):
+    then only the light pass runs (grade the submitted, end a room nobody is left in),
+    as it does at least every MAX_SLEEP seconds. A room of 2,000 submitting together
+    otherwise read the whole room twice a second.
     """
 
     def __init__(self, runtime: Runtime, on_running: Callable[[bool], None] | None = None) -> None:
@@ -159,11 +166,11 @@ class Sweeper:
             self._rescan = False  # a wake during this pass asks for the next
             try:
                 if rescan:
-                    scan_at = began + MAX_SLEEP
+                    scan_at = began + FULL_SCAN_EVERY
                     next_due = await self.sweep()
                     if next_due is not None:
                         wait = max(0.0, (next_due - self._rt.now()).total_seconds())
-                        scan_at = loop.time() + min(MAX_SLEEP, wait)
+                        scan_at = loop.time() + min(FULL_SCAN_EVERY, wait)
                 else:
                     await self.finish()
             except asyncio.CancelledError:
@@ -174,7 +181,7 @@ class Sweeper:
             # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that lands as the
             # wake fires, and the sweeper then outlived the server's shutdown.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, scan_at - loop.time())):
+                async with asyncio.timeout(max(0.0, min(scan_at - loop.time(), MAX_SLEEP))):
                     await self._wake.wait()
             rest = began + SWEEP_GAP - loop.time()
             if rest > 0:  # the wakes of the next moment share one pass
@@ -273,5 +280,7 @@ async def _grade_all(
     one lock of them all, then `grade_many`'s fixed number of queries."""
     locked = await lock_candidates(session, candidate_ids)
     submitted = [c for c in locked.values() if c.state == CandidateState.SUBMITTED]
-    await grade_many(session, rt.cipher, submitted, rt.now(), events, rt.papers.items)
+    await grade_many(
+        session, rt.cipher, submitted, rt.now(), events, rt.papers.items, rt.papers.layouts
+    )
     return [None] * len(candidate_ids)

@@ -194,6 +194,40 @@ async def test_someone_finishing_runs_the_light_pass_not_a_full_sweep() -> None:
         task.cancel()
 
 
+async def test_without_events_the_full_sweep_waits_for_its_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quiet exam: the light pass every MAX_SLEEP, the full read of the room only every
+    FULL_SCAN_EVERY (or at the next deadline), not every few seconds."""
+    from types import SimpleNamespace
+
+    from cbt_server.runtime import deadlines
+
+    monkeypatch.setattr(deadlines, "MAX_SLEEP", 0.1)
+    monkeypatch.setattr(deadlines, "FULL_SCAN_EVERY", 0.75)
+    monkeypatch.setattr(deadlines, "SWEEP_GAP", 0.0)
+
+    class Counting(deadlines.Sweeper):
+        sweeps = 0
+        finishes = 0
+
+        async def sweep(self) -> datetime | None:
+            Counting.sweeps += 1
+            return None
+
+        async def finish(self) -> None:
+            Counting.finishes += 1
+
+    sweeper = Counting(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
+    task = asyncio.create_task(sweeper.run())
+    try:
+        await asyncio.sleep(1.0)
+    finally:
+        task.cancel()
+    assert Counting.sweeps == 2  # at the start and once the interval passed
+    assert Counting.finishes >= 5  # in between, the light pass
+
+
 @pytest.mark.parametrize("turns", range(6))
 async def test_a_wake_and_a_stop_at_the_same_moment_still_stop_the_sweeper(turns: int) -> None:
     """The server stopping cancels the sweeper. On Python 3.11, `asyncio.wait_for` loses a
