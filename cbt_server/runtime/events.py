@@ -3,6 +3,9 @@
 Events are tiny (ids and a kind); a connection that receives one reads the current facts
 from the database and sends its client what changed. So the database stays the only
 source of truth and an event lost in transit costs a stale screen, never a wrong figure.
+Two carry what their message says, written in the same transaction as the facts they
+tell: a submission (its reason and time) and a grading (the result, or that scores are
+hidden), so that a room submitting together is told without a read per candidate.
 """
 
 from __future__ import annotations
