@@ -3,7 +3,8 @@
 Nothing here keeps a timer per candidate. A sweeper reads the stored facts, submits every
 candidate whose time has run out (at the exact moment it ran out), grades what is
 submitted but not yet graded, ends sessions with nobody left in them, and sleeps until the
-next deadline (at most a few seconds; earlier when a clock event wakes it). After a
+next deadline (reading the rooms again at least every 30 s, and at once when a clock
+event wakes it; grading and ending empty rooms every few seconds). After a
 restart the first sweep catches up with whatever fell due while the server was down.
 Every process may sweep: each step locks the candidate row and re-checks, so a candidate
 is submitted once.
