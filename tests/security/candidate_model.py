@@ -58,7 +58,9 @@ class CandidateModel:
 
     def _submit(self, seq: int) -> Reply:
         if seq <= self.acked:
-            return ("ack", seq, "")  # a resend of something already applied
+            # A resend: acknowledged again only if the paper is submitted; otherwise
+            # that submit was never applied, and an ack would say it was.
+            return ("ack", seq, "") if self.submitted else ("error", seq, "stale_seq")
         if self.submitted:
             return ("error", seq, "already_submitted")
         self.submitted = True
