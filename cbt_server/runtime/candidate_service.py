@@ -94,6 +94,22 @@ async def lock_candidates(
     return {row.id: row for row in rows}
 
 
+async def _locked_with_exams(
+    session: AsyncSession, candidate_ids: Sequence[int]
+) -> tuple[dict[int, models.Candidate], dict[int, models.ExamSession]]:
+    """Lock many candidates (`lock_candidates`) and read their sessions, by id."""
+    candidates = await lock_candidates(session, candidate_ids)
+    exams = {
+        e.id: e
+        for e in await session.scalars(
+            select(models.ExamSession)
+            .where(models.ExamSession.id.in_({c.session_id for c in candidates.values()}))
+            .execution_options(populate_existing=True)
+        )
+    }
+    return candidates, exams
+
+
 async def exam_of(session: AsyncSession, candidate: models.Candidate) -> models.ExamSession:
     exam = await session.get(models.ExamSession, candidate.session_id, populate_existing=True)
     if exam is None:
@@ -298,15 +314,7 @@ async def save_changes_many(
     fixed number of queries whatever their number: the candidates are locked together
     (in id order), their clock facts and stored rows read together, and the changes
     flushed together. A request refused as a whole wrote nothing, as a refused change."""
-    candidates = await lock_candidates(session, [r.candidate_id for r in requests])
-    exams = {
-        e.id: e
-        for e in await session.scalars(
-            select(models.ExamSession)
-            .where(models.ExamSession.id.in_({c.session_id for c in candidates.values()}))
-            .execution_options(populate_existing=True)
-        )
-    }
+    candidates, exams = await _locked_with_exams(session, [r.candidate_id for r in requests])
     holding = [
         r
         for r in requests
@@ -572,15 +580,7 @@ async def submit_many(
     request order, with a fixed number of queries whatever their number: the candidates
     locked together, their clock facts read together, the audit entries appended
     together. Each is checked before anything of it is written."""
-    candidates = await lock_candidates(session, [r.candidate_id for r in requests])
-    exams = {
-        e.id: e
-        for e in await session.scalars(
-            select(models.ExamSession)
-            .where(models.ExamSession.id.in_({c.session_id for c in candidates.values()}))
-            .execution_options(populate_existing=True)
-        )
-    }
+    candidates, exams = await _locked_with_exams(session, [r.candidate_id for r in requests])
     facts: dict[int, clock.ClockFacts] = {}
     room_paused: dict[int, bool] = {}
     for exam in exams.values():

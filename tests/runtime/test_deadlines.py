@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from cbt_server.db import models
+from cbt_server.runtime import deadlines
+from cbt_server.runtime.deadlines import Sweeper
 from cbt_server.settings import Settings
 from tests.runtime.conftest import ExamServerFactory
 from tests.runtime.exam_setup import Exam, open_db, prepare_database, settings_for
@@ -134,19 +136,7 @@ async def test_deadline_survives_a_restart_and_downtime_is_given_back(
 async def test_a_burst_of_wakes_shares_sweeps() -> None:
     """A room submitting together wakes the sweeper once per candidate; each sweep reads
     the whole room, so wakes close together must share one sweep (SWEEP_GAP apart)."""
-    from types import SimpleNamespace
-
-    from cbt_server.runtime import deadlines
-
-    class Counting(deadlines.Sweeper):
-        sweeps = 0
-
-        async def sweep(self) -> datetime | None:
-            Counting.sweeps += 1
-            return None
-
-    runtime = SimpleNamespace(now=lambda: datetime.now())
-    sweeper = Counting(runtime)  # type: ignore[arg-type]
+    sweeper = _counting_sweeper()
     task = asyncio.create_task(sweeper.run())
     try:
         for _ in range(200):  # 200 wakes over 1 s
@@ -156,40 +146,45 @@ async def test_a_burst_of_wakes_shares_sweeps() -> None:
     finally:
         task.cancel()
     # One sweep at start, then at most one per gap; without the gap it was ~one per wake.
-    assert 2 <= Counting.sweeps <= 1 + 1.0 / deadlines.SWEEP_GAP + 2
+    assert 2 <= sweeper.sweeps <= 1 + 1.0 / deadlines.SWEEP_GAP + 2
+
+
+class _CountingSweeper(Sweeper):
+    """A sweeper whose passes only count themselves."""
+
+    sweeps = 0
+    finishes = 0
+
+    async def sweep(self) -> datetime | None:
+        self.sweeps += 1
+        return None
+
+    async def finish(self) -> None:
+        self.finishes += 1
+
+
+def _counting_sweeper() -> _CountingSweeper:
+    from types import SimpleNamespace
+
+    return _CountingSweeper(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
 
 
 async def test_someone_finishing_runs_the_light_pass_not_a_full_sweep() -> None:
     """Submissions move no deadline: a room submitting together must not make the sweeper
     read the whole room again and again (2,000 candidates, twice a second), only grade and
     end the room. A clock event still asks for a full sweep."""
-    from types import SimpleNamespace
-
-    from cbt_server.runtime import deadlines
-
-    class Counting(deadlines.Sweeper):
-        sweeps = 0
-        finishes = 0
-
-        async def sweep(self) -> datetime | None:
-            Counting.sweeps += 1
-            return None
-
-        async def finish(self) -> None:
-            Counting.finishes += 1
-
-    sweeper = Counting(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
+    sweeper = _counting_sweeper()
     task = asyncio.create_task(sweeper.run())
     try:
         await asyncio.sleep(0.05)
-        assert (Counting.sweeps, Counting.finishes) == (1, 0)  # the first pass is full
+        assert (sweeper.sweeps, sweeper.finishes) == (1, 0)  # the first pass is full
         for _ in range(3):
             sweeper.wake_to_finish()
             await asyncio.sleep(deadlines.SWEEP_GAP + 0.05)
-        assert (Counting.sweeps, Counting.finishes) == (1, 3)
+        assert (sweeper.sweeps, sweeper.finishes) == (1, 3)
         sweeper.wake()
         await asyncio.sleep(deadlines.SWEEP_GAP + 0.05)
-        assert (Counting.sweeps, Counting.finishes) == (2, 3)
+        assert (sweeper.sweeps, sweeper.finishes) == (2, 3)
     finally:
         task.cancel()
 
@@ -199,33 +194,20 @@ async def test_without_events_the_full_sweep_waits_for_its_interval(
 ) -> None:
     """A quiet exam: the light pass every MAX_SLEEP, the full read of the room only every
     FULL_SCAN_EVERY (or at the next deadline), not every few seconds."""
-    from types import SimpleNamespace
-
     from cbt_server.runtime import deadlines
 
     monkeypatch.setattr(deadlines, "MAX_SLEEP", 0.1)
     monkeypatch.setattr(deadlines, "FULL_SCAN_EVERY", 0.75)
     monkeypatch.setattr(deadlines, "SWEEP_GAP", 0.0)
 
-    class Counting(deadlines.Sweeper):
-        sweeps = 0
-        finishes = 0
-
-        async def sweep(self) -> datetime | None:
-            Counting.sweeps += 1
-            return None
-
-        async def finish(self) -> None:
-            Counting.finishes += 1
-
-    sweeper = Counting(SimpleNamespace(now=datetime.now))  # type: ignore[arg-type]
+    sweeper = _counting_sweeper()
     task = asyncio.create_task(sweeper.run())
     try:
         await asyncio.sleep(1.0)
     finally:
         task.cancel()
-    assert Counting.sweeps == 2  # at the start and once the interval passed
-    assert Counting.finishes >= 5  # in between, the light pass
+    assert sweeper.sweeps == 2  # at the start and once the interval passed
+    assert sweeper.finishes >= 5  # in between, the light pass
 
 
 @pytest.mark.parametrize("turns", range(6))
