@@ -20,6 +20,7 @@ from cbt_server.runtime.grading_service import grade_many
 from cbt_server.runtime.papers import Layouts
 from cbt_server.runtime.ws_candidate import event_tells, message_of_event
 from cbt_server.settings import Settings
+from tests.runtime.test_room_states import counting
 from tests.runtime.test_save_many import POLICY, Room, _answer, _room, read_papers
 
 
@@ -166,7 +167,7 @@ async def test_grading_reads_do_not_grow_with_the_room(
 
 
 async def test_grading_reuses_the_layouts_parsed_at_check_in(
-    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     cipher = ContentCipher.from_data_dir(settings.data_path)
     room = await _room(sessionmaker, cipher, "A", 4)
@@ -175,18 +176,9 @@ async def test_grading_reuses_the_layouts_parsed_at_check_in(
     async with sessionmaker() as session:  # as check-in does, building the paper views
         ids = list(await session.scalars(select(models.Paper.id)))
         parsed = await layouts.load(session, ids)
-    statements: list[str] = []
-
-    def record(*args: Any, **_: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        async with sessionmaker.begin() as session:
-            rows = await grade_many(
-                session, cipher, await _locked(session, room), utcnow(), [], None, layouts
-            )
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    async with sessionmaker.begin() as session:
+        locked = await _locked(session, room)
+        with counting(session) as statements:
+            rows = await grade_many(session, cipher, locked, utcnow(), [], None, layouts)
     assert all(row is not None and row.paper_id in parsed for row in rows)
-    assert not [s for s in statements if "papers.layout" in s]  # nothing read again
+    assert statements and not [s for s in statements if "papers.layout" in s]  # not again

@@ -4,12 +4,11 @@ number of connections; the audit chain they append to stays intact and in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
@@ -18,6 +17,7 @@ from cbt_server.db.types import utcnow
 from cbt_server.runtime import candidate_service as svc
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.settings import Settings
+from tests.runtime.test_room_states import counting
 from tests.runtime.test_save_many import POLICY, Room, _answer, _room
 
 
@@ -137,27 +137,21 @@ async def test_submitted_together_exactly_as_one_by_one(
 
 
 async def test_the_statements_do_not_grow_with_the_connections(
-    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     cipher = ContentCipher.from_data_dir(settings.data_path)
     room = await _room(sessionmaker, cipher, "A", 40)
-    statements: list[str] = []
-    record: Callable[..., None] = lambda *args, **_: statements.append(args[2])  # noqa: E731
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
     counts = []
-    try:
-        for people in (room.exam.people[:4], room.exam.people[4:]):
-            requests = [svc.SubmitRequest(p.id, room.conns[p.id], 1) for p in people]
-            statements.clear()
-            async with sessionmaker.begin() as session:
+    for people in (room.exam.people[:4], room.exam.people[4:]):
+        requests = [svc.SubmitRequest(p.id, room.conns[p.id], 1) for p in people]
+        async with sessionmaker.begin() as session:
+            with counting(session) as statements:
                 outcomes = await svc.submit_many(
                     session, requests, now=utcnow(), policy=POLICY, events=[]
                 )
-            assert outcomes == [True] * len(requests)
-            counts.append(len(statements))
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-    assert counts[0] == counts[1], "\n".join(s.split("\n")[0][:70] for s in statements)
+        assert outcomes == [True] * len(requests)
+        counts.append(len(statements))
+    assert 0 < counts[0] == counts[1], "\n".join(s.split("\n")[0][:70] for s in statements)
     assert counts[1] <= 12, statements  # was 9 a connection, each a transaction of its own
     async with sessionmaker() as session:
         report = await audit.verify_chain(session)
