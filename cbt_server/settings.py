@@ -94,6 +94,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "event_loop",
+        "auto",
+        "CBT_EVENT_LOOP",
+        "Event loop: auto (uvloop where installed, else asyncio's own), uvloop or asyncio.",
+        _choice("auto", "uvloop", "asyncio"),
+    ),
+    Setting(
         "downtime_policy",
         "not_counted",
         "CBT_DOWNTIME_POLICY",
@@ -148,6 +155,7 @@ class Settings:
     database_url: str = ""
     sqlite_synchronous: str = "FULL"
     workers: int = 1
+    event_loop: str = "auto"
     downtime_policy: str = "not_counted"
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     lab_admin_name: str = ""

@@ -45,6 +45,8 @@ def test_demo_serves_and_writes_credentials(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert health["status"] == "ok" and health["database"] == "sqlite"
+    # `auto` runs the server on uvloop wherever it is installed (a dependency on Linux).
+    assert health["event_loop"] == "uvloop"
 
     creds = json.loads((tmp_path / "var" / "demo-credentials.json").read_text(encoding="utf-8"))
     assert creds["base_url"] == f"http://127.0.0.1:{port}"

@@ -23,6 +23,7 @@ from types import FrameType
 from aiohttp import web
 
 from cbt_server.app import create_app
+from cbt_server.runtime.loops import loop_factory
 from cbt_server.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("cbt_server.workers")
@@ -37,6 +38,7 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     base = f"http://{settings.host}:{settings.port}"
+    loop_kind, new_loop = loop_factory(settings.event_loop)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(
@@ -45,7 +47,11 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         port=settings.port,
         reuse_port=reuse_port,
         access_log=None,
-        print=lambda _: print(f"CBT server ready on {base}  (health: {base}/healthz)", flush=True),
+        loop=new_loop(),
+        print=lambda _: print(
+            f"CBT server ready on {base}  (health: {base}/healthz; event loop: {loop_kind})",
+            flush=True,
+        ),
     )
 
 

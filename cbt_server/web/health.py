@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from sqlalchemy import text
 
 from cbt_server import __version__
 from cbt_server.appkeys import ENGINE, SETTINGS
+from cbt_server.runtime.loops import loop_name
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -23,6 +26,7 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "version": __version__,
             "database": "sqlite" if app[SETTINGS].is_sqlite else "postgresql",
+            "event_loop": loop_name(asyncio.get_running_loop()),
         }
     )
 

@@ -13,6 +13,8 @@ async def test_healthz(live_server: LiveServer) -> None:
         body = await resp.json()
     assert body["status"] == "ok"
     assert body["database"] in {"sqlite", "postgresql"}
+    # This server runs inside the test's own loop (pytest-asyncio's, asyncio's kind).
+    assert body["event_loop"] == "asyncio"
 
 
 async def test_unknown_path_has_error_shape(live_server: LiveServer) -> None:
