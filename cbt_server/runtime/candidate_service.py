@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +36,6 @@ from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.answers import normalize_response
 from cbt_server.exam.clock import DowntimePolicy
-from cbt_server.exam.grading import ItemType
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime.events import Event, Kind
@@ -46,7 +45,13 @@ from cbt_server.runtime.facts import (
     room_pause,
     session_clock_facts_and_pauses,
 )
-from cbt_server.runtime.papers import PaperViews, ensure_papers, layout_index, paper_of
+from cbt_server.runtime.papers import (
+    PaperIndex,
+    PaperViews,
+    ensure_papers,
+    layout_index,
+    paper_of,
+)
 from item_bank import catalogue
 
 CANDIDATE_ROLE = "candidate"
@@ -229,9 +234,6 @@ def _answer_refusal(
     except DomainError as error:
         return error
     return None
-
-
-PaperIndex = Mapping[str, tuple[ItemType, tuple[str, ...]]]
 
 
 async def paper_index(session: AsyncSession, candidate_id: int) -> PaperIndex:

@@ -200,6 +200,24 @@ class PaperViews:
         self._views: OrderedDict[str, PaperView] = OrderedDict()
         self._item_views: ItemViews = {}
         self.layouts = Layouts()
+        self._indexes: OrderedDict[str, PaperIndex] = OrderedDict()
+
+    async def index_of(self, session: AsyncSession, candidate_id: int) -> PaperIndex:
+        """The index of a candidate's paper (empty if they have none yet). Every
+        connection needs it for its first answer; the layout parsed at check-in serves,
+        so a room reconnecting does not read and parse 100-item layouts again."""
+        paper_id = await session.scalar(
+            select(models.Paper.id).where(models.Paper.candidate_id == candidate_id)
+        )
+        if paper_id is None:
+            return {}
+        index = self._indexes.get(paper_id)
+        if index is None:
+            paper = (await self.layouts.load(session, [paper_id]))[paper_id]
+            index = self._indexes[paper_id] = paper_index(paper)
+            if len(self._indexes) > self._capacity:
+                self._indexes.popitem(last=False)
+        return index
 
     async def of_candidate(self, session: AsyncSession, candidate_id: int) -> PaperView | None:
         """The view of a candidate's paper (None if they have none), reading the stored
@@ -240,11 +258,19 @@ class PaperViews:
         return view
 
 
-def layout_index(layout: Mapping[str, object]) -> dict[str, tuple[ItemType, tuple[str, ...]]]:
-    """item id -> (type, option ids) for a stored paper layout: what answer checks need."""
-    paper = Paper.from_dict(cast(Mapping[str, Any], layout))
+PaperIndex = Mapping[str, tuple[ItemType, tuple[str, ...]]]
+"""item id -> (type, option ids) of one paper: what checking an answer needs."""
+
+
+def paper_index(paper: Paper) -> PaperIndex:
+    """The index of a parsed paper."""
     return {
         item.item_id: (ItemType(section.type), item.option_order)
         for section in paper.sections
         for item in section.items
     }
+
+
+def layout_index(layout: Mapping[str, object]) -> PaperIndex:
+    """The index of a stored paper layout."""
+    return paper_index(Paper.from_dict(cast(Mapping[str, Any], layout)))

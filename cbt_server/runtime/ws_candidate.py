@@ -286,7 +286,7 @@ class CandidateHandler:
         # A paper never changes once stored: read its index once per connection.
         if not self.index:
             async with self.rt.read() as session:
-                self.index = await svc.paper_index(session, self._conn().candidate_id)
+                self.index = await self.rt.papers.index_of(session, self._conn().candidate_id)
         return self.index
 
     def _conn(self) -> CandidateConnection:
