@@ -30,6 +30,7 @@ from websockets.typing import Origin, Subprotocol
 
 from loadtests.candidate import LOGIN_RETRY, CandidateClient, Event
 from loadtests.ledger import LedgerWriter
+from loadtests.loopwatch import LoopWatch
 from loadtests.plan import Answer, Disconnect, Reconnect, Submit, ThinkTime, make_plan, paper_items
 from loadtests.proctor import DONE, WAITING, ProctorClient
 from loadtests.stats import summarize
@@ -514,6 +515,8 @@ async def drive(args: argparse.Namespace, room: dict[str, Any]) -> int:
     seed = int(room.get("seed", 1))
     people = [Person(c["ticket"], c["id_number"], int(c["seat"])) for c in room["candidates"]]
     finished = 0
+    watch = LoopWatch()
+    watch.start()
 
     proctor = AsyncProctor(
         args.host, room, think, random.Random(f"{seed}:proctor"), timings, shared,
@@ -539,6 +542,8 @@ async def drive(args: argparse.Namespace, room: dict[str, Any]) -> int:
             await asyncio.sleep(1.0 / args.spawn_rate)
     await asyncio.gather(*tasks)
     ledger.write(await proctor_task)
+    await watch.stop()
+    ledger.write(watch.record())
     for line in timings.lines():
         print(line, flush=True)
     return 0

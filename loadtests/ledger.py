@@ -1,7 +1,8 @@
 """The ledger: what the simulated users did, one JSON object per line, one file per worker.
 
 Each candidate writes one `{"kind": "candidate", ...}` line when it stops (also when it
-fails), the proctor one `{"kind": "proctor", ...}` line. Files are named
+fails), the proctor one `{"kind": "proctor", ...}` line, and the asyncio driver one
+`{"kind": "generator", ...}` line about its own loop's stalls (`loopwatch.py`). Files are named
 `ledger-<pid>.jsonl` so that several load-generator processes never share a file.
 """
 

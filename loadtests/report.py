@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadtests.loopwatch import acks_during_stalls
 from loadtests.stats import summarize
 
 REPORT_KEYS = (
@@ -128,6 +129,7 @@ def build_report(
     """The report of one run, and the reasons it failed if it did."""
     people = [r for r in records if r.get("kind") == "candidate"]
     proctors = [r for r in records if r.get("kind") == "proctor"]
+    generators = [r for r in records if r.get("kind") == "generator"]
     errors = list(run_errors)
     tickets = [str(r["ticket"]) for r in people]
     if len(set(tickets)) != len(tickets):
@@ -199,12 +201,37 @@ def build_report(
             None,
         ),
         "reconnects": sum(int(r.get("reconnects") or 0) for r in people),
+        "load_generator": _generator_stalls(generators, answers),
         "thresholds": {
             "max_start_s": thresholds.max_start_s,
             "max_ack_p99_ms": thresholds.max_ack_p99_ms,
         },
     }
     return Outcome(report, reasons, errors, extras)
+
+
+def _generator_stalls(
+    generators: Sequence[Mapping[str, Any]], answers: Sequence[Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """How much the load generator's own loop stalled, and how many acknowledgements it
+    timed late because of it (loopwatch.py); None for a generator that does not watch."""
+    if not generators:
+        return None
+    stalls = [(float(end), float(ms)) for g in generators for end, ms in g.get("stalls") or []]
+    timed = [
+        (float(a["at"]), float(a["ack_ms"]))
+        for a in answers
+        if a.get("ack_ms") is not None and a.get("at") is not None
+    ]
+    return {
+        "stalls_over_ms": max(float(g.get("stall_ms") or 0.0) for g in generators),
+        "stalls": sum(int(g.get("stall_count") or 0) for g in generators),
+        "max_lag_ms": max(float(g.get("max_lag_ms") or 0.0) for g in generators),
+        "longest_full_collection_ms": max(
+            float(g.get("longest_full_collection_ms") or 0.0) for g in generators
+        ),
+        "acks_during_stalls": acks_during_stalls(timed, stalls),
+    }
 
 
 def _sum_counts(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:

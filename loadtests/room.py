@@ -575,6 +575,11 @@ def summary_lines(outcome: Outcome) -> list[str]:
     lines.append(
         f"reconnects {extras['reconnects']}; refusals handled by waiting {extras['refusals']}; "
         f"CPU {extras.get('cpu')}; load average {extras.get('load_average_1m')}"
+        + (
+            f"; load generator stalls {extras['load_generator']}"
+            if extras.get("load_generator")
+            else ""
+        )
     )
     if "server_kill" in extras:
         lines.append(f"server killed and restarted: {extras['server_kill']}")

@@ -159,3 +159,24 @@ def test_duplicate_ledger_records_are_an_error() -> None:
 )  # fmt: skip
 def test_default_thresholds(n: int, link: float, start: float, ack: float) -> None:
     assert Thresholds.default(n, link) == Thresholds(start, ack)
+
+
+def test_the_generators_stalls_and_the_acks_they_delayed_are_reported() -> None:
+    slow = answer(1, "I1", ["A"], ack_ms=560.0) | {"at": START + 30.0}
+    fast = answer(2, "I2", ["B"], ack_ms=12.0) | {"at": START + 40.0}
+    generator = {"kind": "generator", "stall_ms": 100.0, "stall_count": 2,
+                 "stalls": [[START + 30.5, 540.0], [START + 2.0, 1400.0]],
+                 "max_lag_ms": 1400.0, "full_collections": 9,
+                 "longest_full_collection_ms": 120.5}  # fmt: skip
+    records = [PROCTOR, generator, person("A", [slow, fast]), person("B", [])]
+    outcome = run(records, [result("A", {"I1": ["A"], "I2": ["B"]}), result("B", {})])
+    assert outcome.extras["load_generator"] == {
+        "stalls_over_ms": 100.0, "stalls": 2, "max_lag_ms": 1400.0,
+        "longest_full_collection_ms": 120.5, "acks_during_stalls": 1,
+    }  # fmt: skip
+    assert outcome.report["ack_ms"]["p99"] > 500.0  # the late ack is reported, not hidden
+
+
+def test_a_generator_that_does_not_watch_reports_nothing_about_it() -> None:
+    records = [PROCTOR, person("A", []), person("B", [])]
+    assert run(records, [result("A", {}), result("B", {})]).extras["load_generator"] is None

@@ -49,3 +49,32 @@ def test_a_room_of_five_loses_nothing(tmp_path: Path) -> None:
     assert report["link_mbit"] == 0 and report["database"] == "sqlite"
     assert report["bytes_per_candidate"] > 0
     assert "PASSED" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_asyncio_driver_runs_a_room_and_reports_its_own_stalls(tmp_path: Path) -> None:
+    report_path, details_path = tmp_path / "report.json", tmp_path / "details.json"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "loadtests.room", "--driver", "asyncio",
+            "--candidates", "5", "--link-mbit", "0", "--think-scale", "0.02",
+            "--max-ack-p99-ms", "5000", "--max-start-s", "60",
+            "--json", str(report_path), "--details", str(details_path),
+        ],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["candidates"] == report["completed"] == 5
+    assert report["lost"] == 0 and report["passed"] is True
+    assert report["answers_in_results"] == 5 * 100
+    watched = json.loads(details_path.read_text(encoding="utf-8"))["load_generator"]
+    assert watched is not None and watched["stalls_over_ms"] == 100.0
+    assert watched["stalls"] >= 0 and watched["max_lag_ms"] > 0.0
+    assert 0 <= watched["acks_during_stalls"] <= report["answers_acknowledged"]
+    assert "load generator stalls" in done.stderr
