@@ -30,7 +30,7 @@ from websockets.typing import Origin, Subprotocol
 
 from loadtests.candidate import LOGIN_RETRY, CandidateClient, Event
 from loadtests.ledger import LedgerWriter
-from loadtests.loopwatch import LoopWatch
+from loadtests.loopwatch import GeneratorWatch
 from loadtests.plan import Answer, Disconnect, Reconnect, Submit, ThinkTime, make_plan, paper_items
 from loadtests.proctor import DONE, WAITING, ProctorClient
 from loadtests.stats import summarize
@@ -515,7 +515,7 @@ async def drive(args: argparse.Namespace, room: dict[str, Any]) -> int:
     seed = int(room.get("seed", 1))
     people = [Person(c["ticket"], c["id_number"], int(c["seat"])) for c in room["candidates"]]
     finished = 0
-    watch = LoopWatch()
+    watch = GeneratorWatch()
     watch.start()
 
     proctor = AsyncProctor(

@@ -3,11 +3,13 @@
 An acknowledgement is timed by the generator: from the moment it sends an answer until
 it has read the reply. If the generator's own loop is busy (a full garbage collection
 over thousands of simulated candidates, say), every reply arriving meanwhile is read
-late and counted against the server. In a room of 2,000 such pauses put a handful of
-answers at about 550 ms while the server's loop never lagged 100 ms. So the generator
-measures its stalls, reports them in its ledger record (`{"kind": "generator"}`), and the
-report names how many acknowledgements overlapped one: a slow generator is a finding
-about the generator, not a result about the server.
+late and counted against the server. In rooms of 2,000, clusters of a few answers were
+timed at about 550 ms while the server's loop never lagged 100 ms; the generator's own
+full collections were the likely cause, and none has appeared since it freezes (below).
+So the generator measures its stalls with the server's own watch
+(`cbt_server/runtime/loopwatch.py`) and reports them in its ledger record (`{"kind":
+"generator"}`), and the report names how many acknowledgements overlapped one: a slow
+generator is a finding about the generator, not a result about the server.
 
 It also keeps its full collections short the way the server does (`HeapFreezer`): the
 survivors of each one are frozen, and the next walks only what is newer.
@@ -23,25 +25,21 @@ import time
 from typing import Any
 
 from cbt_server.runtime.heap import HeapFreezer
+from cbt_server.runtime.loopwatch import LoopWatch
 
 EVERY_S = 0.05
-"""How often the loop is asked to wake."""
+"""How often the generator's loop is asked to wake."""
 STALL_MS = 100.0
 """A wake later than this is a stall, recorded with its moment."""
-MAX_STALLS = 1000
-"""Stalls kept in the record (their count is always exact)."""
 
 
-class LoopWatch:
-    """Samples the running loop's lateness until `stop`; `record()` is the ledger line."""
+class GeneratorWatch:
+    """The generator's loop watch (`cbt_server.runtime.loopwatch.LoopWatch`), its full
+    collections timed and their survivors frozen, until `stop`; `record()` is the ledger
+    line."""
 
     def __init__(self, *, every_s: float = EVERY_S, stall_ms: float = STALL_MS) -> None:
-        self.every_s = every_s
-        self.stall_ms = stall_ms
-        self.stalls: list[tuple[float, float]] = []
-        """(epoch seconds when the stall ended, milliseconds late)"""
-        self.stall_count = 0
-        self.max_lag_ms = 0.0
+        self.loop_watch = LoopWatch(every_s=every_s, stall_ms=stall_ms)
         self.full_collections = 0
         self.longest_full_collection_ms = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -54,7 +52,7 @@ class LoopWatch:
         self._freezer.install()
         self._freezer.exam_running(True)
         gc.callbacks.append(self._on_gc)
-        self._task = loop.create_task(self._watch())
+        self._task = loop.create_task(self.loop_watch.run())
 
     async def stop(self) -> None:
         if self._on_gc in gc.callbacks:
@@ -66,32 +64,18 @@ class LoopWatch:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def note(self, late_ms: float, at: float) -> None:
-        """Count one wake that came `late_ms` after it was due, ending at `at`."""
-        self.max_lag_ms = max(self.max_lag_ms, late_ms)
-        if late_ms > self.stall_ms:
-            self.stall_count += 1
-            if len(self.stalls) < MAX_STALLS:
-                self.stalls.append((round(at, 3), round(late_ms, 1)))
-
     def record(self) -> dict[str, Any]:
+        watch = self.loop_watch
         return {
             "kind": "generator",
             "pid": os.getpid(),
-            "stall_ms": self.stall_ms,
-            "stall_count": self.stall_count,
-            "stalls": [list(s) for s in self.stalls],
-            "max_lag_ms": round(self.max_lag_ms, 1),
+            "stall_ms": watch.stall_ms,
+            "stall_count": watch.stall_count,
+            "stalls": [list(s) for s in watch.stalls],
+            "max_lag_ms": round(watch.max_lag_ms, 1),
             "full_collections": self.full_collections,
             "longest_full_collection_ms": round(self.longest_full_collection_ms, 1),
         }
-
-    async def _watch(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            due = loop.time() + self.every_s
-            await asyncio.sleep(self.every_s)
-            self.note((loop.time() - due) * 1000.0, time.time())
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if info.get("generation") != 2:

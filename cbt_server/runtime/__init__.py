@@ -20,8 +20,9 @@ from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
 from cbt_server.runtime.heap import HeapFreezer
 from cbt_server.runtime.hub import Hub
-from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, ROOM_STATES, RUNTIME, SWEEPER
+from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, LOOP_WATCH, ROOM_STATES, RUNTIME, SWEEPER
 from cbt_server.runtime.login_limit import LoginLimits
+from cbt_server.runtime.loopwatch import LoopWatch, log_stall
 from cbt_server.runtime.notifier import make_notifier
 from cbt_server.runtime.readengine import make_read_engine
 from cbt_server.runtime.room_states import RoomStates
@@ -60,11 +61,13 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[ROOM_STATES] = RoomStates(runtime, hub.candidate_ids)
     app[LOGIN_LIMITS] = LoginLimits()
+    app[LOOP_WATCH] = loop_watch = LoopWatch(on_stall=log_stall)
     await notifier.start(hub.deliver, hub.resync)
     await liveness.on_start(runtime)
     tasks = [
         asyncio.create_task(sweeper.run(), name="cbt-deadlines"),
         asyncio.create_task(liveness.beat_forever(runtime), name="cbt-heartbeat"),
+        asyncio.create_task(loop_watch.run(), name="cbt-loop-watch"),
     ]
     try:
         yield

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from cbt_server import __version__
 from cbt_server.appkeys import ENGINE, SETTINGS
+from cbt_server.runtime.keys import LOOP_WATCH
 from cbt_server.runtime.loops import loop_name
 
 
@@ -21,12 +22,15 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response(
             {"status": "unavailable", "database": str(exc.__class__.__name__)}, status=503
         )
+    watch = app.get(LOOP_WATCH)
     return web.json_response(
         {
             "status": "ok",
             "version": __version__,
             "database": "sqlite" if app[SETTINGS].is_sqlite else "postgresql",
             "event_loop": loop_name(asyncio.get_running_loop()),
+            # Stalls of this process's loop since it started (runtime/loopwatch.py).
+            "loop_stalls": None if watch is None else watch.stall_count,
         }
     )
 

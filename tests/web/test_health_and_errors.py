@@ -15,6 +15,7 @@ async def test_healthz(live_server: LiveServer) -> None:
     assert body["database"] in {"sqlite", "postgresql"}
     # This server runs inside the test's own loop (pytest-asyncio's, asyncio's kind).
     assert body["event_loop"] == "asyncio"
+    assert isinstance(body["loop_stalls"], int) and body["loop_stalls"] >= 0
 
 
 async def test_unknown_path_has_error_shape(live_server: LiveServer) -> None:
