@@ -50,7 +50,7 @@ class GeneratorWatch:
         loop = asyncio.get_running_loop()
         self._freezer = HeapFreezer(loop)
         self._freezer.install()
-        self._freezer.exam_running(True)
+        self._freezer.exam_open(True)
         gc.callbacks.append(self._on_gc)
         self._task = loop.create_task(self.loop_watch.run())
 
@@ -58,7 +58,7 @@ class GeneratorWatch:
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
         if self._freezer is not None:
-            self._freezer.exam_running(False)
+            self._freezer.exam_open(False)
             self._freezer.uninstall()
         if self._task is not None:
             self._task.cancel()

@@ -54,7 +54,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     heap = HeapFreezer(asyncio.get_running_loop())
     heap.install()
-    sweeper = Sweeper(runtime, on_running=heap.exam_running)
+    sweeper = Sweeper(runtime, on_open=heap.exam_open)
     hub = Hub(on_clock_event=sweeper.wake, on_finish_event=sweeper.wake_to_finish)
     app[RUNTIME] = runtime
     app[SWEEPER] = sweeper
@@ -82,7 +82,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await notifier.close()
         if read_engine is not None:
             await read_engine.dispose()
-        heap.exam_running(False)
+        heap.exam_open(False)
         heap.uninstall()
 
 

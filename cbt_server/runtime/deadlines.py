@@ -53,6 +53,8 @@ SWEEP_GAP = 0.5
 """Least seconds from one sweep's start to the next. A sweep reads the whole room, and a
 room submitting together wakes the sweeper once per candidate: without the gap a room of
 2,000 swept 2,000 times in a minute, and answers waited behind it."""
+OPEN = (SessionState.CHECKIN.value, SessionState.STARTED.value)
+"""Sessions people are in: checking in, or taking the exam."""
 ACTIVE = (
     CandidateState.REGISTERED,
     CandidateState.CHECKED_IN,
@@ -141,12 +143,13 @@ class Sweeper:
     otherwise read the whole room twice a second.
     """
 
-    def __init__(self, runtime: Runtime, on_running: Callable[[bool], None] | None = None) -> None:
+    def __init__(self, runtime: Runtime, on_open: Callable[[bool], None] | None = None) -> None:
         self._rt = runtime
         self._wake = asyncio.Event()
         self._rescan = False
-        self._on_running = on_running
-        """Told after each sweep whether any session is running (heap.HeapFreezer)."""
+        self._on_open = on_open
+        """Told after each pass whether any session is open for check-in or running
+        (heap.HeapFreezer)."""
 
     def wake(self) -> None:
         """A deadline may have moved (a clock event, a proctor's command): sweep soon."""
@@ -195,13 +198,12 @@ class Sweeper:
         due: list[int] = []
         upcoming: datetime | None = None
         async with rt.read() as session:
-            started = (
+            opened = (
                 await session.scalars(
-                    select(models.ExamSession).where(
-                        models.ExamSession.state == SessionState.STARTED.value
-                    )
+                    select(models.ExamSession).where(models.ExamSession.state.in_(OPEN))
                 )
             ).all()
+            started = [exam for exam in opened if exam.state == SessionState.STARTED.value]
             for exam in started:
                 candidates = (
                     await session.scalars(
@@ -221,8 +223,7 @@ class Sweeper:
                     elif upcoming is None or moment < upcoming:
                         upcoming = moment
             started_ids = [exam.id for exam in started]
-        if self._on_running is not None:
-            self._on_running(bool(started_ids))
+        self._tell_open(bool(opened))
         # At the end of the time a whole room falls due at once: its submissions share
         # transactions (group commit), and so do their gradings.
         await asyncio.gather(*(self._expire(candidate_id, now) for candidate_id in due))
@@ -233,14 +234,19 @@ class Sweeper:
         """The light pass: grade whoever is submitted and not graded yet, and end the
         running rooms nobody is left in."""
         async with self._rt.read() as session:
-            started_ids = list(
-                await session.scalars(
-                    select(models.ExamSession.id).where(
-                        models.ExamSession.state == SessionState.STARTED.value
+            opened = (
+                await session.execute(
+                    select(models.ExamSession.id, models.ExamSession.state).where(
+                        models.ExamSession.state.in_(OPEN)
                     )
                 )
-            )
-        await self._finish(started_ids)
+            ).all()
+        self._tell_open(bool(opened))
+        await self._finish([id_ for id_, state in opened if state == SessionState.STARTED.value])
+
+    def _tell_open(self, open_: bool) -> None:
+        if self._on_open is not None:
+            self._on_open(open_)
 
     async def _finish(self, started_ids: list[int]) -> None:
         rt = self._rt

@@ -9,12 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.db.engine import make_engine, make_sessionmaker
+from cbt_server.db.migrate import upgrade
+from cbt_server.db.types import utcnow
 from cbt_server.runtime import deadlines
+from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.deadlines import Sweeper
+from cbt_server.runtime.notifier import MemoryNotifier
 from cbt_server.settings import Settings
 from tests.runtime.conftest import ExamServerFactory
-from tests.runtime.exam_setup import Exam, open_db, prepare_database, settings_for
+from tests.runtime.exam_setup import Exam, build_exam, open_db, prepare_database, settings_for
 from tests.runtime.wsclient import candidate_login, command, proctor_open
 
 
@@ -261,3 +267,32 @@ async def test_a_stop_that_a_library_turns_into_an_error_still_stops_the_sweeper
     done, _ = await asyncio.wait([task], timeout=deadlines.MAX_SLEEP + deadlines.SWEEP_GAP + 1)
     assert task in done and task.cancelled(), "the sweeper went on after it was cancelled"
     assert LosesTheCancel.sweeps == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "open_"),
+    [("scheduled", False), ("checkin", True), ("started", True), ("ended", False)],
+)
+async def test_both_passes_tell_whether_people_are_in_an_exam(
+    tmp_path: Path, state: str, open_: bool
+) -> None:
+    """The heap freezer listens (runtime/heap.py): check-in counts as well as the exam,
+    since the logins of a big room grow the heap as much as the exam does."""
+    settings = settings_for(tmp_path, f"open-{state}")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        await upgrade(engine)
+        maker = make_sessionmaker(engine)
+        cipher = ContentCipher.from_data_dir(settings.data_path)
+        await build_exam(maker, cipher, candidates=2, state=state)
+        if state == "started":
+            async with maker.begin() as db:
+                exam = (await db.scalars(select(models.ExamSession))).one()
+                exam.started_at = utcnow()
+        told: list[bool] = []
+        sweeper = Sweeper(Runtime(settings, maker, cipher, MemoryNotifier()), on_open=told.append)
+        await sweeper.sweep()
+        await sweeper.finish()
+        assert told == [open_, open_]
+    finally:
+        await engine.dispose()
