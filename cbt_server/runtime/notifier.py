@@ -26,6 +26,9 @@ from cbt_server.runtime.tasks import raise_if_cancelling, stop_tasks
 log = logging.getLogger(__name__)
 
 CHANNEL = "cbt_events"
+_NOTIFY_ALL = text(
+    "SELECT pg_notify(:channel, e.payload) FROM unnest(CAST(:payloads AS text[])) AS e(payload)"
+)
 APPLICATION_PREFIX = "cbt:"
 """The listener connection's application name is this plus the process id: other
 processes tell from `pg_stat_activity` which server processes are alive."""
@@ -96,11 +99,15 @@ class PgNotifier(Notifier):
         return self._connected.is_set()
 
     async def stage(self, session: AsyncSession, events: Sequence[Event]) -> None:
-        for event in events:
-            await session.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": CHANNEL, "payload": event.to_json()},
-            )
+        # One statement for all of a transaction's events: a group commit of 20 answers
+        # has 20 `answered` events, and a statement each was 20 round trips inside the
+        # transaction that every one of those answers waited for. unnest yields the
+        # array in order, so they are announced in the order they happened.
+        if not events:
+            return
+        await session.execute(
+            _NOTIFY_ALL, {"channel": CHANNEL, "payloads": [e.to_json() for e in events]}
+        )
 
     async def close(self) -> None:
         if self._task is not None:

@@ -20,6 +20,7 @@ from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.notifier import MemoryNotifier, PgNotifier
 from cbt_server.settings import Settings, load_settings
 from tests.runtime.exam_setup import build_exam, settings_for
+from tests.runtime.test_room_states import counting
 
 
 async def test_crash_leaves_downtime_and_frees_connections(tmp_path: Path) -> None:
@@ -115,6 +116,35 @@ async def test_pg_notifier_delivers_on_commit_only_and_survives_a_lost_connectio
         async with maker.begin() as db:
             await notifier.stage(db, [again])
         await _until(lambda: received == [first, again])
+    finally:
+        await notifier.close()
+        await engine.dispose()
+
+
+@pytest.mark.pg
+async def test_pg_notifier_announces_a_transactions_events_in_order_with_one_statement(
+    pg_settings: Settings,
+) -> None:
+    """A group commit of many answers stages an event each: one round trip for all of
+    them, announced in the order they happened."""
+    engine = make_engine(pg_settings.effective_database_url)
+    await upgrade(engine)
+    maker = make_sessionmaker(engine)
+    received: list[Event] = []
+    notifier = PgNotifier(pg_settings.effective_database_url, "order-proc", retry_seconds=0.2)
+    events = [
+        Event(Kind.CANDIDATE_ANSWERED if n % 3 else Kind.CANDIDATE_CONNECTED, 7, n)
+        for n in range(1, 41)
+    ] + [Event(Kind.SESSION_PAUSED, 7, data={"reason": '停电, "引号" {}'})]
+    try:
+        await notifier.start(received.append, lambda: None)
+        async with maker.begin() as db:
+            with counting(db) as statements:
+                await notifier.stage(db, events)
+                await notifier.stage(db, [])  # nothing to announce: no statement
+            assert len(statements) == 1
+        await _until(lambda: len(received) == len(events))
+        assert received == events
     finally:
         await notifier.close()
         await engine.dispose()
