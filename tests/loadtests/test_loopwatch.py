@@ -17,10 +17,10 @@ async def test_a_blocked_loop_is_recorded_as_a_stall() -> None:
     await watch.stop()
     record = watch.record()
     assert record["kind"] == "generator"
-    assert record["stall_count"] == 1 and len(record["stalls"]) == 1
-    end, late_ms = record["stalls"][0]
-    assert 250.0 <= late_ms <= record["max_lag_ms"]
-    assert before < end <= time.time()
+    # A busy machine may add a stall of its own; the one made here is among them.
+    blocked = [(end, ms) for end, ms in record["stalls"] if end > before and ms >= 250.0]
+    assert len(blocked) == 1 and record["stall_count"] == len(record["stalls"]) >= 1
+    assert blocked[0][0] <= time.time() and blocked[0][1] <= record["max_lag_ms"]
 
 
 async def test_full_collections_are_timed_and_survivors_frozen_while_watching() -> None:

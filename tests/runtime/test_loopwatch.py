@@ -13,7 +13,7 @@ from cbt_server.runtime.loopwatch import KEPT, LoopWatch, log_stall
 
 
 async def test_a_blocked_loop_is_logged_and_counted(caplog: pytest.LogCaptureFixture) -> None:
-    watch = LoopWatch(every_s=0.01, stall_ms=100.0, on_stall=log_stall)
+    watch = LoopWatch(every_s=0.01, stall_ms=200.0, on_stall=log_stall)
     task = asyncio.create_task(watch.run())
     await asyncio.sleep(0.05)
     before = time.time()
@@ -22,11 +22,13 @@ async def test_a_blocked_loop_is_logged_and_counted(caplog: pytest.LogCaptureFix
         await asyncio.sleep(0.05)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert watch.stall_count == 1
-    ((end, late_ms),) = watch.stalls
-    assert before < end <= time.time() and 250.0 <= late_ms <= watch.max_lag_ms
-    (message,) = [r.getMessage() for r in caplog.records]
-    assert message.startswith("the event loop was blocked for ") and " ms" in message
+    # A busy machine may add a stall of its own; the one made here is among them.
+    blocked = [(end, ms) for end, ms in watch.stalls if end > before and ms >= 250.0]
+    assert len(blocked) == 1 and watch.stall_count == len(watch.stalls) >= 1
+    assert max(ms for _, ms in watch.stalls) == round(watch.max_lag_ms, 1)  # to 0.1 ms
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == watch.stall_count
+    assert all(m.startswith("the event loop was blocked for ") for m in messages)
 
 
 def test_wakes_within_the_limit_are_not_stalls() -> None:
