@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,15 +20,18 @@ from loadtests.report import REPORT_KEYS
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_a_room_of_five_loses_nothing(tmp_path: Path) -> None:
+def run_room(
+    tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`python -m loadtests.room` with a room of 5, unshaped, think time compressed and
+    timing limits opened wide; returns the finished process and its JSON report."""
     report_path = tmp_path / "report.json"
     done = subprocess.run(
         [
             sys.executable, "-m", "loadtests.room",
             "--candidates", "5", "--link-mbit", "0", "--think-scale", "0.02",
             "--max-ack-p99-ms", "5000", "--max-start-s", "60",
-            "--json", str(report_path), "--keep",
+            "--json", str(report_path), *extra,
         ],
         # The work folder (server log, ledger, results) stays in pytest's tmp_path.
         env={**os.environ, "TMPDIR": str(tmp_path)},
@@ -38,7 +42,12 @@ def test_a_room_of_five_loses_nothing(tmp_path: Path) -> None:
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return done, json.loads(report_path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_a_room_of_five_loses_nothing(tmp_path: Path) -> None:
+    done, report = run_room(tmp_path, "--keep")
     assert tuple(report) == REPORT_KEYS
     assert report["candidates"] == report["completed"] == 5
     assert report["lost"] == 0 and report["errors"] == 0 and report["passed"] is True
@@ -53,23 +62,8 @@ def test_a_room_of_five_loses_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_asyncio_driver_runs_a_room_and_reports_its_own_stalls(tmp_path: Path) -> None:
-    report_path, details_path = tmp_path / "report.json", tmp_path / "details.json"
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "loadtests.room", "--driver", "asyncio",
-            "--candidates", "5", "--link-mbit", "0", "--think-scale", "0.02",
-            "--max-ack-p99-ms", "5000", "--max-start-s", "60",
-            "--json", str(report_path), "--details", str(details_path),
-        ],
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    details_path = tmp_path / "details.json"
+    done, report = run_room(tmp_path, "--driver", "asyncio", "--details", str(details_path))
     assert report["candidates"] == report["completed"] == 5
     assert report["lost"] == 0 and report["passed"] is True
     assert report["answers_in_results"] == 5 * 100
