@@ -536,14 +536,16 @@ async def drive(args: argparse.Namespace, room: dict[str, Any]) -> int:
             finished += 1
 
     tasks = []
-    for index, person in enumerate(people):
-        tasks.append(asyncio.create_task(one(person)))
-        if args.spawn_rate and index + 1 < len(people):
-            await asyncio.sleep(1.0 / args.spawn_rate)
-    await asyncio.gather(*tasks)
-    ledger.write(await proctor_task)
-    await watch.stop()
-    ledger.write(watch.record())
+    try:
+        for index, person in enumerate(people):
+            tasks.append(asyncio.create_task(one(person)))
+            if args.spawn_rate and index + 1 < len(people):
+                await asyncio.sleep(1.0 / args.spawn_rate)
+        await asyncio.gather(*tasks)
+        ledger.write(await proctor_task)
+    finally:  # a failed run still says whether the generator itself stalled
+        await watch.stop()
+        ledger.write(watch.record())
     for line in timings.lines():
         print(line, flush=True)
     return 0

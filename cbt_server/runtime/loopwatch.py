@@ -18,7 +18,8 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 EVERY_S = 0.1
-"""How often the loop is asked to wake; the watch itself costs about 10 µs a wake."""
+"""How often the loop is asked to wake. A wake cost about 50 µs of CPU here (asyncio
+and uvloop alike), so the watch takes about 0.05 % of a core."""
 STALL_MS = 250.0
 """A wake this much later than asked is a stall: long enough that people notice."""
 KEPT = 1000
