@@ -63,105 +63,85 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "127.0.0.1", "CBT_HOST", "Address the server listens on."),
-    Setting("port", 8080, "CBT_PORT", "TCP port the server listens on.", _port),
-    Setting(
-        "data_dir",
-        "var",
-        "CBT_DATA_DIR",
-        "Folder for the SQLite database, keys and demo credentials.",
-    ),
-    Setting(
-        "database_url",
+def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
+    """A `Settings` field with its env var, help text and parser kept beside its default."""
+    meta = {"env": env, "help": help, "parse": parse}
+    if isinstance(default, tuple):
+        return field(default_factory=lambda: default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the server, each declared once: default, env var, help, parser."""
+
+    host: str = _setting("127.0.0.1", "CBT_HOST", "Address the server listens on.")
+    port: int = _setting(8080, "CBT_PORT", "TCP port the server listens on.", _port)
+    data_dir: str = _setting(
+        "var", "CBT_DATA_DIR", "Folder for the SQLite database, keys and demo credentials."
+    )
+    database_url: str = _setting(
         "",
         "CBT_DATABASE_URL",
         "SQLAlchemy URL. Empty: SQLite file cbt.sqlite3 in data_dir. "
         "PostgreSQL: postgresql+asyncpg://user@host/db.",
-    ),
-    Setting(
-        "sqlite_synchronous",
+    )
+    sqlite_synchronous: str = _setting(
         "FULL",
         "CBT_SQLITE_SYNCHRONOUS",
         "SQLite PRAGMA synchronous. FULL makes an acknowledged answer survive power loss.",
         _choice("FULL", "NORMAL"),
-    ),
-    Setting(
-        "workers",
+    )
+    workers: int = _setting(
         1,
         "CBT_WORKERS",
         "Server processes sharing the port (more than 1 needs PostgreSQL).",
         _positive_int,
-    ),
-    Setting(
-        "event_loop",
+    )
+    event_loop: str = _setting(
         "auto",
         "CBT_EVENT_LOOP",
         "Event loop: auto (uvloop where installed, else asyncio's own), uvloop or asyncio.",
         _choice("auto", "uvloop", "asyncio"),
-    ),
-    Setting(
-        "downtime_policy",
+    )
+    downtime_policy: str = _setting(
         "not_counted",
         "CBT_DOWNTIME_POLICY",
         "How server downtime counts against candidates' time: not_counted (given back) or counted.",
         _choice("not_counted", "counted"),
-    ),
-    Setting(
-        "allowed_origins",
+    )
+    allowed_origins: tuple[str, ...] = _setting(
         (),
         "CBT_ALLOWED_ORIGINS",
         "Extra comma-separated Origins accepted for WebSocket upgrades (the server's own "
         "origin is always accepted).",
         _csv,
-    ),
-    Setting(
-        "lab_admin_name",
+    )
+    lab_admin_name: str = _setting(
         "",
         "CBT_LAB_ADMIN_NAME",
         "Name of the site's dedicated lab administrator (required for lab readiness).",
-    ),
-    Setting(
-        "max_ws_message_bytes",
+    )
+    max_ws_message_bytes: int = _setting(
         16384,
         "CBT_MAX_WS_MESSAGE_BYTES",
         "Largest WebSocket message accepted from a client, in bytes.",
         _positive_int,
-    ),
-    Setting(
-        "max_upload_bytes",
+    )
+    max_upload_bytes: int = _setting(
         20 * 1024 * 1024,
         "CBT_MAX_UPLOAD_BYTES",
         "Largest HTTP request body accepted (rosters, item files, packages), in bytes.",
         _positive_int,
-    ),
-    Setting(
-        "log_level",
-        "INFO",
-        "CBT_LOG_LEVEL",
-        "Logging level.",
-        _choice("DEBUG", "INFO", "WARNING", "ERROR"),
-    ),
-)
+    )
+    log_level: str = _setting(
+        "INFO", "CBT_LOG_LEVEL", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")
+    )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    data_dir: str = "var"
-    database_url: str = ""
-    sqlite_synchronous: str = "FULL"
-    workers: int = 1
-    event_loop: str = "auto"
-    downtime_policy: str = "not_counted"
-    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
-    lab_admin_name: str = ""
-    max_ws_message_bytes: int = 16384
-    max_upload_bytes: int = 20 * 1024 * 1024
-    log_level: str = "INFO"
+    def __post_init__(self) -> None:
+        # Checked here so that every way of making settings (load_settings, replace) holds it.
+        if self.workers > 1 and self.is_sqlite:
+            raise SettingsError("workers > 1 needs PostgreSQL (set CBT_DATABASE_URL)")
 
     @property
     def data_path(self) -> Path:
@@ -182,6 +162,18 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _declared(spec: dataclasses.Field[Any]) -> Setting:
+    default = spec.default_factory() if callable(spec.default_factory) else spec.default
+    meta = spec.metadata
+    return Setting(spec.name, default, meta["env"], meta["help"], meta["parse"])
+
+
+SETTINGS: tuple[Setting, ...] = tuple(_declared(spec) for spec in dataclasses.fields(Settings))
+"""The settings as data (name, default, env var, help), read from the `Settings` fields."""
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings from defaults, then `environ`, then explicit overrides (None = unset)."""
     env = os.environ if environ is None else environ
@@ -199,7 +191,4 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raise SettingsError(f"unknown setting {name!r}")
         if value is not None:
             values[name] = value
-    settings = Settings(**values)
-    if settings.workers > 1 and settings.is_sqlite:
-        raise SettingsError("workers > 1 needs PostgreSQL (set CBT_DATABASE_URL)")
-    return settings
+    return Settings(**values)

@@ -71,3 +71,12 @@ def test_every_setting_is_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
     missing = [s.env for s in SETTINGS if f"`{s.env}`" not in text]
     assert missing == []
+
+
+def test_several_workers_need_postgresql_however_settings_are_made() -> None:
+    with pytest.raises(SettingsError, match="PostgreSQL"):
+        Settings().replace(workers=2)
+    with pytest.raises(SettingsError, match="PostgreSQL"):
+        Settings(workers=2)
+    pg = Settings(database_url="postgresql+asyncpg://u@h/db")
+    assert pg.replace(workers=2).workers == 2

@@ -69,8 +69,6 @@ def _worker(settings: Settings) -> None:
 
 def run_workers(settings: Settings) -> int:
     """Start `settings.workers` processes on one port and keep them running."""
-    if settings.workers > 1 and settings.is_sqlite:
-        raise SettingsError("several workers need PostgreSQL (set CBT_DATABASE_URL)")
     context = multiprocessing.get_context("spawn")
     stopping = False
 
