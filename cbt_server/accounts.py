@@ -10,10 +10,11 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cbt_server.auth.policy import Role
 from cbt_server.db.models import User
 from cbt_server.errors import Conflict, InvalidInput
 
-ROLES = ("lab_admin", "proctor", "supervisor")
+ROLES = tuple(role.value for role in Role)
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()

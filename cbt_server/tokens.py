@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,15 @@ from cbt_server.db.models import ApiToken
 from cbt_server.db.types import utcnow
 from cbt_server.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 
-SCOPES = ("results:read", "lab:report")
+
+class Scope(StrEnum):
+    """What a token may do; each scope is spelled here only."""
+
+    RESULTS_READ = "results:read"  # the city centre pulls graded results
+    LAB_REPORT = "lab:report"  # a lab agent posts its PC's readiness report
+
+
+SCOPES = tuple(scope.value for scope in Scope)
 _PREFIX = "cbt_"
 
 
