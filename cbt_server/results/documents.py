@@ -118,8 +118,6 @@ class KeyList(BaseModel):
 
 
 SIGNATURE_FIELD = "signature"
-DOCUMENT_FIELDS: tuple[str, ...] = tuple(UnsignedResult.model_fields)
-ITEM_FIELDS: tuple[str, ...] = tuple(ResultItem.model_fields)
 
 
 # The documents of the results API, as component schemas of the OpenAPI document.
