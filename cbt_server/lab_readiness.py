@@ -8,17 +8,25 @@ a server that passes its own check, and a dedicated lab administrator.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cbt_server.errors import InvalidInput
+from cbt_server.lab_documents import (
+    CheckRow,
+    LabAdmin,
+    LinkSummary,
+    PcRow,
+    Readiness,
+    RoomPlan,
+    ServerSummary,
+    parse_report,
+    whole_number,
+)
 from lab_agent.bench import Baseline
 from lab_agent.checks import MIN_MEMORY_GB, Check, evaluate
-from lab_agent.report import CPU_KEYS, LINK_KEYS, REPORT_KEYS
 
 REQUIRED_PCS = 30
 # A 100-item theory paper as the candidate page receives it (stems and options, no
@@ -31,9 +39,6 @@ MAX_ROOM = 10_000
 SERVER_MIN_CORES = 2
 SERVER_MIN_MEMORY_GB = MIN_MEMORY_GB
 SERVER_MIN_DISK_FREE_GB = 5.0
-
-_MAX_TEXT = 1024
-_MAX_LIST = 64
 
 
 @dataclass(frozen=True)
@@ -60,38 +65,7 @@ class ServerFacts:
 
 def validate_report(data: Any) -> dict[str, Any]:
     """A clean copy of an agent report, or InvalidInput naming the first bad field."""
-    top = _object(data, "report", REPORT_KEYS)
-    cpu = _object(top["cpu"], "report.cpu", CPU_KEYS)
-    link = _object(top["link"], "report.link", LINK_KEYS)
-    hostname = _text(top["hostname"], "report.hostname", 255)
-    if not hostname.strip():
-        raise InvalidInput("report.hostname: must not be empty")
-    return {
-        "hostname": hostname.strip(),
-        "cpu": {
-            "model": _text(cpu["model"], "report.cpu.model", 256),
-            "physical_cores": _count(cpu["physical_cores"], "report.cpu.physical_cores", True),
-            "logical_cores": _count(cpu["logical_cores"], "report.cpu.logical_cores", False),
-            "mhz": _number(cpu["mhz"], "report.cpu.mhz", True),
-            "score_single": _number(cpu["score_single"], "report.cpu.score_single", False),
-            "score_multi": _number(cpu["score_multi"], "report.cpu.score_multi", False),
-            "i3_or_better": _flag(cpu["i3_or_better"], "report.cpu.i3_or_better"),
-        },
-        "memory_gb": _number(top["memory_gb"], "report.memory_gb", True),
-        "disk_free_gb": _number(top["disk_free_gb"], "report.disk_free_gb", True),
-        "os": _text(top["os"], "report.os", 256),
-        "screen": _text(top["screen"], "report.screen", 32),
-        "browsers": [
-            _browser(item, f"report.browsers[{i}]")
-            for i, item in enumerate(_list(top["browsers"], "report.browsers"))
-        ],
-        "link": {key: _number(link[key], f"report.link.{key}", False) for key in LINK_KEYS},
-        "checks": [
-            _check(item, f"report.checks[{i}]")
-            for i, item in enumerate(_list(top["checks"], "report.checks"))
-        ],
-        "passed": _flag(top["passed"], "report.passed"),
-    }
+    return parse_report(data)
 
 
 def judge_report(report: Mapping[str, Any], baseline: Baseline | None = None) -> list[Check]:
@@ -108,35 +82,34 @@ def judge_report(report: Mapping[str, Any], baseline: Baseline | None = None) ->
 
 def server_checks(facts: ServerFacts) -> list[Check]:
     """The server's own check: enough cores, memory and free disk for the site."""
-    checks = [
+    return [
         Check(
             "server_cpu",
             facts.logical_cores >= SERVER_MIN_CORES,
             f"{facts.cpu_model}, {facts.logical_cores} logical cores (needs {SERVER_MIN_CORES})",
-        )
+        ),
+        _at_least(
+            "server_memory",
+            facts.memory_gb,
+            SERVER_MIN_MEMORY_GB,
+            "memory size",
+            "GiB (needs {minimum} GiB visible: 4 GB)",
+        ),
+        _at_least(
+            "server_disk",
+            facts.disk_free_gb,
+            SERVER_MIN_DISK_FREE_GB,
+            "free disk space",
+            "GiB free in the data folder (needs {minimum} GiB)",
+        ),
     ]
-    if facts.memory_gb is None:
-        checks.append(Check("server_memory", False, "memory size not measured"))
-    else:
-        checks.append(
-            Check(
-                "server_memory",
-                facts.memory_gb >= SERVER_MIN_MEMORY_GB,
-                f"{facts.memory_gb:.2f} GiB (needs {SERVER_MIN_MEMORY_GB} GiB visible: 4 GB)",
-            )
-        )
-    if facts.disk_free_gb is None:
-        checks.append(Check("server_disk", False, "free disk space not measured"))
-    else:
-        checks.append(
-            Check(
-                "server_disk",
-                facts.disk_free_gb >= SERVER_MIN_DISK_FREE_GB,
-                f"{facts.disk_free_gb:.2f} GiB free in the data folder "
-                f"(needs {SERVER_MIN_DISK_FREE_GB} GiB)",
-            )
-        )
-    return checks
+
+
+def _at_least(name: str, measured: float | None, minimum: float, what: str, unit: str) -> Check:
+    """A check that `measured` is at least `minimum`; failed when it was not measured."""
+    if measured is None:
+        return Check(name, False, f"{what} not measured")
+    return Check(name, measured >= minimum, f"{measured:.2f} {unit.format(minimum=minimum)}")
 
 
 # --- the room ---------------------------------------------------------------------------
@@ -161,13 +134,7 @@ def parse_room(raw: str | None) -> int:
     """The ``room`` query parameter: a number of candidates, 1 to 10,000."""
     if raw is None or raw == "":
         return DEFAULT_ROOM
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"room: must be a whole number of candidates, not {raw!r}") from None
-    if not 1 <= value <= MAX_ROOM:
-        raise InvalidInput(f"room: must be between 1 and {MAX_ROOM}, not {value}")
-    return value
+    return whole_number(raw, "room", 1, MAX_ROOM, " of candidates")
 
 
 # --- the site ---------------------------------------------------------------------------
@@ -199,11 +166,11 @@ def readiness(
     paper_bytes: int = PAPER_BYTES,
     baseline: Baseline | None = None,
 ) -> dict[str, Any]:
-    """The site's readiness verdict, with every reason it is not ready."""
+    """The site's readiness verdict, with every reason it is not ready (`Readiness`)."""
     fresh, stale = latest_per_host(reports, now)
     pcs = [_pc_row(item, judge_report(item.report, baseline)) for item in fresh]
-    passing = [pc for pc in pcs if pc["passed"]]
-    failing = [pc for pc in pcs if not pc["passed"]]
+    passing = [pc for pc in pcs if pc.passed]
+    failing = [pc for pc in pcs if not pc.passed]
     own = server_checks(server)
     admin = (lab_admin_name or "").strip()
 
@@ -234,163 +201,82 @@ def readiness(
 
     link = _link_summary(passing or pcs)
     seconds = None
-    if link["median_down_mbps"] and link["slowest_down_mbps"]:
+    if link.median_down_mbps and link.slowest_down_mbps:
         seconds = round(
-            papers_seconds(room, link["median_down_mbps"], link["slowest_down_mbps"], paper_bytes),
-            2,
+            papers_seconds(room, link.median_down_mbps, link.slowest_down_mbps, paper_bytes), 2
         )
-    return {
-        "ready": not reasons,
-        "reasons": reasons,
-        "warnings": warnings,
-        "required_pcs": required_pcs,
-        "pcs_reported": len(pcs),
-        "pcs_passing": len(passing),
-        "pcs_stale": len(stale),
-        "server": {
-            "passed": all(c.passed for c in own),
-            "cpu_model": server.cpu_model,
-            "logical_cores": server.logical_cores,
-            "memory_gb": server.memory_gb,
-            "disk_free_gb": server.disk_free_gb,
-            "checks": [c.as_json() for c in own],
-        },
-        "link": link,
-        "lab_admin": {"named": bool(admin), "name": admin or None},
-        "room": {
-            "candidates": room,
-            "paper_bytes": paper_bytes,
-            "seconds": seconds,
-            "basis": "passing PCs" if passing else ("reported PCs" if pcs else "no reports"),
-        },
-        "pcs": pcs,
-        "generated_at": now.isoformat(),
-    }
+    verdict = Readiness(
+        ready=not reasons,
+        reasons=reasons,
+        warnings=warnings,
+        required_pcs=required_pcs,
+        pcs_reported=len(pcs),
+        pcs_passing=len(passing),
+        pcs_stale=len(stale),
+        server=ServerSummary(
+            passed=all(c.passed for c in own),
+            cpu_model=server.cpu_model,
+            logical_cores=server.logical_cores,
+            memory_gb=server.memory_gb,
+            disk_free_gb=server.disk_free_gb,
+            checks=[_row(c) for c in own],
+        ),
+        link=link,
+        lab_admin=LabAdmin(named=bool(admin), name=admin or None),
+        room=RoomPlan(
+            candidates=room,
+            paper_bytes=paper_bytes,
+            seconds=seconds,
+            basis="passing PCs" if passing else ("reported PCs" if pcs else "no reports"),
+        ),
+        pcs=pcs,
+        generated_at=now.isoformat(),
+    )
+    return verdict.model_dump()
 
 
-def _pc_row(item: StoredReport, checks: Sequence[Check]) -> dict[str, Any]:
+def _row(check: Check) -> CheckRow:
+    return CheckRow(name=check.name, passed=check.passed, detail=check.detail)
+
+
+def _pc_row(item: StoredReport, checks: Sequence[Check]) -> PcRow:
     report = item.report
     cpu = report.get("cpu") or {}
     link = report.get("link") or {}
-    return {
-        "hostname": item.hostname,
-        "received_at": item.received_at.isoformat(),
-        "passed": all(c.passed for c in checks),
-        "failing": [c.as_json() for c in checks if not c.passed],
-        "cpu_model": cpu.get("model"),
-        "score_single": cpu.get("score_single"),
-        "score_multi": cpu.get("score_multi"),
-        "down_mbps": link.get("down_mbps"),
-        "up_mbps": link.get("up_mbps"),
-        "rtt_ms": link.get("rtt_ms"),
-    }
+    return PcRow(
+        hostname=item.hostname,
+        received_at=item.received_at.isoformat(),
+        passed=all(c.passed for c in checks),
+        failing=[_row(c) for c in checks if not c.passed],
+        cpu_model=cpu.get("model"),
+        score_single=cpu.get("score_single"),
+        score_multi=cpu.get("score_multi"),
+        down_mbps=link.get("down_mbps"),
+        up_mbps=link.get("up_mbps"),
+        rtt_ms=link.get("rtt_ms"),
+    )
 
 
-def _pc_reason(pc: Mapping[str, Any]) -> str:
-    details = "; ".join(f"{c['name']}: {c['detail']}" for c in pc["failing"])
-    return f"{pc['hostname']} fails {details}"
+def _pc_reason(pc: PcRow) -> str:
+    details = "; ".join(f"{c.name}: {c.detail}" for c in pc.failing)
+    return f"{pc.hostname} fails {details}"
 
 
-def _link_summary(pcs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    downs = [(pc["down_mbps"], pc["hostname"]) for pc in pcs if _positive(pc["down_mbps"])]
-    ups = [pc["up_mbps"] for pc in pcs if _positive(pc["up_mbps"])]
-    rtts = [pc["rtt_ms"] for pc in pcs if isinstance(pc["rtt_ms"], (int, float))]
+def _link_summary(pcs: Sequence[PcRow]) -> LinkSummary:
+    downs = [(pc.down_mbps, pc.hostname) for pc in pcs if pc.down_mbps and pc.down_mbps > 0]
+    ups = [pc.up_mbps for pc in pcs if pc.up_mbps and pc.up_mbps > 0]
+    rtts = [pc.rtt_ms for pc in pcs if pc.rtt_ms is not None]
     slowest = min(downs) if downs else None
-    return {
-        "slowest_down_mbps": slowest[0] if slowest else None,
-        "slowest_down_host": slowest[1] if slowest else None,
-        "median_down_mbps": _median([d for d, _ in downs]),
-        "slowest_up_mbps": min(ups) if ups else None,
-        "median_up_mbps": _median(ups),
-        "median_rtt_ms": _median(rtts),
-        "max_rtt_ms": max(rtts) if rtts else None,
-    }
+    return LinkSummary(
+        slowest_down_mbps=slowest[0] if slowest else None,
+        slowest_down_host=slowest[1] if slowest else None,
+        median_down_mbps=_median([d for d, _ in downs]),
+        slowest_up_mbps=min(ups) if ups else None,
+        median_up_mbps=_median(ups),
+        median_rtt_ms=_median(rtts),
+        max_rtt_ms=max(rtts) if rtts else None,
+    )
 
 
 def _median(values: Sequence[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
-# --- field validators -------------------------------------------------------------------
-
-
-def _object(value: Any, where: str, keys: Sequence[str]) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: must be a JSON object")
-    missing = [k for k in keys if k not in value]
-    if missing:
-        raise InvalidInput(f"{where}: missing {', '.join(missing)}")
-    unknown = sorted(k for k in value if k not in keys)
-    if unknown:
-        raise InvalidInput(f"{where}: unknown field {', '.join(map(str, unknown))}")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidInput(f"{where}: must be a list")
-    if len(value) > _MAX_LIST:
-        raise InvalidInput(f"{where}: at most {_MAX_LIST} entries")
-    return value
-
-
-def _text(value: Any, where: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{where}: must be text")
-    if len(value) > limit:
-        raise InvalidInput(f"{where}: at most {limit} characters")
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        raise InvalidInput(f"{where}: must not contain control characters")
-    return value
-
-
-def _optional_text(value: Any, where: str, limit: int) -> str | None:
-    return None if value is None else _text(value, where, limit)
-
-
-def _number(value: Any, where: str, nullable: bool) -> float | None:
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        kind = "a number or null" if nullable else "a number"
-        raise InvalidInput(f"{where}: must be {kind}")
-    if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{where}: must be a finite number >= 0, not {value!r}")
-    return float(value)
-
-
-def _count(value: Any, where: str, nullable: bool) -> int | None:
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4096:
-        kind = "a whole number from 1 to 4096" + (" or null" if nullable else "")
-        raise InvalidInput(f"{where}: must be {kind}")
-    return value
-
-
-def _flag(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{where}: must be true or false")
-    return value
-
-
-def _browser(value: Any, where: str) -> dict[str, Any]:
-    item = _object(value, where, ("name", "version", "path"))
-    return {
-        "name": _text(item["name"], f"{where}.name", 64),
-        "version": _optional_text(item["version"], f"{where}.version", 64),
-        "path": _text(item["path"], f"{where}.path", _MAX_TEXT),
-    }
-
-
-def _check(value: Any, where: str) -> dict[str, Any]:
-    item = _object(value, where, ("name", "passed", "detail"))
-    return {
-        "name": _text(item["name"], f"{where}.name", 64),
-        "passed": _flag(item["passed"], f"{where}.passed"),
-        "detail": _text(item["detail"], f"{where}.detail", _MAX_TEXT),
-    }

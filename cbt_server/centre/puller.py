@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -275,14 +275,16 @@ async def _pull_locked(
     return report
 
 
+class PullOptions(TypedDict, total=False):
+    """Keyword options of `pull_site`, passed through by `run_pull`."""
+
+    limit: int
+    progress: ProgressFn | None
+    http_timeout: aiohttp.ClientTimeout | None
+
+
 def run_pull(
-    server: str,
-    token: str,
-    out_dir: Path,
-    site: str | None = None,
-    *,
-    limit: int = PAGE_LIMIT,
-    progress: ProgressFn | None = None,
+    server: str, token: str, out_dir: Path, site: str | None = None, **options: Unpack[PullOptions]
 ) -> PullReport:
     """Synchronous entry point (for the CLI)."""
-    return asyncio.run(pull_site(server, token, out_dir, site, limit=limit, progress=progress))
+    return asyncio.run(pull_site(server, token, out_dir, site, **options))

@@ -1,6 +1,7 @@
 """OpenAPI description of the results API (GET /api/v1/keys, /results, /results.csv).
 
-Data only; `cbt_server.web.results_api.setup` registers it. tests/results/test_openapi.py
+The paths are data; the component schemas are generated from `documents`.
+`cbt_server.web.results_api.setup` registers both. tests/results/test_openapi.py
 checks every route under /api/v1/results* and /api/v1/keys is described here, and
 schemathesis fuzzes the server against it.
 """
@@ -9,102 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from cbt_server.results.documents import API_MODELS
 from cbt_server.results.feed import DEFAULT_LIMIT, MAX_LIMIT
-from cbt_server.results.openapi import error_response
+from cbt_server.results.openapi import component_schemas, error_response
 
-_SCORE = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Two decimals."}
-_TIME = {"type": "string", "format": "date-time"}
-
-SCHEMAS: dict[str, Any] = {
-    "SiteKey": {
-        "type": "object",
-        "required": ["kid", "alg", "public_key"],
-        "properties": {
-            "kid": {"type": "string"},
-            "alg": {"const": "Ed25519"},
-            "public_key": {"type": "string", "description": "Base64 of the 32 raw key bytes."},
-            "public_key_pem": {"type": "string", "description": "SubjectPublicKeyInfo PEM."},
-        },
-    },
-    "KeyList": {
-        "type": "object",
-        "required": ["keys"],
-        "properties": {
-            "keys": {"type": "array", "items": {"$ref": "#/components/schemas/SiteKey"}}
-        },
-    },
-    "ResultItem": {
-        "type": "object",
-        "required": ["item_id", "response", "correct", "score", "max_score"],
-        "properties": {
-            "item_id": {"type": "string"},
-            "response": {"type": "array", "items": {"type": "string"}},
-            "correct": {"type": "boolean"},
-            "score": _SCORE,
-            "max_score": _SCORE,
-        },
-    },
-    "Result": {
-        "type": "object",
-        "description": (
-            "A graded result. `signature` is base64 Ed25519 over the canonical JSON of all "
-            "other fields (docs/results-api.md), verifiable with GET /api/v1/keys."
-        ),
-        "required": [
-            "ticket",
-            "id_number",
-            "name",
-            "occupation",
-            "level",
-            "session",
-            "room",
-            "seat",
-            "paper_id",
-            "started_at",
-            "submitted_at",
-            "graded_at",
-            "score",
-            "max_score",
-            "pass_mark",
-            "passed",
-            "final",
-            "responses",
-            "signature",
-        ],
-        "properties": {
-            "ticket": {"type": "string", "description": "Admission ticket number (准考证号)."},
-            "id_number": {"type": "string", "description": "ID-card number (身份证号)."},
-            "name": {"type": "string"},
-            "occupation": {"type": "string", "description": "Occupation code, e.g. electrician."},
-            "level": {"type": "integer", "minimum": 1, "maximum": 5},
-            "session": {"type": "string", "description": "Session code (场次)."},
-            "room": {"type": "string", "description": "Room code (考场)."},
-            "seat": {"type": "integer"},
-            "paper_id": {"type": "string"},
-            "started_at": {"oneOf": [_TIME, {"type": "null"}]},
-            "submitted_at": _TIME,
-            "graded_at": _TIME,
-            "score": _SCORE,
-            "max_score": _SCORE,
-            "pass_mark": _SCORE,
-            "passed": {"type": "boolean"},
-            "final": {"type": "boolean", "description": "Signed by the examiner leader."},
-            "responses": {"type": "array", "items": {"$ref": "#/components/schemas/ResultItem"}},
-            "signature": {"type": "string"},
-        },
-    },
-    "ResultPage": {
-        "type": "object",
-        "required": ["results", "next"],
-        "properties": {
-            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
-            "next": {
-                "type": ["string", "null"],
-                "description": "Pass as `after` for what follows; null while the feed is empty.",
-            },
-        },
-    },
-}
+# Generated from the models, so the document cannot drift from what is served.
+SCHEMAS: dict[str, Any] = component_schemas(API_MODELS)
 
 _FILTERS: list[dict[str, Any]] = [
     {

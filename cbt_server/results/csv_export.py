@@ -1,8 +1,10 @@
 """Results as a spreadsheet: one row per candidate, UTF-8 with a BOM (pure: no I/O).
 
-The BOM makes Excel read the file as UTF-8, so Chinese names show correctly. Every cell
-that a spreadsheet would take for a formula (starting with = + - @, tab or carriage
-return) is prefixed with an apostrophe, so a name like "=HYPERLINK(...)" stays text.
+The columns are the fields of the published document (`documents.Result`) with its
+per-item rows summed up. The BOM makes Excel read the file as UTF-8, so Chinese names
+show correctly. Every cell that a spreadsheet would take for a formula (starting with
+= + - @, tab or carriage return) is prefixed with an apostrophe, so a name like
+"=HYPERLINK(...)" stays text.
 """
 
 from __future__ import annotations
@@ -12,30 +14,16 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cbt_server.results.documents import SIGNATURE_FIELD, Result
+
 BOM = "\ufeff"
-COLUMNS = (
-    "ticket",
-    "id_number",
-    "name",
-    "occupation",
-    "level",
-    "session",
-    "room",
-    "seat",
-    "paper_id",
-    "started_at",
-    "submitted_at",
-    "graded_at",
-    "score",
-    "max_score",
-    "pass_mark",
-    "passed",
-    "final",
-    "items",
-    "items_answered",
-    "items_correct",
-    "signature_valid",
-    "signature",
+# Per-result counts in place of the per-item rows, and whether the signature verifies.
+SUMMARY_COLUMNS = ("items", "items_answered", "items_correct", "signature_valid")
+# The document's fields in the model's order, the items summarised, the signature last.
+COLUMNS: tuple[str, ...] = (
+    *(name for name in Result.model_fields if name not in ("responses", SIGNATURE_FIELD)),
+    *SUMMARY_COLUMNS,
+    SIGNATURE_FIELD,
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -19,8 +19,8 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cbt_server.db.models import Candidate, ExamSession, Result, Room
 from cbt_server.errors import Conflict, InvalidInput
-from cbt_server.results.canonical import DocumentError, ResultFacts, build_document
+from cbt_server.results.canonical import build_document
+from cbt_server.results.formats import DocumentError
 from cbt_server.results.signing import SiteKey, verify_document
+from cbt_server.results.sources import FIELD_SOURCES
 
 if TYPE_CHECKING:
     _Query = Select[*tuple[Any, ...]]
@@ -144,81 +146,43 @@ _COLUMNS = (
     Result.id,
     Result.feed_seq,
     Result.signature,
-    Candidate.ticket,
-    Candidate.id_number,
-    Candidate.name,
-    Candidate.occupation,
-    Candidate.level,
-    ExamSession.code,
-    Room.code,
-    Candidate.seat,
-    Result.paper_id,
-    Result.started_at,
-    Result.submitted_at,
-    Result.graded_at,
-    Result.score,
-    Result.max_score,
-    Result.pass_mark,
-    Result.passed,
-    Result.final,
-    cast(Result.responses, Text),  # the JSON text, not parsed by the driver
+    *(
+        cast(column, Text) if column is Result.responses else column  # JSON text, unparsed
+        for column in FIELD_SOURCES.values()
+    ),
 )
+_FIELDS = tuple(FIELD_SOURCES)
 
 
 @dataclass(frozen=True, slots=True)
 class StoredResult:
-    """One result row as loaded, before publishing."""
+    """One result row as loaded, before publishing: each document field's stored value
+    (`responses` still as its JSON text)."""
 
     id: int
     feed_seq: int | None
     signature: str
-    ticket: str
-    id_number: str
-    name: str
-    occupation: str
-    level: int
-    session: str
-    room: str
-    seat: int
-    paper_id: str
-    started_at: datetime | None
-    submitted_at: datetime
-    graded_at: datetime
-    score: float
-    max_score: float
-    pass_mark: float
-    passed: bool
-    final: bool
-    responses_json: str | None
+    values: dict[str, Any]
 
-    def facts(self) -> ResultFacts:
-        """The document's facts; DocumentError if the stored JSON is not usable."""
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredResult:
+        ident, feed_seq, signature, *values = row
+        return cls(ident, feed_seq, signature, dict(zip(_FIELDS, values, strict=True)))
+
+    @property
+    def ticket(self) -> str:
+        ticket: str = self.values["ticket"]
+        return ticket
+
+    def facts(self) -> dict[str, Any]:
+        """The document's stored values; DocumentError if the stored JSON is not usable."""
         try:
-            responses = json.loads(self.responses_json or "null")
+            responses = json.loads(self.values["responses"] or "null")
         except (TypeError, ValueError):
             raise DocumentError("responses: stored value is not JSON") from None
         if not isinstance(responses, list):
             raise DocumentError("responses: stored value is not a list")
-        return ResultFacts(
-            ticket=self.ticket,
-            id_number=self.id_number,
-            name=self.name,
-            occupation=self.occupation,
-            level=self.level,
-            session=self.session,
-            room=self.room,
-            seat=self.seat,
-            paper_id=self.paper_id,
-            started_at=self.started_at,
-            submitted_at=self.submitted_at,
-            graded_at=self.graded_at,
-            score=self.score,
-            max_score=self.max_score,
-            pass_mark=self.pass_mark,
-            passed=self.passed,
-            final=self.final,
-            responses=responses,
-        )
+        return {**self.values, "responses": responses}
 
 
 def _joined() -> _Query:
@@ -244,7 +208,7 @@ def _filtered(stmt: _Query, filters: Filters) -> _Query:
 
 
 async def _load(session: AsyncSession, stmt: _Query) -> list[StoredResult]:
-    return [StoredResult(*row) for row in (await session.execute(stmt)).all()]
+    return [StoredResult.from_row(row) for row in (await session.execute(stmt)).all()]
 
 
 def published(stored: StoredResult) -> dict[str, Any]:
@@ -264,11 +228,13 @@ def published(stored: StoredResult) -> dict[str, Any]:
 
 
 def _blanked_document(stored: StoredResult) -> dict[str, Any]:
-    safe = replace(stored, score=0, max_score=0, pass_mark=0, responses_json="[]", started_at=None)
+    safe = {**stored.values, "score": 0, "max_score": 0, "pass_mark": 0, "started_at": None}
     try:
-        return build_document(safe.facts())
+        return build_document({**safe, "responses": []})
     except DocumentError:  # times broken too: cannot happen via UTCDateTime, be safe
-        return build_document(replace(safe, submitted_at=_EPOCH, graded_at=_EPOCH).facts())
+        return build_document(
+            {**safe, "responses": [], "submitted_at": _EPOCH, "graded_at": _EPOCH}
+        )
 
 
 def publish_rows(rows: list[StoredResult]) -> list[dict[str, Any]]:

@@ -24,17 +24,19 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from cbt_server.db.models import Candidate, ExamSession, Result, Room
 from cbt_server.db.types import utcnow
-from cbt_server.results.canonical import DocumentError, ResultFacts, build_document
+from cbt_server.results.canonical import build_document
+from cbt_server.results.formats import DocumentError
 from cbt_server.results.signing import SiteKey
+from cbt_server.results.sources import shown_fields, stored_values
 
 log = logging.getLogger(__name__)
 
 SIGNER_INFO_KEY = "cbt.results.signer"
 
 # Published fields of the related rows: changing one re-signs the results that show it.
-_CANDIDATE_FIELDS = ("ticket", "id_number", "name", "occupation", "level", "seat")
-_SESSION_FIELDS = ("code",)
-_ROOM_FIELDS = ("code",)
+_CANDIDATE_FIELDS = shown_fields(Candidate)
+_SESSION_FIELDS = shown_fields(ExamSession)
+_ROOM_FIELDS = shown_fields(Room)
 
 T = TypeVar("T")
 
@@ -137,28 +139,9 @@ def _load(session: Session, cls: type[T], ident: int | None, what: str) -> T:
 
 def result_facts(
     result: Result, candidate: Candidate, exam: ExamSession, room: Room
-) -> ResultFacts:
-    """The facts a result's document states, from the ORM rows."""
-    return ResultFacts(
-        ticket=candidate.ticket,
-        id_number=candidate.id_number,
-        name=candidate.name,
-        occupation=candidate.occupation,
-        level=candidate.level,
-        session=exam.code,
-        room=room.code,
-        seat=candidate.seat,
-        paper_id=result.paper_id,
-        started_at=result.started_at,
-        submitted_at=result.submitted_at,
-        graded_at=result.graded_at,
-        score=result.score,
-        max_score=result.max_score,
-        pass_mark=result.pass_mark,
-        passed=result.passed,
-        final=result.final,
-        responses=result.responses,
-    )
+) -> dict[str, Any]:
+    """The stored value of each field of a result's document, from the ORM rows."""
+    return stored_values({Result: result, Candidate: candidate, ExamSession: exam, Room: room})
 
 
 def sign_result(session: Session, result: Result, key: SiteKey) -> None:

@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document of /api/v1, kept as data and extended by each API module.
 
 Each module's `setup(app)` calls `register_paths(app, paths, schemas)` with its own path
-items and component schemas; GET /api/v1/openapi.json serves the merged document. A
-path+method or schema name registered twice is a programming error (ValueError).
+items and component schemas (`component_schemas(models)` of its pydantic models);
+GET /api/v1/openapi.json serves the merged document. A path+method or schema name
+registered twice is a programming error (ValueError).
 Security scheme `bearer` (HTTP bearer token) is predefined: use
 `"security": [{"bearer": []}]` in an operation that needs a token.
 """
@@ -10,10 +11,13 @@ Security scheme `bearer` (HTTP bearer token) is predefined: use
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from cbt_server import __version__
 
@@ -68,23 +72,34 @@ class OpenApiRegistry:
 
 OPENAPI = web.AppKey("openapi_registry", OpenApiRegistry)
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }
-    },
-}
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code and a message for people."""
+
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    """The one error shape of every API answer that is not a success."""
+
+    error: ErrorDetail
+
+
+def component_schemas(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
+    """OpenAPI 3.1 component schemas of `models` and of every model they refer to,
+    named by class and referred to as #/components/schemas/<name>."""
+    _, top = models_json_schema(
+        [(model, "serialization") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    return dict(top.get("$defs", {}))
 
 
 def registry(app: web.Application) -> OpenApiRegistry:
     """The app's registry, created with the shared `Error` schema on first use."""
     if OPENAPI not in app:
-        app[OPENAPI] = OpenApiRegistry(schemas={"Error": copy.deepcopy(ERROR_SCHEMA)})
+        app[OPENAPI] = OpenApiRegistry(schemas=component_schemas([Error]))
     return app[OPENAPI]
 
 

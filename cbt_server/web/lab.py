@@ -27,6 +27,7 @@ from cbt_server.auth.web import require, require_page
 from cbt_server.db.models import LabReport
 from cbt_server.db.types import utcnow
 from cbt_server.errors import InvalidInput, TooLarge
+from cbt_server.lab_documents import whole_number
 from cbt_server.tokens import authenticate, bearer_secret, hash_secret
 from cbt_server.web.templates import render
 from lab_agent import sysinfo
@@ -143,13 +144,7 @@ def parse_bytes(raw: str | None) -> int:
     """The ``bytes`` query parameter of a download: 1 to 16 MiB."""
     if raw is None:
         raise InvalidInput(f"bytes: give the number of bytes to send (1 to {MAX_TRANSFER})")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"bytes: must be a whole number, not {raw!r}") from None
-    if not 1 <= value <= MAX_TRANSFER:
-        raise InvalidInput(f"bytes: must be between 1 and {MAX_TRANSFER}, not {value}")
-    return value
+    return whole_number(raw, "bytes", 1, MAX_TRANSFER)
 
 
 # --- reports ----------------------------------------------------------------------------

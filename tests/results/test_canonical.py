@@ -6,17 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from cbt_server.results.canonical import (
-    DocumentError,
-    ResultFacts,
-    build_document,
-    canonical_bytes,
-    format_score,
-    format_time,
-    map_responses,
-)
+from cbt_server.results.canonical import build_document, canonical_bytes, map_responses
+from cbt_server.results.formats import DocumentError, format_score, format_time
 
-FACTS = ResultFacts(
+FACTS = dict(
     ticket="2026001",
     id_number="32010219900101001X",
     name="张三",

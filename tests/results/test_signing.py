@@ -149,7 +149,7 @@ async def test_a_session_without_the_key_writes_unsigned_and_says_so(
 async def test_result_without_candidate_is_refused_clearly(
     signing: async_sessionmaker[AsyncSession],
 ) -> None:
-    from cbt_server.results.canonical import DocumentError
+    from cbt_server.results.formats import DocumentError
     from tests.results.seed import T0
 
     session_id = await Seeder(signing).exam_session("S1")
