@@ -19,6 +19,7 @@ from item_bank.model import (
     TYPE_NAMES_ZH,
     Blueprint,
     Cell,
+    FormatError,
     ItemType,
     Section,
 )
@@ -81,6 +82,14 @@ def load_blueprint(path: str | Path) -> Blueprint:
     blueprint, problems = parse_blueprint(document)
     if blueprint is None:
         raise BlueprintError(source, problems)
+    return blueprint
+
+
+def blueprint_from_dict(data: Mapping[str, Any]) -> Blueprint:
+    """Read a blueprint document (`Blueprint.to_dict()` output); raises `FormatError`."""
+    blueprint, problems = parse_blueprint(data)
+    if blueprint is None:
+        raise FormatError.from_problems(problems)
     return blueprint
 
 

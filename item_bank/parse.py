@@ -12,6 +12,7 @@ from typing import Any
 
 from item_bank.model import (
     ITEM_TYPES,
+    FormatError,
     ImageRef,
     Item,
     Option,
@@ -132,6 +133,14 @@ def parse_native_item(
 def parse_full_item(raw: Any) -> tuple[Item | None, list[Problem]]:
     """The self-contained form written by `Item.to_dict()`."""
     return _parse(raw, FULL_FIELDS, Defaults(), None, keep_src, native=False)
+
+
+def item_from_dict(data: Mapping[str, Any]) -> Item:
+    """Read `Item.to_dict()` output back; raises `FormatError` naming every bad field."""
+    item, problems = parse_full_item(data)
+    if item is None:
+        raise FormatError.from_problems(problems)
+    return item
 
 
 def _parse(

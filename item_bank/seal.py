@@ -31,7 +31,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from item_bank.blueprint import blueprint_from_dict
 from item_bank.model import Blueprint, FormatError, Item
+from item_bank.parse import item_from_dict
 from item_bank.validate import duplicate_ids, item_problems
 
 MAGIC = b"CBTSEAL\x00"
@@ -352,8 +354,8 @@ def _read_payload(compressed: bytes) -> tuple[list[Item], list[Blueprint], Manif
                 str(k): {str(t): int(n) for t, n in v.items()} for k, v in meta["counts"].items()
             },
         )
-        items = [Item.from_dict(entry) for entry in payload["items"]]
-        blueprints = [Blueprint.from_dict(entry) for entry in payload["blueprints"]]
+        items = [item_from_dict(entry) for entry in payload["items"]]
+        blueprints = [blueprint_from_dict(entry) for entry in payload["blueprints"]]
     except PackageInvalid:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
