@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from item_bank.importers.base import MAX_FILE_BYTES, ImportIssue, ImportResult
+from item_bank.importers.base import ImportIssue, ImportResult, import_file
 from item_bank.model import Item, SourceRef
 from item_bank.parse import Defaults, ImageResolver, parse_native_item
 from item_bank.text import MAX_IMAGE_BYTES, data_uri, image_src_problem
@@ -25,14 +25,10 @@ TOP_FIELDS = frozenset({"format", "occupation", "level", "knowledge_points", "it
 
 def import_native(path: str | Path) -> ImportResult:
     """Import one native item file (.yaml, .yml or .json)."""
-    path = Path(path)
-    source = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return ImportResult.failed(source, "", f"file is larger than {MAX_FILE_BYTES} bytes")
-        raw = path.read_bytes()
-    except OSError as exc:
-        return ImportResult.failed(source, "", f"cannot read file: {exc.strerror or exc}")
+    return import_file(path, _parse_file)
+
+
+def _parse_file(path: Path, source: str, raw: bytes) -> ImportResult:
     json_syntax = path.suffix.lower() == ".json"
     return parse_native(raw, source, json_syntax=json_syntax, resolve=_file_resolver(path.parent))
 
