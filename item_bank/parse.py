@@ -113,6 +113,16 @@ class _Reader:
             return default
         return float(value)
 
+    def entries(self, field: str, shape: str) -> list[Any]:
+        """An optional list field's entries ([] when absent, or after failing with `shape`)."""
+        value = self.raw.get(field)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(field, shape)
+            return []
+        return value
+
     def boolean(self, field: str, default: bool) -> bool:
         value = self.raw.get(field)
         if value is None:
@@ -238,23 +248,13 @@ def _image(r: _Reader, value: Any, field: str, resolve: ImageResolver) -> ImageR
 
 
 def _images(r: _Reader, resolve: ImageResolver) -> tuple[ImageRef, ...]:
-    value = r.raw.get("images")
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        r.fail("images", "must be a list")
-        return ()
+    value = r.entries("images", "must be a list")
     found = [_image(r, entry, f"images[{i}]", resolve) for i, entry in enumerate(value)]
     return tuple(image for image in found if image is not None)
 
 
 def _options(r: _Reader, resolve: ImageResolver) -> tuple[Option, ...]:
-    value = r.raw.get("options")
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        r.fail("options", "must be a list of {id, text}")
-        return ()
+    value = r.entries("options", "must be a list of {id, text}")
     options: list[Option] = []
     for index, entry in enumerate(value):
         where = f"options[{index}]"
