@@ -6,14 +6,28 @@ Each error has a stable machine `code` (documented in docs/protocol.md) and a hu
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
-    """Base of every error the system reports to a user or client."""
+    """Base of every error the system reports to a user or client.
+
+    A subclass declares its code and HTTP status in its header,
+    `class NotFound(DomainError, code="not_found", http_status=404)`; what it leaves out it
+    inherits (a `Conflict` subclass is a 409).
+    """
 
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
+
+    def __init_subclass__(
+        cls, *, code: str | None = None, http_status: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if http_status is not None:
+            cls.http_status = http_status
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -25,108 +39,73 @@ class DomainError(Exception):
         return {"code": self.code, "message": self.message}
 
 
-class InvalidInput(DomainError):
-    code = "invalid_input"
-    http_status = 400
+class InvalidInput(DomainError, code="invalid_input", http_status=400): ...
 
 
-class NotAuthenticated(DomainError):
-    code = "not_authenticated"
-    http_status = 401
+class NotAuthenticated(DomainError, code="not_authenticated", http_status=401): ...
 
 
-class Forbidden(DomainError):
-    code = "forbidden"
-    http_status = 403
+class Forbidden(DomainError, code="forbidden", http_status=403): ...
 
 
-class NotFound(DomainError):
-    code = "not_found"
-    http_status = 404
+class NotFound(DomainError, code="not_found", http_status=404): ...
 
 
-class Conflict(DomainError):
+class Conflict(DomainError, code="conflict", http_status=409):
     """The request is well-formed but the current state does not allow it."""
 
-    code = "conflict"
-    http_status = 409
+
+class TooLarge(DomainError, code="too_large", http_status=413): ...
 
 
-class TooLarge(DomainError):
-    code = "too_large"
-    http_status = 413
+class RateLimited(DomainError, code="rate_limited", http_status=429): ...
 
 
-class RateLimited(DomainError):
-    code = "rate_limited"
-    http_status = 429
-
-
-class Unavailable(DomainError):
+class Unavailable(DomainError, code="unavailable", http_status=503):
     """A dependency (usually the database) is unavailable; the client should retry."""
-
-    code = "unavailable"
-    http_status = 503
 
 
 # --- exam delivery (cbt_server/exam, cbt_server/runtime) ------------------------------
 
 
-class InvalidTransition(Conflict):
+class InvalidTransition(Conflict, code="invalid_transition"):
     """A session or candidate is not in a state that allows the requested step."""
 
-    code = "invalid_transition"
+
+class NotStarted(Conflict, code="not_started"): ...
 
 
-class NotStarted(Conflict):
-    code = "not_started"
+class Paused(Conflict, code="paused"): ...
 
 
-class Paused(Conflict):
-    code = "paused"
+class TimeUp(Conflict, code="time_up"): ...
 
 
-class TimeUp(Conflict):
-    code = "time_up"
+class AlreadySubmitted(Conflict, code="already_submitted"): ...
 
 
-class AlreadySubmitted(Conflict):
-    code = "already_submitted"
-
-
-class AlreadyLoggedIn(Conflict):
+class AlreadyLoggedIn(Conflict, code="already_logged_in"):
     """The candidate holds a live login elsewhere; a proctor must unlock them first."""
 
-    code = "already_logged_in"
+
+class LoginFailed(NotAuthenticated, code="login_failed"): ...
 
 
-class LoginFailed(NotAuthenticated):
-    code = "login_failed"
+class UnknownItem(InvalidInput, code="unknown_item"): ...
 
 
-class UnknownItem(InvalidInput):
-    code = "unknown_item"
+class InvalidResponse(InvalidInput, code="invalid_response"): ...
 
 
-class InvalidResponse(InvalidInput):
-    code = "invalid_response"
-
-
-class StaleSeq(Conflict):
+class StaleSeq(Conflict, code="stale_seq"):
     """A resent sequence number at or below the acknowledged mark that was never applied
     (it was refused when first sent): acknowledging it would claim an answer is stored
     that is not. The client sends the change again under a new number."""
 
-    code = "stale_seq"
 
-
-class LoggedInElsewhere(Conflict):
+class LoggedInElsewhere(Conflict, code="logged_in_elsewhere"):
     """This connection no longer holds the candidate: a newer login (after unlock) does."""
 
-    code = "logged_in_elsewhere"
 
-
-class PaperUnavailable(Conflict):
+class PaperUnavailable(Conflict, code="paper_unavailable"):
     """No paper can be assembled for a candidate (blueprint or item pool missing/short)."""
-
-    code = "paper_unavailable"

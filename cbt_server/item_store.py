@@ -17,7 +17,9 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.errors import NotFound
+from item_bank.blueprint import blueprint_from_dict
 from item_bank.model import Blueprint, Item
+from item_bank.parse import item_from_dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ async def load_blueprint(session: AsyncSession, blueprint_id: str) -> Blueprint:
     row = await session.get(models.Blueprint, blueprint_id)
     if row is None:
         raise NotFound(f"no blueprint {blueprint_id!r}")
-    return Blueprint.from_dict(row.spec)
+    return blueprint_from_dict(row.spec)
 
 
 async def load_pool(
@@ -153,4 +155,4 @@ def _decode(cipher: ContentCipher, row: models.Item) -> Item:
 
 
 def _decode_body(cipher: ContentCipher, item_id: str, content: bytes) -> Item:
-    return Item.from_dict(cipher.decrypt_json(content, aad=item_id))
+    return item_from_dict(cipher.decrypt_json(content, aad=item_id))

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeGuard, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
-from item_bank import catalogue
 from item_bank.model import (
     DEFAULT_BANDS,
     ITEM_TYPES,
     TYPE_NAMES_ZH,
     Blueprint,
     Cell,
+    FormatError,
     ItemType,
     Section,
 )
-from item_bank.validate import ITEM_ID, KNOWLEDGE_POINT
+from item_bank.validate import ITEM_ID, KNOWLEDGE_POINT, Fail, level_field, occupation_field
 from item_bank.yamlfile import YamlError, line_of, load_yaml
 
 FORMAT = "cbt-blueprint/1"
@@ -46,6 +46,7 @@ SECTION_FIELDS = frozenset({"type", "title", "score_each", "cells"})
 CELL_FIELDS = frozenset({"knowledge_point", "difficulty", "count"})
 
 Problem = tuple[str, str]
+_T = TypeVar("_T")
 
 
 class BlueprintError(ValueError):
@@ -84,6 +85,14 @@ def load_blueprint(path: str | Path) -> Blueprint:
     return blueprint
 
 
+def blueprint_from_dict(data: Mapping[str, Any]) -> Blueprint:
+    """Read a blueprint document (`Blueprint.to_dict()` output); raises `FormatError`."""
+    blueprint, problems = parse_blueprint(data)
+    if blueprint is None:
+        raise FormatError.from_problems(problems)
+    return blueprint
+
+
 def parse_blueprint(document: Any) -> tuple[Blueprint | None, list[Problem]]:
     """Check a loaded blueprint document; return it, or None and every problem."""
     problems: list[Problem] = []
@@ -95,17 +104,15 @@ def parse_blueprint(document: Any) -> tuple[Blueprint | None, list[Problem]]:
         return None, [("", f"expected a mapping with format: {FORMAT}")]
     if document.get("format") != FORMAT:
         return None, [("field format", f"must be {FORMAT!r}, not {document.get('format')!r}")]
-    for name in document:
-        if name not in TOP_FIELDS:
-            fail(f"field {name}", "unknown field")
+    _known_fields(document, TOP_FIELDS, "", fail)
     blueprint_id = document.get("id")
     if not isinstance(blueprint_id, str) or not ITEM_ID.match(blueprint_id):
         fail("field id", "is required: letters, digits, _ . : - (at most 128)")
     title = document.get("title")
     if not isinstance(title, str) or not title.strip():
         fail("field title", "is required text")
-    occupation = _occupation(document.get("occupation"), fail)
-    level = _level(document.get("level"), fail)
+    occupation = occupation_field(document.get("occupation"), fail)
+    level = level_field(document.get("level"), fail)
     duration = document.get("duration_minutes")
     if not _is_int(duration) or not 1 <= duration <= 600:
         fail("field duration_minutes", "must be a whole number of minutes, 1..600")
@@ -145,34 +152,35 @@ def parse_blueprint(document: Any) -> tuple[Blueprint | None, list[Problem]]:
     )
 
 
+def _known_fields(raw: Mapping[str, Any], allowed: frozenset[str], where: str, fail: Fail) -> bool:
+    """Report every field of `raw` outside `allowed`; True when there is none."""
+    ok = True
+    for name in raw:
+        if name not in allowed:
+            fail(f"{where}, field {name}" if where else f"field {name}", "unknown field")
+            ok = False
+    return ok
+
+
+def _all_or_none(value: list[Any], read: Callable[[int, Any], _T | None]) -> list[_T] | None:
+    """Read every entry (each failure is reported by `read`); None if any failed."""
+    found: list[_T] = []
+    all_ok = True
+    for index, raw in enumerate(value):
+        entry = read(index, raw)
+        if entry is None:
+            all_ok = False
+        else:
+            found.append(entry)
+    return found if all_ok else None
+
+
 def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _occupation(value: Any, fail: Any) -> str | None:
-    if not isinstance(value, str):
-        fail("field occupation", "is required: a catalogue code such as electrician, or 电工")
-        return None
-    try:
-        return catalogue.occupation(value).code
-    except catalogue.UnknownOccupation as exc:
-        fail("field occupation", str(exc))
-        return None
-
-
-def _level(value: Any, fail: Any) -> int | None:
-    if not isinstance(value, int | str) or isinstance(value, bool):
-        fail("field level", "is required: 1..5 or a name such as 高级")
-        return None
-    try:
-        return catalogue.level(value)
-    except catalogue.UnknownLevel as exc:
-        fail("field level", str(exc))
-        return None
 
 
 def _bands(value: Any, fail: Any) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -210,16 +218,13 @@ def _sections(
         fail("field sections", "must be a non-empty list")
         return None
     band_names = {name for name, _ in bands}
-    sections: list[Section] = []
     seen_types: set[str] = set()
-    all_ok = True
-    for index, raw in enumerate(value):
-        section = _section(raw, _at(raw, f"sections[{index}]"), band_names, seen_types, fail)
-        if section is None:
-            all_ok = False
-        else:
-            sections.append(section)
-    return sections if all_ok else None
+    return _all_or_none(
+        value,
+        lambda index, raw: _section(
+            raw, _at(raw, f"sections[{index}]"), band_names, seen_types, fail
+        ),
+    )
 
 
 def _section(
@@ -228,11 +233,7 @@ def _section(
     if not isinstance(raw, Mapping):
         fail(where, "a section is a mapping {type, title, score_each, cells}")
         return None
-    ok = True
-    for name in raw:
-        if name not in SECTION_FIELDS:
-            fail(f"{where}, field {name}", "unknown field")
-            ok = False
+    ok = _known_fields(raw, SECTION_FIELDS, where, fail)
     kind = raw.get("type")
     if kind not in ITEM_TYPES:
         fail(f"{where}, field type", f"must be one of {', '.join(ITEM_TYPES)}")
@@ -265,16 +266,13 @@ def _cells(value: Any, section: str, band_names: set[str], fail: Any) -> list[Ce
     if not isinstance(value, list) or not value:
         fail(f"{section}, field cells", "must be a non-empty list")
         return None
-    cells: list[Cell] = []
     seen: dict[tuple[str, str], str] = {}
-    all_ok = True
-    for index, raw in enumerate(value):
-        cell = _cell(raw, f"{section}, {_at(raw, f'cells[{index}]')}", band_names, seen, fail)
-        if cell is None:
-            all_ok = False
-        else:
-            cells.append(cell)
-    return cells if all_ok else None
+    return _all_or_none(
+        value,
+        lambda index, raw: _cell(
+            raw, f"{section}, {_at(raw, f'cells[{index}]')}", band_names, seen, fail
+        ),
+    )
 
 
 def _cell(
@@ -283,11 +281,7 @@ def _cell(
     if not isinstance(raw, Mapping):
         fail(where, "a cell is {knowledge_point, difficulty, count}")
         return None
-    ok = True
-    for name in raw:
-        if name not in CELL_FIELDS:
-            fail(f"{where}, field {name}", "unknown field")
-            ok = False
+    ok = _known_fields(raw, CELL_FIELDS, where, fail)
     point = raw.get("knowledge_point")
     if not isinstance(point, str) or not KNOWLEDGE_POINT.match(point):
         fail(f"{where}, field knowledge_point", "must be a knowledge-point code (quote it)")

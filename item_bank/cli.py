@@ -12,6 +12,7 @@ exit non-zero; they never show a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -91,6 +92,20 @@ def item_bank_group() -> None:
 
 
 def _classification_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The import options; the command gets one `classification` for the four fields."""
+
+    @functools.wraps(command)
+    def with_classification(
+        *args: Any,
+        occupation: str | None,
+        level: str | None,
+        knowledge_point: str | None,
+        difficulty: int | None,
+        **kwargs: Any,
+    ) -> Any:
+        classification = _classification(occupation, level, knowledge_point, difficulty)
+        return command(*args, classification=classification, **kwargs)
+
     options = [
         click.option(
             "--format",
@@ -111,9 +126,10 @@ def _classification_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--difficulty", type=click.IntRange(1, 5), help="Difficulty likewise."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON report object."),
     ]
+    wrapped: Callable[..., Any] = with_classification
     for option in reversed(options):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
 
 
 def _classification(
@@ -139,10 +155,7 @@ def import_command(
     ctx: click.Context,
     paths: tuple[str, ...],
     fmt: str,
-    occupation: str | None,
-    level: str | None,
-    knowledge_point: str | None,
-    difficulty: int | None,
+    classification: Classification,
     as_json: bool,
     dry_run: bool,
 ) -> None:
@@ -151,7 +164,6 @@ def import_command(
     Exits 0 when every file was accepted, 1 when any was rejected. Without a server
     (no item store configured) this only checks the files, like `validate`.
     """
-    classification = _classification(occupation, level, knowledge_point, difficulty)
     report = import_paths(paths, cast(ImportFormat, fmt), classification)
     hook = cast("StoreItems | None", ctx.meta.get(STORE_HOOK_KEY))
     store_error: ImportIssue | None = None
@@ -189,10 +201,7 @@ def validate_command(
     ctx: click.Context,
     paths: tuple[str, ...],
     fmt: str,
-    occupation: str | None,
-    level: str | None,
-    knowledge_point: str | None,
-    difficulty: int | None,
+    classification: Classification,
     as_json: bool,
 ) -> None:
     """Check item files, folders and blueprints without storing anything.
@@ -200,7 +209,6 @@ def validate_command(
     Blueprints found among PATHS are checked too, and against the items found: a
     blueprint the items cannot satisfy is an error. Exits 1 on any problem.
     """
-    classification = _classification(occupation, level, knowledge_point, difficulty)
     item_files = [p for p in expand_paths(paths) if not is_blueprint_file(p)]
     report = import_paths(item_files, cast(ImportFormat, fmt), classification)
     blueprint_issues: list[ImportIssue] = []

@@ -1,8 +1,10 @@
 """The item bank's data: items (试题), blueprints (组卷方案) and assembled papers (试卷).
 
-Plain frozen dataclasses with no I/O. Items and blueprints come from importers and
-`Item.from_dict` / `Blueprint.from_dict`; papers come from `item_bank.assembly`. Every
-`to_dict()` returns plain JSON-able data and the matching `from_dict()` reads it back.
+Plain frozen dataclasses with no I/O, at the bottom of the package: this module imports
+nothing else from item_bank. Items and blueprints come from importers and
+`item_bank.parse.item_from_dict` / `item_bank.blueprint.blueprint_from_dict` (the checks
+live there, above this module); papers come from `item_bank.assembly`. Every `to_dict()`
+returns plain JSON-able data that the matching reader reads back.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ DEFAULT_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
 
 
 class FormatError(ValueError):
-    """A dict handed to a `from_dict` does not have the documented shape."""
+    """A dict handed to a `from_dict` reader does not have the documented shape."""
+
+    @classmethod
+    def from_problems(cls, problems: list[tuple[str, str]]) -> FormatError:
+        """One error naming every (field, reason) a checker found."""
+        return cls("; ".join(f"{field}: {reason}" for field, reason in problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +156,6 @@ class Item:
         }
         return data
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Item:
-        """Read `to_dict()` output back; raises `FormatError` naming every bad field."""
-        from item_bank.parse import parse_full_item  # parse builds on this module
-
-        item, problems = parse_full_item(data)
-        if item is None:
-            raise FormatError("; ".join(f"{field}: {reason}" for field, reason in problems))
-        return item
-
 
 def _image_to_dict(image: ImageRef) -> dict[str, str]:
     return {"src": image.src, "alt": image.alt}
@@ -252,16 +249,6 @@ class Blueprint:
                 for section in self.sections
             ],
         }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Blueprint:
-        """Read a blueprint document; raises `FormatError` naming every bad field."""
-        from item_bank.blueprint import parse_blueprint  # blueprint builds on this module
-
-        blueprint, problems = parse_blueprint(data)
-        if blueprint is None:
-            raise FormatError("; ".join(f"{field}: {reason}" for field, reason in problems))
-        return blueprint
 
 
 # --- papers -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from item_bank.model import (
     ITEM_TYPES,
+    FormatError,
     ImageRef,
     Item,
     Option,
@@ -112,6 +113,16 @@ class _Reader:
             return default
         return float(value)
 
+    def entries(self, field: str, shape: str) -> list[Any]:
+        """An optional list field's entries ([] when absent, or after failing with `shape`)."""
+        value = self.raw.get(field)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(field, shape)
+            return []
+        return value
+
     def boolean(self, field: str, default: bool) -> bool:
         value = self.raw.get(field)
         if value is None:
@@ -132,6 +143,14 @@ def parse_native_item(
 def parse_full_item(raw: Any) -> tuple[Item | None, list[Problem]]:
     """The self-contained form written by `Item.to_dict()`."""
     return _parse(raw, FULL_FIELDS, Defaults(), None, keep_src, native=False)
+
+
+def item_from_dict(data: Mapping[str, Any]) -> Item:
+    """Read `Item.to_dict()` output back; raises `FormatError` naming every bad field."""
+    item, problems = parse_full_item(data)
+    if item is None:
+        raise FormatError.from_problems(problems)
+    return item
 
 
 def _parse(
@@ -229,23 +248,13 @@ def _image(r: _Reader, value: Any, field: str, resolve: ImageResolver) -> ImageR
 
 
 def _images(r: _Reader, resolve: ImageResolver) -> tuple[ImageRef, ...]:
-    value = r.raw.get("images")
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        r.fail("images", "must be a list")
-        return ()
+    value = r.entries("images", "must be a list")
     found = [_image(r, entry, f"images[{i}]", resolve) for i, entry in enumerate(value)]
     return tuple(image for image in found if image is not None)
 
 
 def _options(r: _Reader, resolve: ImageResolver) -> tuple[Option, ...]:
-    value = r.raw.get("options")
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        r.fail("options", "must be a list of {id, text}")
-        return ()
+    value = r.entries("options", "must be a list of {id, text}")
     options: list[Option] = []
     for index, entry in enumerate(value):
         where = f"options[{index}]"

@@ -20,9 +20,10 @@ import json
 import os
 import secrets
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from item_bank.blueprint import blueprint_from_dict
 from item_bank.model import Blueprint, FormatError, Item
+from item_bank.parse import item_from_dict
 from item_bank.validate import duplicate_ids, item_problems
 
 MAGIC = b"CBTSEAL\x00"
@@ -174,11 +177,8 @@ def load_aes_key(path: str | Path) -> bytes:
 
 def load_signing_key(path: str | Path) -> Ed25519PrivateKey:
     """Read an Ed25519 private key (PEM)."""
-    data = _read_key_file(path)
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise KeyFileError(f"{path}: not an unencrypted PEM private key") from None
+    load = partial(serialization.load_pem_private_key, password=None)
+    key = _load_pem(path, load, "an unencrypted PEM private key")
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path}: not an Ed25519 private key")
     return key
@@ -186,14 +186,19 @@ def load_signing_key(path: str | Path) -> Ed25519PrivateKey:
 
 def load_verify_key(path: str | Path) -> Ed25519PublicKey:
     """Read an Ed25519 public key (PEM)."""
-    data = _read_key_file(path)
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise KeyFileError(f"{path}: not a PEM public key") from None
+    key = _load_pem(path, serialization.load_pem_public_key, "a PEM public key")
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{path}: not an Ed25519 public key")
     return key
+
+
+def _load_pem(path: str | Path, load: Callable[[bytes], object], expected: str) -> object:
+    """The key `load` finds in the file at `path`; `expected` names it when there is none."""
+    data = _read_key_file(path)
+    try:
+        return load(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise KeyFileError(f"{path}: not {expected}") from None
 
 
 def _read_key_file(path: str | Path) -> bytes:
@@ -352,8 +357,8 @@ def _read_payload(compressed: bytes) -> tuple[list[Item], list[Blueprint], Manif
                 str(k): {str(t): int(n) for t, n in v.items()} for k, v in meta["counts"].items()
             },
         )
-        items = [Item.from_dict(entry) for entry in payload["items"]]
-        blueprints = [Blueprint.from_dict(entry) for entry in payload["blueprints"]]
+        items = [item_from_dict(entry) for entry in payload["items"]]
+        blueprints = [blueprint_from_dict(entry) for entry in payload["blueprints"]]
     except PackageInvalid:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

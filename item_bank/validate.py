@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from item_bank import catalogue
 from item_bank.model import ITEM_TYPES, TRUE_FALSE_KEYS, ImageRef, Item
@@ -22,6 +23,7 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 6
 
 Problem = tuple[str, str]
+Fail = Callable[[str, str], None]
 
 
 def item_problems(item: Item) -> list[Problem]:
@@ -48,6 +50,30 @@ def item_problems(item: Item) -> list[Problem]:
     else:
         problems += _choice_problems(item)
     return problems
+
+
+def occupation_field(value: Any, fail: Fail) -> str | None:
+    """A file's `occupation` (catalogue code or Chinese name) as its code; None after `fail`."""
+    if not isinstance(value, str):
+        fail("field occupation", "is required: a catalogue code such as electrician, or 电工")
+        return None
+    try:
+        return catalogue.occupation(value).code
+    except catalogue.UnknownOccupation as exc:
+        fail("field occupation", str(exc))
+        return None
+
+
+def level_field(value: Any, fail: Fail) -> int | None:
+    """A file's `level` (1..5 or a name such as 高级) as its number; None after `fail`."""
+    if not isinstance(value, int | str) or isinstance(value, bool):
+        fail("field level", "is required: 1..5 or a name such as 高级")
+        return None
+    try:
+        return catalogue.level(value)
+    except catalogue.UnknownLevel as exc:
+        fail("field level", str(exc))
+        return None
 
 
 def duplicate_ids(items: Iterable[Item]) -> dict[str, int]:

@@ -17,7 +17,9 @@ their own state is `paused` or the room is paused (see `can_answer`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
+from typing import TypeVar
 
 from cbt_server.errors import (
     AlreadySubmitted,
@@ -53,32 +55,39 @@ class SubmitReason(StrEnum):
 
 FINISHED = frozenset({CandidateState.SUBMITTED, CandidateState.GRADED, CandidateState.ABSENT})
 IN_EXAM = frozenset({CandidateState.ANSWERING, CandidateState.PAUSED})
+BEFORE_EXAM = frozenset({CandidateState.REGISTERED, CandidateState.CHECKED_IN})
+HANDED_IN = frozenset({CandidateState.SUBMITTED, CandidateState.GRADED})
 
 
 def _refuse(what: str, state: StrEnum) -> InvalidTransition:
     return InvalidTransition(f"cannot {what} in state {state.value!r}")
 
 
+_State = TypeVar("_State", SessionState, CandidateState)
+
+
+def _move(state: _State, allowed: Collection[_State], to: _State, what: str) -> _State:
+    """The one-step rule: from any state in `allowed` to `to`, else refuse `what`."""
+    if state not in allowed:
+        raise _refuse(what, state)
+    return to
+
+
 # --- session --------------------------------------------------------------------------
 
 
 def open_checkin(session: SessionState) -> SessionState:
-    if session is not SessionState.SCHEDULED:
-        raise _refuse("open check-in", session)
-    return SessionState.CHECKIN
+    return _move(session, {SessionState.SCHEDULED}, SessionState.CHECKIN, "open check-in")
 
 
 def start_session(session: SessionState) -> SessionState:
     """A proctor starts the session; opening check-in first is implied if not done."""
-    if session not in (SessionState.SCHEDULED, SessionState.CHECKIN):
-        raise _refuse("start the session", session)
-    return SessionState.STARTED
+    before = {SessionState.SCHEDULED, SessionState.CHECKIN}
+    return _move(session, before, SessionState.STARTED, "start the session")
 
 
 def end_session(session: SessionState) -> SessionState:
-    if session is not SessionState.STARTED:
-        raise _refuse("end the session", session)
-    return SessionState.ENDED
+    return _move(session, {SessionState.STARTED}, SessionState.ENDED, "end the session")
 
 
 def session_accepts_login(session: SessionState) -> bool:
@@ -113,22 +122,18 @@ def on_session_start(candidate: CandidateState) -> CandidateState:
 
 
 def pause(candidate: CandidateState) -> CandidateState:
-    if candidate is not CandidateState.ANSWERING:
-        raise _refuse("pause", candidate)
-    return CandidateState.PAUSED
+    return _move(candidate, {CandidateState.ANSWERING}, CandidateState.PAUSED, "pause")
 
 
 def resume(candidate: CandidateState) -> CandidateState:
-    if candidate is not CandidateState.PAUSED:
-        raise _refuse("resume", candidate)
-    return CandidateState.ANSWERING
+    return _move(candidate, {CandidateState.PAUSED}, CandidateState.ANSWERING, "resume")
 
 
 def submit(
     candidate: CandidateState, reason: SubmitReason, *, room_paused: bool = False
 ) -> CandidateState:
     """Submission by the candidate, a proctor (force) or the server (time out)."""
-    if candidate in (CandidateState.SUBMITTED, CandidateState.GRADED):
+    if candidate in HANDED_IN:
         raise AlreadySubmitted("the paper has already been submitted")
     if candidate not in IN_EXAM:
         raise _refuse(f"submit ({reason.value})", candidate)
@@ -141,15 +146,11 @@ def submit(
 
 
 def grade(candidate: CandidateState) -> CandidateState:
-    if candidate is not CandidateState.SUBMITTED:
-        raise _refuse("grade", candidate)
-    return CandidateState.GRADED
+    return _move(candidate, {CandidateState.SUBMITTED}, CandidateState.GRADED, "grade")
 
 
 def mark_absent(candidate: CandidateState) -> CandidateState:
-    if candidate not in (CandidateState.REGISTERED, CandidateState.CHECKED_IN):
-        raise _refuse("mark absent", candidate)
-    return CandidateState.ABSENT
+    return _move(candidate, BEFORE_EXAM, CandidateState.ABSENT, "mark absent")
 
 
 def on_deadline(candidate: CandidateState) -> tuple[CandidateState, SubmitReason | None]:
@@ -159,7 +160,7 @@ def on_deadline(candidate: CandidateState) -> tuple[CandidateState, SubmitReason
     """
     if candidate in IN_EXAM:
         return CandidateState.SUBMITTED, SubmitReason.TIMEOUT
-    if candidate in (CandidateState.REGISTERED, CandidateState.CHECKED_IN):
+    if candidate in BEFORE_EXAM:
         return CandidateState.ABSENT, None
     return candidate, None
 
@@ -172,12 +173,9 @@ def can_answer(
     expired: bool,
 ) -> None:
     """Raise the reason a candidate may not change answers or flags now, if any."""
-    if candidate in (CandidateState.SUBMITTED, CandidateState.GRADED):
+    if candidate in HANDED_IN:
         raise AlreadySubmitted("the paper has already been submitted")
-    if session in (SessionState.SCHEDULED, SessionState.CHECKIN) or candidate in (
-        CandidateState.REGISTERED,
-        CandidateState.CHECKED_IN,
-    ):
+    if session in (SessionState.SCHEDULED, SessionState.CHECKIN) or candidate in BEFORE_EXAM:
         raise NotStarted("the exam has not started")
     if candidate is not CandidateState.ANSWERING and candidate is not CandidateState.PAUSED:
         raise _refuse("answer", candidate)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from item_bank.model import Item
 
@@ -71,3 +73,20 @@ class Classification:
     level: int | None = None
     knowledge_point: str | None = None
     difficulty: int | None = None
+
+
+# Parses one file's bytes: (the path, its name as reported, the bytes) -> the result.
+ParseFile = Callable[[Path, str, bytes], ImportResult]
+
+
+def import_file(path: str | Path, parse: ParseFile) -> ImportResult:
+    """Read a source file and parse it, or fail it unread when too large or unreadable."""
+    path = Path(path)
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return ImportResult.failed(source, "", f"file is larger than {MAX_FILE_BYTES} bytes")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return ImportResult.failed(source, "", f"cannot read file: {exc.strerror or exc}")
+    return parse(path, source, raw)

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from item_bank import catalogue
-from item_bank.importers.base import MAX_FILE_BYTES, ImportIssue, ImportResult
+from item_bank.importers.base import ImportIssue, ImportResult, import_file
 from item_bank.model import Item, SourceRef
 from item_bank.parse import Defaults, ImageResolver, parse_native_item
 from item_bank.text import MAX_IMAGE_BYTES, data_uri, image_src_problem
+from item_bank.validate import level_field, occupation_field
 from item_bank.yamlfile import YamlError, line_of, load_yaml
 
 FORMAT = "cbt-items/1"
@@ -25,14 +25,10 @@ TOP_FIELDS = frozenset({"format", "occupation", "level", "knowledge_points", "it
 
 def import_native(path: str | Path) -> ImportResult:
     """Import one native item file (.yaml, .yml or .json)."""
-    path = Path(path)
-    source = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return ImportResult.failed(source, "", f"file is larger than {MAX_FILE_BYTES} bytes")
-        raw = path.read_bytes()
-    except OSError as exc:
-        return ImportResult.failed(source, "", f"cannot read file: {exc.strerror or exc}")
+    return import_file(path, _parse_file)
+
+
+def _parse_file(path: Path, source: str, raw: bytes) -> ImportResult:
     json_syntax = path.suffix.lower() == ".json"
     return parse_native(raw, source, json_syntax=json_syntax, resolve=_file_resolver(path.parent))
 
@@ -79,8 +75,8 @@ def _document(document: Any, source: str, resolve: ImageResolver) -> ImportResul
     for name in document:
         if name not in TOP_FIELDS:
             fail(f"field {name}", "unknown top-level field")
-    occupation = _occupation(document.get("occupation"), fail)
-    level = _level(document.get("level"), fail)
+    occupation = occupation_field(document.get("occupation"), fail)
+    level = level_field(document.get("level"), fail)
     names = _knowledge_points(document.get("knowledge_points"), fail)
     items_raw = document.get("items")
     if not isinstance(items_raw, list) or not items_raw:
@@ -118,28 +114,6 @@ def _where(index: int, raw: Any) -> str:
         label += f" (id {raw['id']})"
     parts.append(label)
     return ", ".join(parts)
-
-
-def _occupation(value: Any, fail: Any) -> str | None:
-    if not isinstance(value, str):
-        fail("field occupation", "is required: a catalogue code such as electrician, or 电工")
-        return None
-    try:
-        return catalogue.occupation(value).code
-    except catalogue.UnknownOccupation as exc:
-        fail("field occupation", str(exc))
-        return None
-
-
-def _level(value: Any, fail: Any) -> int | None:
-    if value is None or isinstance(value, bool) or not isinstance(value, int | str):
-        fail("field level", "is required: 1..5 or a name such as 高级")
-        return None
-    try:
-        return catalogue.level(value)
-    except catalogue.UnknownLevel as exc:
-        fail("field level", str(exc))
-        return None
 
 
 def _knowledge_points(value: Any, fail: Any) -> dict[str, str] | None:

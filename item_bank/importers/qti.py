@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Literal
 
 from item_bank.importers.base import (
-    MAX_FILE_BYTES,
     Classification,
     ImportIssue,
     ImportResult,
+    import_file,
 )
 from item_bank.importers.qti_text import Extract, extract
 from item_bank.importers.safezip import SafeZip, UnsafeZip, member_name_problem
@@ -49,18 +49,14 @@ AssetReader = Callable[[str], tuple[str, bytes | None, str | None]]
 
 def import_qti(path: str | Path, classification: Classification | None = None) -> ImportResult:
     """Import a QTI item file (.xml) or a content package (.zip with imsmanifest.xml)."""
-    path = Path(path)
-    source = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return ImportResult.failed(source, "", f"file is larger than {MAX_FILE_BYTES} bytes")
-        data = path.read_bytes()
-    except OSError as exc:
-        return ImportResult.failed(source, "", f"cannot read file: {exc.strerror or exc}")
-    classification = classification or Classification()
-    if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".zip":
-        return parse_package(data, source, classification)
-    return parse_item_file(data, source, classification, _folder_reader(path.parent))
+    given = classification or Classification()
+
+    def parse(path: Path, source: str, data: bytes) -> ImportResult:
+        if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".zip":
+            return parse_package(data, source, given)
+        return parse_item_file(data, source, given, _folder_reader(path.parent))
+
+    return import_file(path, parse)
 
 
 def parse_item_file(

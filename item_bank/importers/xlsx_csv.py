@@ -22,10 +22,10 @@ from typing import Any
 
 from item_bank import catalogue
 from item_bank.importers.base import (
-    MAX_FILE_BYTES,
     Classification,
     ImportIssue,
     ImportResult,
+    import_file,
 )
 from item_bank.importers.safezip import SafeZip, UnsafeZip
 from item_bank.model import Item, ItemType, Option, SourceRef
@@ -75,11 +75,13 @@ _ALIASES = {alias: name for name, aliases in COLUMNS.items() for alias in aliase
 
 def import_xlsx(path: str | Path, classification: Classification | None = None) -> ImportResult:
     """Import every sheet of an .xlsx workbook that has data."""
-    path = Path(path)
-    source = str(path)
-    raw, error = _read(path)
-    if raw is None:
-        return ImportResult.failed(source, "", error)
+    return import_file(path, lambda _path, source, raw: parse_xlsx(raw, source, classification))
+
+
+def parse_xlsx(
+    raw: bytes, source: str, classification: Classification | None = None
+) -> ImportResult:
+    """Import the bytes of an .xlsx workbook; `source` names it in problems."""
     try:
         SafeZip(raw)  # size, ratio and name checks before openpyxl unpacks anything
     except UnsafeZip as exc:
@@ -106,12 +108,7 @@ def import_xlsx(path: str | Path, classification: Classification | None = None) 
 
 def import_csv(path: str | Path, classification: Classification | None = None) -> ImportResult:
     """Import a CSV file in UTF-8 (BOM optional) or GBK/GB18030."""
-    path = Path(path)
-    source = str(path)
-    raw, error = _read(path)
-    if raw is None:
-        return ImportResult.failed(source, "", error)
-    return parse_csv(raw, source, classification)
+    return import_file(path, lambda _path, source, raw: parse_csv(raw, source, classification))
 
 
 def parse_csv(
@@ -147,15 +144,6 @@ def decode_csv(raw: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
-
-
-def _read(path: Path) -> tuple[bytes | None, str]:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None, f"file is larger than {MAX_FILE_BYTES} bytes"
-        return path.read_bytes(), ""
-    except OSError as exc:
-        return None, f"cannot read file: {exc.strerror or exc}"
 
 
 def _xlsx_sheets(raw: bytes) -> list[tuple[str, list[tuple[int, list[Any]]]]]:

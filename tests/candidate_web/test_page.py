@@ -40,6 +40,9 @@ def used_keys() -> set[str]:
         text = path.read_text(encoding="utf-8")
         keys.update(re.findall(r"""\bt\('([a-z_.0-9]+)'\)""", text))
         keys.update(re.findall(r'data-i18n(?:-label)?="([a-z_.0-9]+)"', text))
+        # Keys handed to the screens' macros (candidate/_macros.html), e.g. ui.choice(...).
+        for args in re.findall(r"\{\{\s*ui\.\w+\((.*?)\)\s*\}\}", text):
+            keys.update(re.findall(r'"([a-z_]+\.[a-z_.0-9]+)"', args))
     for path in SCRIPTS.glob("*.js"):
         text = path.read_text(encoding="utf-8")
         keys.update(re.findall(r"""\bt\(\s*'([a-z_.0-9]+)'""", text))

@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cbt_server.web import static, templates
-from cbt_server.web.static import Mount, StaticError, StaticFiles, accepts_gzip, hashed_path
+from cbt_server.web.static import accepts_gzip
+from cbt_server.web.static_files import Mount, StaticError, StaticFiles, hashed_path
 
 Client = TestClient[web.Request, web.Application]
 
@@ -99,7 +100,7 @@ def test_relative_imports_point_at_hashed_names(tree: tuple[Mount, ...]) -> None
 def test_missing_reference_is_logged(
     tree: tuple[Mount, ...], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="cbt_server.web.static"):
+    with caplog.at_level(logging.WARNING, logger="cbt_server.web.static_files"):
         StaticFiles.build(tree)
     assert "./nowhere.js" in caplog.text
 
@@ -284,7 +285,7 @@ def test_static_setup_needs_templates_first(tree: tuple[Mount, ...]) -> None:
 
 
 def test_the_real_tree_has_no_broken_references(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="cbt_server.web.static"):
+    with caplog.at_level(logging.WARNING, logger="cbt_server.web.static_files"):
         files = StaticFiles.build()
     assert caplog.text == ""
     assert "candidate/app.js" in files

@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from item_bank.blueprint import BlueprintError, load_blueprint, parse_blueprint
-from item_bank.model import Blueprint, FormatError
+from item_bank.blueprint import (
+    BlueprintError,
+    blueprint_from_dict,
+    load_blueprint,
+    parse_blueprint,
+)
+from item_bank.model import FormatError
 
 from .conftest import blueprint_doc
 
@@ -23,7 +28,7 @@ def test_good_blueprint_loads_with_defaults(write: Any) -> None:
     assert blueprint.item_count == 9
     assert [s.type for s in blueprint.sections] == ["single", "multiple", "true_false"]
     assert blueprint.band_levels("easy") == (1, 2)
-    assert Blueprint.from_dict(json.loads(json.dumps(blueprint.to_dict()))) == blueprint
+    assert blueprint_from_dict(json.loads(json.dumps(blueprint.to_dict()))) == blueprint
 
 
 def test_occupation_and_level_by_chinese_name(write: Any) -> None:
@@ -103,4 +108,4 @@ def test_unreadable_and_wrong_files(write: Any, tmp_path: Path) -> None:
     with pytest.raises(BlueprintError, match="invalid YAML"):
         load_blueprint(write("broken.yaml", "format: [\n"))
     with pytest.raises(FormatError):
-        Blueprint.from_dict({"format": "cbt-blueprint/1"})
+        blueprint_from_dict({"format": "cbt-blueprint/1"})

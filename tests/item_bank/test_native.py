@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from item_bank.importers.native import import_native
-from item_bank.model import Item
+from item_bank.parse import item_from_dict
 
 GOOD = """\
 format: cbt-items/1
@@ -204,4 +204,4 @@ def test_missing_file_and_non_utf8(write: Any, tmp_path: Path) -> None:
 def test_item_to_dict_round_trips(write: Any) -> None:
     items = import_native(write("bank.yaml", GOOD)).items
     for item in items:
-        assert Item.from_dict(json.loads(json.dumps(item.to_dict()))) == item
+        assert item_from_dict(json.loads(json.dumps(item.to_dict()))) == item
