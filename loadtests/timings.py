@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import statistics
@@ -78,14 +79,12 @@ async def inline_reads_under_write_lock(reads: int) -> dict[str, float]:
 async def stop_tasks_giving_up(grace: float = 0.3) -> dict[str, float]:
     release = asyncio.Event()
 
-    async def stubborn() -> None:
+    async def ignores_cancellation() -> None:
         while not release.is_set():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await release.wait()
-            except asyncio.CancelledError:
-                continue
 
-    task = asyncio.create_task(stubborn())
+    task = asyncio.create_task(ignores_cancellation())
     await asyncio.sleep(0)
     began = time.perf_counter()
     logging.getLogger("cbt_server.runtime.tasks").disabled = True  # its giving up is expected
