@@ -32,7 +32,9 @@ async def wait_until_state(settings: Settings, candidate_id: int, state: str) ->
             assert row is not None
             return row if row.state == state else None
 
-    row = await wait_until(reached, f"candidate {candidate_id} to reach {state}", within=10)
+    row = await wait_until(
+        reached, f"candidate {candidate_id} to reach {state}", within=10, every=0.1
+    )
     assert row is not None
     return row
 
@@ -89,7 +91,7 @@ async def test_offline_candidate_is_submitted_at_the_deadline(
             assert row is not None
             return row.state == "ended"
 
-    await wait_until(ended, "the session to end", within=5)
+    await wait_until(ended, "the session to end", within=5, every=0.1)
     assert datetime.fromisoformat(submitted["submitted_at"]) == deadline
     await b.close()
     await proctor.close()

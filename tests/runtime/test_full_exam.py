@@ -156,7 +156,7 @@ async def test_thirty_candidates_full_exam(
                 assert row is not None
                 return row.state == "ended"
 
-        await wait_until(ended, "the session to end", within=10)
+        await wait_until(ended, "the session to end", within=10, every=0.1)
     finally:
         await engine.dispose()
     await proctor.close()

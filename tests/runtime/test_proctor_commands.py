@@ -101,7 +101,7 @@ async def test_no_scores_for_candidates_when_the_session_hides_them(
                 select(models.Result).where(models.Result.candidate_id == person.id)
             )
 
-    row = await wait_until(result, "the result row", within=5)
+    row = await wait_until(result, "the result row", within=5, every=0.1)
     assert row is not None and row.score == 0 and row.passed is False
     await asyncio.sleep(0.3)
     assert all(m["type"] != "result" for m in client.pending())

@@ -155,7 +155,7 @@ async def test_workers_share_one_port(pg_settings: Settings, spawn: Spawn) -> No
             return listeners == 2
 
         # Two worker processes, each listening for events.
-        await wait_until(two_listening, "two worker processes listening", within=60)
+        await wait_until(two_listening, "two worker processes listening", within=60, every=0.1)
     proctor, _ = await proctor_open(base, exam.proctor_cookie, exam.session_id)
     clients = [(await candidate_login(base, p.ticket, p.id_number))[0] for p in exam.people]
     await command(proctor, "start")
