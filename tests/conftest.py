@@ -29,9 +29,24 @@ PG_URL_ENV = "CBT_TEST_PG_URL"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 held for the server the test starts next, in this process or a
+    child (which cannot be handed a socket).
+
+    Binding port 0 and closing left a gap in which the kernel could give the same port
+    to anyone else's `bind(0)` or outgoing connection before the server bound it. Here
+    the port is left in TIME_WAIT by a connection closed from the listening side first:
+    for a minute the kernel hands it to nobody, and only servers that bind with
+    SO_REUSEADDR, as asyncio/aiohttp and PostgreSQL do, can take it."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # this side closes first: the port is the one in TIME_WAIT
+            client.recv(1)  # the FIN has arrived
+    return port
 
 
 def _asyncpg_dsn(url: str) -> str:

@@ -7,26 +7,27 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from cbt_server.idcard import is_valid
 from tests.conftest import free_port
+from tests.waiting import wait_until_sync
 
 
 def _wait_healthy(
     url: str, process: subprocess.Popen[bytes], timeout: float = 90
 ) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def health() -> dict[str, object] | None:
         assert process.poll() is None, "demo server exited early"
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 return dict(json.load(resp))
         except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} not healthy within {timeout}s")
+            return None
+
+    return wait_until_sync(health, f"{url} to be healthy", within=timeout, every=0.1)
 
 
 def test_demo_serves_and_writes_credentials(tmp_path: Path) -> None:

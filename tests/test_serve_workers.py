@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import psutil
 import pytest
 
 from tests.conftest import free_port
+from tests.waiting import wait_until_sync
 
 
 @pytest.mark.pg
@@ -28,16 +28,17 @@ def test_two_workers_serve_one_port(pg_url: str, tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 90
-        health = None
-        while time.monotonic() < deadline and health is None:
+
+        def healthz() -> dict[str, object] | None:
             assert process.poll() is None, "cbt serve exited early"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    health = json.load(r)
+                    return dict(json.load(r))
             except OSError:
-                time.sleep(0.3)
-        assert health is not None and health["database"] == "postgresql"
+                return None
+
+        health = wait_until_sync(healthz, "cbt serve to answer /healthz", within=90, every=0.1)
+        assert health["database"] == "postgresql"
 
         def listening_workers() -> int:
             return sum(
@@ -49,11 +50,8 @@ def test_two_workers_serve_one_port(pg_url: str, tmp_path: Path) -> None:
             )
 
         # The first worker may answer before the second has bound the port.
-        workers = listening_workers()
-        while workers < 2 and time.monotonic() < deadline:
-            time.sleep(0.3)
-            workers = listening_workers()
-        assert workers == 2
+        wait_until_sync(lambda: listening_workers() >= 2, "two workers listening", within=90)
+        assert listening_workers() == 2
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

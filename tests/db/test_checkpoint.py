@@ -11,6 +11,7 @@ from sqlalchemy import text
 from cbt_server.db.checkpoint import checkpoint_forever
 from cbt_server.db.engine import make_engine
 from cbt_server.runtime.tasks import stop_tasks
+from tests.waiting import wait_until
 
 ROW = "x" * 2000
 
@@ -46,11 +47,8 @@ async def test_the_server_engine_leaves_checkpoints_to_the_checkpointer(tmp_path
 
     task = asyncio.create_task(checkpoint_forever(database, every_s=0.05))
     try:
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if _size(database) > 5_000_000:
-                break
-        assert _size(database) > 5_000_000  # copied by the checkpointer
+        # Copied by the checkpointer.
+        await wait_until(lambda: _size(database) > 5_000_000, "the checkpoint", within=5)
     finally:
         await stop_tasks([task])
         keeper.close()

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests.waiting import wait_until
+
 READY_MARK = "CBT server ready on"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,14 +88,19 @@ class ServerProcess:
                 start_new_session=True,
             )
         self.starts += 1
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit_s
-        while self.log_text().count(READY_MARK) <= marks_before:
-            if self.proc.returncode is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
-            if loop.time() > deadline:
-                raise AssertionError(f"server not ready after {limit_s} s:\n{self.tail()}")
-            await asyncio.sleep(0.05)
+        proc = self.proc
+
+        def ready() -> bool:
+            if proc.returncode is not None:
+                raise AssertionError(f"server exited with {proc.returncode}:\n{self.tail()}")
+            return self.log_text().count(READY_MARK) > marks_before
+
+        try:
+            await wait_until(ready, "the server to be ready", within=limit_s, every=0.05)
+        except AssertionError as error:
+            if proc.returncode is not None:
+                raise
+            raise AssertionError(f"{error}:\n{self.tail()}") from None
 
     async def kill(self) -> int:
         """SIGKILL: the process dies at once, mid-write or not."""

@@ -58,7 +58,7 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
     database = Path(str(make_url(settings.effective_database_url).database))
 
     slow_writes: list[float] = []
-    slow_begun = asyncio.Event()
+    slow_begun, slow_over = asyncio.Event(), asyncio.Event()
     real_save = candidate_service.save_changes_many
 
     async def slow_save(session: Any, requests: Any, **kwargs: Any) -> Any:
@@ -66,8 +66,11 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
             return await real_save(session, requests, **kwargs)
         slow_writes.append(time.monotonic())
         slow_begun.set()
-        await session.execute(text(SLOW))
-        return await real_save(session, requests, **kwargs)
+        try:
+            await session.execute(text(SLOW))
+            return await real_save(session, requests, **kwargs)
+        finally:  # over, or cancelled (which leaves the statement running in its thread)
+            slow_over.set()
 
     pages = [
         PageCandidate(server.ws_url, p.ticket, p.id_number, seat=p.seat, name=f"seat{p.seat}")
@@ -89,7 +92,7 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
     await asyncio.sleep(0.1)  # the slow statement is running in the database thread
     await dropped.power_off()  # the link dies under it
 
-    await asyncio.sleep(1.5)  # the slow statement is long over
+    await asyncio.wait_for(slow_over.wait(), timeout=10)
     assert await asyncio.to_thread(write_lock_free, database, 2.0), "write lock still held"
     began = time.monotonic()
     item = other.paper[0]

@@ -25,6 +25,7 @@ from tests.faults.checks import losses_in_rows, losses_in_state, stored_answers
 from tests.faults.conftest import Room, RoomFactory, keep_answering, open_room
 from tests.faults.page import PageCandidate
 from tests.runtime.exam_setup import open_db
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -138,16 +139,15 @@ async def finish_exam(room: Room) -> None:
     for page in room.pages:
         page.submit()
     await asyncio.gather(*(p.until(lambda p=p: p.submitted, 60, "submitted") for p in room.pages))
-    graded = 0
-    for _ in range(600):
+
+    async def all_graded() -> bool:
         # A short transaction each time: on SQLite a reader here begins IMMEDIATE and
         # would hold the server's writers off for as long as it stays open.
         async with open_db(room.settings) as db:
             graded = await db.scalar(select(func.count()).select_from(models.Result)) or 0
-        if graded == len(room.pages):
-            break
-        await asyncio.sleep(0.2)
-    assert graded == len(room.pages), f"{graded} of {len(room.pages)} graded"
+        return graded == len(room.pages)
+
+    await wait_until(all_graded, f"all {len(room.pages)} graded", within=120, every=0.2)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -5,6 +5,7 @@ import gc
 import time
 
 from loadtests.loopwatch import GeneratorWatch, acks_during_stalls
+from tests.waiting import wait_until
 
 
 async def test_a_blocked_loop_is_recorded_as_a_stall() -> None:
@@ -13,7 +14,11 @@ async def test_a_blocked_loop_is_recorded_as_a_stall() -> None:
     await asyncio.sleep(0.05)
     before = time.time()
     time.sleep(0.3)  # noqa: ASYNC251 -- the loop blocked on purpose, as by a long collection
-    await asyncio.sleep(0.05)
+    await wait_until(
+        lambda: [s for s in watch.loop_watch.stalls if s[0] > before and s[1] >= 250.0],
+        "the watch to note the stall",
+        within=10,
+    )
     await watch.stop()
     record = watch.record()
     assert record["kind"] == "generator"

@@ -23,6 +23,7 @@ from tests.runtime.wsclient import (
     forbidden_fields,
     proctor_open,
 )
+from tests.waiting import wait_until
 
 KEYS = {item.id: tuple(item.key) for item in import_native(BANK).items}
 
@@ -148,14 +149,14 @@ async def test_thirty_candidates_full_exam(
             exam_row = await db.get(models.ExamSession, exam.session_id)
             assert exam_row is not None
         # Every candidate finished: the session ends by itself.
-        for _ in range(50):
+
+        async def ended() -> bool:
             async with make_sessionmaker(engine)() as db:
-                exam_row = await db.get(models.ExamSession, exam.session_id)
-                assert exam_row is not None
-                if exam_row.state == "ended":
-                    break
-            await asyncio.sleep(0.2)
-        assert exam_row.state == "ended"
+                row = await db.get(models.ExamSession, exam.session_id)
+                assert row is not None
+                return row.state == "ended"
+
+        await wait_until(ended, "the session to end", within=10, every=0.1)
     finally:
         await engine.dispose()
     await proctor.close()

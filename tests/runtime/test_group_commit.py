@@ -23,6 +23,7 @@ from cbt_server.settings import Settings
 from tests.conftest import LiveServer
 from tests.runtime.exam_setup import Exam, open_db
 from tests.runtime.wsclient import Client, candidate_login, command, proctor_open
+from tests.waiting import wait_until
 
 
 async def _room(
@@ -62,7 +63,7 @@ async def _stored(settings: Settings) -> dict[int, set[str]]:
 
 
 async def test_answers_of_many_connections_share_transactions(
-    server: LiveServer, exam: Exam, sqlite_settings: Settings
+    server: LiveServer, exam: Exam, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = server.app[RUNTIME].group
     clients, papers, proctor = await _room(server, exam)
@@ -75,7 +76,28 @@ async def test_answers_of_many_connections_share_transactions(
                 await client.send(answer)
                 assert await client.expect("ack", seq=answer["seq"])
 
-        await asyncio.gather(*(answer_all(c, f) for c, f in zip(clients, frames, strict=True)))
+        # The writer is held until each connection's first answer waits for it, so that
+        # they meet however fast or slow the machine.
+        lock = server.app[RUNTIME]._write_lock
+        assert lock is not None  # SQLite: this process's writers queue on it
+        taken: list[int] = []
+        take = writer._take
+
+        def counted_take() -> list[Any]:
+            batch = take()
+            taken.append(len(batch))
+            return batch
+
+        monkeypatch.setattr(writer, "_take", counted_take)
+        async with lock:
+            answering = asyncio.gather(
+                *(answer_all(c, f) for c, f in zip(clients, frames, strict=True))
+            )
+            await wait_until(
+                lambda: sum(taken) + len(writer._pending) == len(clients),
+                "the first answer of each connection to wait for the writer",
+            )
+        await answering
         written = writer.batches - before
         # 40 answers from 4 connections, each waiting for its ack: in fewer transactions.
         assert 0 < written < 40

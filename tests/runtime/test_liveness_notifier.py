@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from cbt_server.runtime.notifier import MemoryNotifier, PgNotifier
 from cbt_server.settings import Settings, load_settings
 from tests.runtime.exam_setup import build_exam, settings_for
 from tests.runtime.test_room_states import counting
+from tests.waiting import wait_until
 
 
 async def test_crash_leaves_downtime_and_frees_connections(tmp_path: Path) -> None:
@@ -90,17 +90,24 @@ async def test_pg_notifier_delivers_on_commit_only_and_survives_a_lost_connectio
         await notifier.start(received.append, lambda: resyncs.append(1))
         assert notifier.listening
         first = Event(Kind.SESSION_PAUSED, 7, data={"reason": "停电"})
+        # PostgreSQL delivers notifications in the order their transactions committed:
+        # once a marker committed after the event is heard, the event would have been.
+        marker = Event(Kind.SESSION_RESUMED, 8)
         async with maker.begin() as db:
             await notifier.stage(db, [first])
-            await asyncio.sleep(0.3)
-            assert received == []  # nothing before the commit
-        await _until(lambda: received == [first])
+            async with maker.begin() as other:
+                await notifier.stage(other, [marker])
+            await wait_until(lambda: marker in received, "the marker committed meanwhile")
+            assert received == [marker]  # nothing before the commit
+        await wait_until(lambda: received == [marker, first], "the event, after its commit")
         with pytest.raises(RuntimeError):
             async with maker.begin() as db:
                 await notifier.stage(db, [Event(Kind.SESSION_RESUMED, 7)])
                 raise RuntimeError("roll back")
-        await asyncio.sleep(0.3)
-        assert received == [first]  # a rolled-back change is never announced
+        async with maker.begin() as db:
+            await notifier.stage(db, [marker])
+        await wait_until(lambda: received[2:] == [marker], "the marker after the rollback")
+        assert received == [marker, first, marker]  # a rolled-back change is never announced
 
         # The database drops the listener's connection: it comes back and asks for a
         # resync (notifications sent meanwhile are lost), then hears new events again.
@@ -111,11 +118,12 @@ async def test_pg_notifier_delivers_on_commit_only_and_survives_a_lost_connectio
                     "WHERE application_name = 'cbt:test-proc'"
                 )
             )
-        await _until(lambda: resyncs == [1] and notifier.listening)
+        await wait_until(lambda: resyncs == [1] and notifier.listening, "the listener back")
         again = Event(Kind.CANDIDATE_TIME, 7, 3)
         async with maker.begin() as db:
             await notifier.stage(db, [again])
-        await _until(lambda: received == [first, again])
+        await wait_until(lambda: received[3:] == [again], "an event after the reconnect")
+        assert received == [marker, first, marker, again]
     finally:
         await notifier.close()
         await engine.dispose()
@@ -143,16 +151,8 @@ async def test_pg_notifier_announces_a_transactions_events_in_order_with_one_sta
                 await notifier.stage(db, events)
                 await notifier.stage(db, [])  # nothing to announce: no statement
             assert len(statements) == 1
-        await _until(lambda: len(received) == len(events))
+        await wait_until(lambda: len(received) == len(events), "every event")
         assert received == events
     finally:
         await notifier.close()
         await engine.dispose()
-
-
-async def _until(condition: object, wait: float = 15) -> None:
-    loop = asyncio.get_running_loop()
-    until = loop.time() + wait
-    while not condition():  # type: ignore[operator]
-        assert loop.time() < until, "condition not reached in time"
-        await asyncio.sleep(0.05)

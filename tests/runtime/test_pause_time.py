@@ -6,14 +6,15 @@ Every figure a client receives is checked to the millisecond against the stored 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from cbt_server.db import models
+from cbt_server.runtime.keys import RUNTIME
 from cbt_server.settings import Settings
+from tests.clock import SteppedClock
 from tests.conftest import LiveServer
 from tests.runtime.exam_setup import Exam, open_db
 from tests.runtime.wsclient import candidate_login, command, proctor_open, seat_until
@@ -50,6 +51,7 @@ async def test_pause_resume_and_extra_time_exact(
 ) -> None:
     person = exam.people[0]
     duration = timedelta(seconds=exam.duration_s)
+    clock = server.app[RUNTIME].now = SteppedClock()  # time passes when the test says
     client, _ = await candidate_login(server.ws_url, person.ticket, person.id_number)
     proctor, _ = await proctor_open(server.ws_url, exam.proctor_cookie, exam.session_id)
     await command(proctor, "start")
@@ -72,15 +74,15 @@ async def test_pause_resume_and_extra_time_exact(
     await client.send({"type": "submit", "seq": 2})
     assert (await client.expect("error", ref_seq=2))["code"] == "paused"
 
-    await asyncio.sleep(0.3)
+    clock.advance(0.3)
     await command(proctor, "pause", reason="全场停电")  # the room, overlapping
     room_paused = await client.expect("paused", scope="room")
     assert room_paused["remaining_ms"] == frozen
-    await asyncio.sleep(0.3)
+    clock.advance(0.3)
     await command(proctor, "resume", candidate_id=person.id)
     still = await client.expect("paused", scope="room")  # the room pause still holds
     assert still["remaining_ms"] == frozen
-    await asyncio.sleep(0.3)
+    clock.advance(0.3)
     await command(proctor, "resume")
     resumed = await client.expect("resumed")
 

@@ -19,6 +19,7 @@ from tests.runtime.wsclient import (
     proctor_open,
     seat_until,
 )
+from tests.waiting import wait_until
 
 
 async def test_force_submit_absent_note_and_audit(
@@ -93,14 +94,14 @@ async def test_no_scores_for_candidates_when_the_session_hides_them(
     await client.send({"type": "submit", "seq": 1})
     await client.expect("ack", seq=1)
     assert (await client.expect("submitted"))["reason"] == "candidate"
-    async with open_db(settings) as db:
-        for _ in range(50):
-            row = await db.scalar(
+
+    async def result() -> models.Result | None:
+        async with open_db(settings) as db:
+            return await db.scalar(
                 select(models.Result).where(models.Result.candidate_id == person.id)
             )
-            if row is not None:
-                break
-            await asyncio.sleep(0.1)
+
+    row = await wait_until(result, "the result row", within=5, every=0.1)
     assert row is not None and row.score == 0 and row.passed is False
     await asyncio.sleep(0.3)
     assert all(m["type"] != "result" for m in client.pending())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 
@@ -28,10 +27,11 @@ async def test_stop_tasks_gives_up_on_a_task_that_will_not_end(
 
     tasks = [asyncio.create_task(stubborn(), name="stubborn"), asyncio.create_task(obedient())]
     await asyncio.sleep(0)
-    began = time.monotonic()
+    # It returns with the stubborn task still running: it gave up (the timeout only turns
+    # a hang into a failure; how long the giving up takes is in loadtests/timings.py).
     with caplog.at_level(logging.ERROR, logger="cbt_server.runtime.tasks"):
-        await stop_tasks(tasks, grace=0.3)
-    assert time.monotonic() - began < 2
+        async with asyncio.timeout(30):
+            await stop_tasks(tasks, grace=0.3)
     assert tasks[1].cancelled()
     assert not tasks[0].done()
     assert "stubborn did not stop" in caplog.text

@@ -23,6 +23,7 @@ from cbt_server.settings import Settings, load_settings
 from tests.conftest import free_port
 from tests.runtime.exam_setup import open_db, prepare_database
 from tests.runtime.wsclient import candidate_login, command, proctor_open, seat_until
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -64,16 +65,18 @@ async def spawn(pg_settings: Settings) -> AsyncIterator[Spawn]:
         )
         processes.append(process)
         async with aiohttp.ClientSession() as http:
-            for _ in range(600):  # spawning and importing is slow on a busy machine
+
+            async def healthy() -> bool:
                 assert process.poll() is None, "server process exited"
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            return f"ws://127.0.0.1:{port}"
+                        return response.status == 200
                 except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("server process did not come up")
+                    return False
+
+            # Spawning and importing is slow on a busy machine.
+            await wait_until(healthy, f"the server on port {port}", within=60, every=0.1)
+        return f"ws://127.0.0.1:{port}"
 
     yield start
     for process in processes:
@@ -140,7 +143,8 @@ async def test_workers_share_one_port(pg_settings: Settings, spawn: Spawn) -> No
     exam = await prepare_database(pg_settings, candidates=4)
     base = await spawn(workers=2)
     async with open_db(pg_settings) as db:
-        for _ in range(600):
+
+        async def two_listening() -> bool:
             listeners = await db.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -148,10 +152,10 @@ async def test_workers_share_one_port(pg_settings: Settings, spawn: Spawn) -> No
                 )
             )
             await db.rollback()  # statistics are a snapshot per transaction
-            if listeners == 2:
-                break
-            await asyncio.sleep(0.1)
-    assert listeners == 2  # two worker processes, each listening for events
+            return listeners == 2
+
+        # Two worker processes, each listening for events.
+        await wait_until(two_listening, "two worker processes listening", within=60, every=0.1)
     proctor, _ = await proctor_open(base, exam.proctor_cookie, exam.session_id)
     clients = [(await candidate_login(base, p.ticket, p.id_number))[0] for p in exam.people]
     await command(proctor, "start")

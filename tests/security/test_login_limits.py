@@ -4,20 +4,22 @@ credentials are refused until the window has passed.
 Candidates log in over /ws/candidate (ticket + ID-card number): 5 failures per ticket,
 10 per seat and 30 per client address within the window. Staff sign in on /staff/login:
 a number of attempts per client address and per username within the window (then 429
-with Retry-After). The windows are shortened here so that "until the window passes" can
-be waited for.
+with Retry-After). The limiters take the moment of each attempt as an argument; here they
+are handed a clock the test moves on, so that a window passes when the test says, and
+not while a loaded machine hashes passwords.
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from cbt_server.auth.config import AuthConfig
+from cbt_server.auth.web import LOGIN_LIMITER
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.runtime.keys import LOGIN_LIMITS
 from tests.auth.factories import new_client, try_login
@@ -53,14 +55,38 @@ async def hello(client: Client, ticket: str, id_number: str, **extra: Any) -> di
             return reply
 
 
-def shorten_windows(site: Site) -> None:
+class LimiterClock:
+    """The monotonic seconds handed to a limiter in place of the server's own."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 1_000.0
+        self._monkeypatch = monkeypatch
+
+    def drive(self, limiter: object, *methods: str) -> None:
+        """Make `limiter.method(key, now)` see this clock's `now`."""
+        for name in methods:
+            real = getattr(limiter, name)
+            self._monkeypatch.setattr(
+                limiter, name, lambda key, _now, real=real: real(key, self.now)
+            )
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def shorten_windows(site: Site, monkeypatch: pytest.MonkeyPatch) -> LimiterClock:
     limits = site.app[LOGIN_LIMITS]
+    clock = LimiterClock(monkeypatch)
     for limiter in (limits.ticket, limits.seat, limits.address):
         limiter.window = WINDOW
+        clock.drive(limiter, "wait_time", "fail")
+    return clock
 
 
-async def test_a_ticket_guessed_at_is_held_even_with_the_right_id(site: Site) -> None:
-    shorten_windows(site)
+async def test_a_ticket_guessed_at_is_held_even_with_the_right_id(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = shorten_windows(site, monkeypatch)
     victim = site.s1.people[3]
     client = await pc(site)
     for _ in range(5):
@@ -70,7 +96,7 @@ async def test_a_ticket_guessed_at_is_held_even_with_the_right_id(site: Site) ->
     # The limit is on the ticket: the right ID-card number from another PC waits too.
     other_pc = await pc(site, "127.0.0.2")
     assert (await hello(other_pc, victim.ticket, victim.id_number))["code"] == "rate_limited"
-    await asyncio.sleep(WINDOW + 0.2)
+    clock.advance(WINDOW + 0.2)
     state = await hello(other_pc, victim.ticket, victim.id_number)
     assert state["type"] == "state" and state["candidate"]["ticket"] == victim.ticket
     await client.close()
@@ -78,12 +104,12 @@ async def test_a_ticket_guessed_at_is_held_even_with_the_right_id(site: Site) ->
 
 
 async def test_one_pc_cannot_spray_guesses_over_tickets_by_claiming_other_seats(
-    site: Site,
+    site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`seat` is the client's own claim, so each failure also counts against the address
     it came from (30 in the window, looser than the 10 per seat: a room behind a proxy
     shares one address)."""
-    shorten_windows(site)
+    clock = shorten_windows(site, monkeypatch)
     people: list[Person] = site.s1.people
     client = await pc(site)
     for n in range(30):
@@ -97,14 +123,16 @@ async def test_one_pc_cannot_spray_guesses_over_tickets_by_claiming_other_seats(
     neighbour = await pc(site, "127.0.0.3")
     other = people[51]
     assert (await hello(neighbour, other.ticket, other.id_number))["type"] == "state"
-    await asyncio.sleep(WINDOW + 0.2)
+    clock.advance(WINDOW + 0.2)
     assert (await hello(client, target.ticket, target.id_number, seat=7))["type"] == "state"
     await client.close()
     await neighbour.close()
 
 
-async def test_a_pc_that_names_its_seat_is_held_after_ten_failures(site: Site) -> None:
-    shorten_windows(site)
+async def test_a_pc_that_names_its_seat_is_held_after_ten_failures(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shorten_windows(site, monkeypatch)
     people: list[Person] = site.s1.people
     client = await pc(site)
     for n in range(10):
@@ -118,7 +146,7 @@ async def test_a_pc_that_names_its_seat_is_held_after_ten_failures(site: Site) -
 
 
 async def test_staff_login_is_refused_with_the_right_password_until_the_window_passes(
-    site_template: SiteData, tmp_path: Path
+    site_template: SiteData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     attempts = 3
     site, runner = await start_site(
@@ -126,6 +154,8 @@ async def test_staff_login_is_refused_with_the_right_password_until_the_window_p
         site_template,
         auth=AuthConfig(login_attempts=attempts, login_window_seconds=2, lockout_threshold=10),
     )
+    clock = LimiterClock(monkeypatch)
+    clock.drive(site.app[LOGIN_LIMITER], "hit")
     try:
         base = site.base_url
         async with new_client() as http:
@@ -135,7 +165,7 @@ async def test_staff_login_is_refused_with_the_right_password_until_the_window_p
             assert limited.status == 429
             assert 1 <= int(limited.headers["Retry-After"]) <= 2
             assert "cbt_staff" not in limited.cookies
-            await asyncio.sleep(2.2)
+            clock.advance(2.2)
             signed_in = await try_login(http, base, ADMIN, PASSWORD)
             assert signed_in.status == 303
             assert signed_in.cookies["cbt_staff"].value

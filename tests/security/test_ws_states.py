@@ -4,14 +4,15 @@ after time has run out. (The fuzzing tests cover a session that is running.)"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import select, update
 
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
+from cbt_server.runtime.keys import RUNTIME, SWEEPER
 from cbt_server.runtime.papers import layout_index
+from tests.clock import SteppedClock
 from tests.runtime.wsclient import Client, command
 from tests.security.conftest import Site
 from tests.security.test_candidate_isolation import a_choice
@@ -89,15 +90,17 @@ async def test_time_up_refuses_answers_flags_and_submits(site: Site) -> None:
             .values(duration_s=2)
         )
     me = exam.people[0]
+    clock = site.app[RUNTIME].now = SteppedClock()
     client, _ = await site.quiet_login(me)
     await site.start(exam)
     state = await client.expect("state")
     item = state["paper"]["sections"][0]["items"][0]
-    await asyncio.sleep(2.5)
+    clock.advance(2.5)  # past the 2 s, at once; the sweeper wakes at its own time
     codes = await tried(client, 1, item)
     # Refused as late, or as already submitted if the server's own deadline sweep came
     # first; never stored.
     assert set(codes) <= {"time_up", "already_submitted"}, codes
+    site.app[SWEEPER].wake()  # rather than at the deadline it read on the real clock
     await client.expect("submitted", wait=15)
     assert await site.answers(me.id) == {}
     row = await site.candidate(me.id)
