@@ -154,3 +154,8 @@ def _decode(cipher: ContentCipher, row: models.Item) -> Item:
 
 def _decode_body(cipher: ContentCipher, item_id: str, content: bytes) -> Item:
     return Item.from_dict(cipher.decrypt_json(content, aad=item_id))
+
+
+async def list_blueprints(session: AsyncSession) -> list[models.Blueprint]:
+    """Every stored blueprint, by id."""
+    return list(await session.scalars(select(models.Blueprint).order_by(models.Blueprint.id)))

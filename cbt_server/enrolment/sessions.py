@@ -1,4 +1,4 @@
-"""Creating rooms and exam sessions (场次), and the `cbt session` CLI.
+"""Rooms and exam sessions (场次): creating and listing them.
 
 A session binds a blueprint (the paper's recipe) to a room for one sitting. Its seed,
 drawn at random here, makes every candidate's paper reproducible for later review.
@@ -6,13 +6,11 @@ drawn at random here, makes every candidate's paper reproducible for later revie
 
 from __future__ import annotations
 
-import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import click
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +18,11 @@ from cbt_server import audit
 from cbt_server.db import models
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 
-MAX_SEATS = 500
-MAX_DURATION_MINUTES = 600
-
 
 @dataclass(frozen=True, slots=True)
 class SessionSpec:
+    """What an administrator asks for (`cbt session create`); the sample chain too."""
+
     code: str
     blueprint_id: str
     room_code: str
@@ -36,6 +33,10 @@ class SessionSpec:
     site: str = ""
     show_scores: bool = False
     scheduled_at: datetime | None = None
+
+
+MAX_SEATS = 500
+MAX_DURATION_MINUTES = 600
 
 
 async def ensure_room(
@@ -51,17 +52,55 @@ async def ensure_room(
         raise InvalidInput(f"room {code!r} does not exist yet: give its number of seats")
     if not 1 <= seats <= MAX_SEATS:
         raise InvalidInput(f"seats must be 1..{MAX_SEATS}, not {seats}")
+    return await add_room(session, code, name, seats, site)
+
+
+async def add_room(
+    session: AsyncSession, code: str, name: str, seats: int, site: str = ""
+) -> models.Room:
+    """A new room, unchecked (`ensure_room` checks what an administrator gives)."""
     room = models.Room(code=code, name=name or code, site=site, seat_count=seats)
     session.add(room)
     await session.flush()
     return room
 
 
+async def add_session(
+    session: AsyncSession,
+    spec: SessionSpec,
+    blueprint: models.Blueprint,
+    room: models.Room,
+    *,
+    duration_s: int,
+    seed: str,
+    state: str = "scheduled",
+) -> models.ExamSession:
+    """A new session of `blueprint` in `room` as `spec` says, unchecked and unaudited
+    (`create_session` checks and audits; the sample chain calls this directly)."""
+    exam = models.ExamSession(
+        code=spec.code,
+        title=spec.title or blueprint.title,
+        occupation=blueprint.occupation,
+        level=blueprint.level,
+        blueprint_id=blueprint.id,
+        room_id=room.id,
+        duration_s=duration_s,
+        state=state,
+        scheduled_at=spec.scheduled_at,
+        show_scores=spec.show_scores,
+        seed=seed,
+    )
+    session.add(exam)
+    await session.flush()
+    return exam
+
+
 async def create_session(
     session: AsyncSession, spec: SessionSpec, *, actor: str, role: str = "lab_admin"
 ) -> models.ExamSession:
     """Create a scheduled session; every problem is reported before anything is written."""
-    code = spec.code.strip()
+    spec = replace(spec, code=spec.code.strip())
+    code = spec.code
     if not code or len(code) > 64:
         raise InvalidInput("session code must be 1 to 64 characters")
     if spec.scheduled_at is not None and spec.scheduled_at.tzinfo is None:
@@ -75,20 +114,9 @@ async def create_session(
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise InvalidInput(f"duration must be 1..{MAX_DURATION_MINUTES} minutes, not {minutes}")
     room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
-    exam = models.ExamSession(
-        code=code,
-        title=spec.title or blueprint.title,
-        occupation=blueprint.occupation,
-        level=blueprint.level,
-        blueprint_id=blueprint.id,
-        room_id=room.id,
-        duration_s=minutes * 60,
-        scheduled_at=spec.scheduled_at,
-        show_scores=spec.show_scores,
-        seed=secrets.token_hex(16),
+    exam = await add_session(
+        session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
     )
-    session.add(exam)
-    await session.flush()
     await audit.record(
         session,
         actor,
@@ -101,6 +129,7 @@ async def create_session(
 
 
 async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every session by code, with its room, seats, candidates and state."""
     counts = dict(
         (
             await session.execute(
@@ -131,82 +160,8 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
     ]
 
 
-@click.group("session")
-def session_group() -> None:
-    """Exam sessions (场次) and their rooms."""
-
-
-@session_group.command("create")
-@click.option("--code", required=True, help="Session code, e.g. 2026-DG3-01.")
-@click.option("--blueprint", "blueprint_id", required=True, help="Blueprint id in the bank.")
-@click.option("--room", "room_code", required=True, help="Room code; created if new.")
-@click.option("--seats", type=click.IntRange(1, MAX_SEATS), help="Seats of a new room.")
-@click.option("--room-name", default="", help="Display name of a new room.")
-@click.option("--site", default="", help="Test site (考点) of a new room.")
-@click.option(
-    "--duration",
-    "duration_minutes",
-    type=click.IntRange(1, MAX_DURATION_MINUTES),
-    help="Minutes (default: the blueprint's).",
-)
-@click.option("--title", default="", help="Title (default: the blueprint's).")
-@click.option("--show-scores/--hide-scores", default=False, help="Show candidates their score.")
-@click.option(
-    "--scheduled-at",
-    type=click.DateTime(["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"]),
-    help="Planned start with offset, e.g. 2026-12-05T09:00+0800.",
-)
-@click.pass_context
-def create_command(
-    ctx: click.Context,
-    code: str,
-    blueprint_id: str,
-    room_code: str,
-    seats: int | None,
-    room_name: str,
-    site: str,
-    duration_minutes: int | None,
-    title: str,
-    show_scores: bool,
-    scheduled_at: datetime | None,
-) -> None:
-    """Create a scheduled session of BLUEPRINT in ROOM."""
-    from cbt_server.cli import run_in_db, settings_from
-    from cbt_server.roster import _actor
-
-    spec = SessionSpec(
-        code=code,
-        blueprint_id=blueprint_id,
-        room_code=room_code,
-        duration_minutes=duration_minutes,
-        title=title,
-        room_name=room_name,
-        seats=seats,
-        site=site,
-        show_scores=show_scores,
-        scheduled_at=scheduled_at,
+async def session_codes(session: AsyncSession) -> list[str]:
+    """The codes of every session, in order."""
+    return list(
+        await session.scalars(select(models.ExamSession.code).order_by(models.ExamSession.code))
     )
-
-    async def work(session: AsyncSession) -> str:
-        exam = await create_session(session, spec, actor=_actor())
-        return f"session {exam.code} created ({exam.duration_s // 60} minutes)"
-
-    click.echo(run_in_db(settings_from(ctx), work))
-
-
-@session_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def list_command(ctx: click.Context, as_json: bool) -> None:
-    """List sessions with their room, candidates and state."""
-    from cbt_server.cli import run_in_db, settings_from
-
-    rows = run_in_db(settings_from(ctx), list_sessions)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for r in rows:
-        click.echo(
-            f"{r['code']}\t{r['state']}\t{r['room']} ({r['candidates']}/{r['seats']})\t"
-            f"{r['duration_minutes']} min\t{r['title']}"
-        )
