@@ -86,10 +86,10 @@ def item_bank_group() -> None:
 
 
 def _classification_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The importer and classification options; the command gets one `classification`."""
+    """The import options; the command gets one `classification` for the four fields."""
 
     @functools.wraps(command)
-    def classified(
+    def with_classification(
         *args: Any,
         occupation: str | None,
         level: str | None,
@@ -97,8 +97,8 @@ def _classification_options(command: Callable[..., Any]) -> Callable[..., Any]:
         difficulty: int | None,
         **kwargs: Any,
     ) -> Any:
-        found = _classification(occupation, level, knowledge_point, difficulty)
-        return command(*args, classification=found, **kwargs)
+        classification = _classification(occupation, level, knowledge_point, difficulty)
+        return command(*args, classification=classification, **kwargs)
 
     options = [
         click.option(
@@ -120,9 +120,10 @@ def _classification_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--difficulty", type=click.IntRange(1, 5), help="Difficulty likewise."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON report object."),
     ]
+    wrapped: Callable[..., Any] = with_classification
     for option in reversed(options):
-        classified = option(classified)
-    return classified
+        wrapped = option(wrapped)
+    return wrapped
 
 
 def _classification(

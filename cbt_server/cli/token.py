@@ -8,6 +8,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.cli.core import in_db, list_from_db, listing_command, pick
+from cbt_server.tokens import SCOPES
 
 
 @click.group("token")
@@ -17,7 +18,7 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.option("--name", required=True, help="Who the token is for, e.g. city-centre.")
-@click.option("--scope", required=True, type=click.Choice(["results:read", "lab:report"]))
+@click.option("--scope", required=True, type=click.Choice(SCOPES))
 @click.pass_context
 def token_create(ctx: click.Context, name: str, scope: str) -> None:
     """Create a token; its secret is printed once and never stored."""
