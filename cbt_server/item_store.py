@@ -79,6 +79,11 @@ async def store_blueprint(session: AsyncSession, blueprint: Blueprint) -> None:
     await session.flush()
 
 
+async def list_blueprints(session: AsyncSession) -> list[models.Blueprint]:
+    """Every stored blueprint, by id."""
+    return list(await session.scalars(select(models.Blueprint).order_by(models.Blueprint.id)))
+
+
 async def load_blueprint(session: AsyncSession, blueprint_id: str) -> Blueprint:
     row = await session.get(models.Blueprint, blueprint_id)
     if row is None:
@@ -154,8 +159,3 @@ def _decode(cipher: ContentCipher, row: models.Item) -> Item:
 
 def _decode_body(cipher: ContentCipher, item_id: str, content: bytes) -> Item:
     return Item.from_dict(cipher.decrypt_json(content, aad=item_id))
-
-
-async def list_blueprints(session: AsyncSession) -> list[models.Blueprint]:
-    """Every stored blueprint, by id."""
-    return list(await session.scalars(select(models.Blueprint).order_by(models.Blueprint.id)))
