@@ -7,6 +7,7 @@ drawn at random here, makes every candidate's paper reproducible for later revie
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -128,22 +129,28 @@ async def create_session(
     return exam
 
 
+async def sessions_with_rooms(
+    session: AsyncSession, *, only: Collection[int] | None = None, by_schedule: bool = False
+) -> list[tuple[models.ExamSession, models.Room, int]]:
+    """Sessions (all, or those with ids in `only`) with their room and candidate count,
+    by code or, `by_schedule`, by scheduled time then code."""
+    query = (
+        select(models.ExamSession, models.Room, func.count(models.Candidate.id))
+        .join(models.Room, models.Room.id == models.ExamSession.room_id)
+        .outerjoin(models.Candidate, models.Candidate.session_id == models.ExamSession.id)
+        .group_by(models.ExamSession.id, models.Room.id)
+    )
+    if only is not None:
+        query = query.where(models.ExamSession.id.in_(list(only)))
+    if by_schedule:
+        query = query.order_by(models.ExamSession.scheduled_at, models.ExamSession.code)
+    else:
+        query = query.order_by(models.ExamSession.code)
+    return [(exam, room, count) for exam, room, count in (await session.execute(query)).all()]
+
+
 async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
     """Every session by code, with its room, seats, candidates and state."""
-    counts = dict(
-        (
-            await session.execute(
-                select(models.Candidate.session_id, func.count()).group_by(
-                    models.Candidate.session_id
-                )
-            )
-        ).all()
-    )
-    rows = await session.execute(
-        select(models.ExamSession, models.Room)
-        .join(models.Room, models.Room.id == models.ExamSession.room_id)
-        .order_by(models.ExamSession.code)
-    )
     return [
         {
             "code": exam.code,
@@ -151,12 +158,12 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "blueprint": exam.blueprint_id,
             "room": room.code,
             "seats": room.seat_count,
-            "candidates": counts.get(exam.id, 0),
+            "candidates": count,
             "duration_minutes": exam.duration_s // 60,
             "state": exam.state,
             "show_scores": exam.show_scores,
         }
-        for exam, room in rows.all()
+        for exam, room, count in await sessions_with_rooms(session)
     ]
 
 
