@@ -5,7 +5,8 @@ fixtures all build their exams with these steps, from the sample bank shipped in
 item_bank/samples, so each of them sees what a prepared real room looks like: items
 stored encrypted, a session of a stored blueprint, candidates in their seats and every
 paper assembled before the start. Each caller keeps only its own data (who sits where,
-which accounts exist).
+which accounts exist). The first links (`migrated_engine`, `migrated`) are also how the
+`cbt` commands open their database (cbt_server.cli.core.run_in_db).
 """
 
 from __future__ import annotations
