@@ -10,9 +10,10 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cbt_server import audit
 from cbt_server.auth.policy import Role
 from cbt_server.db.models import User
-from cbt_server.errors import Conflict, InvalidInput
+from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 ROLES = tuple(role.value for role in Role)
 MIN_PASSWORD_LENGTH = 10
@@ -52,3 +53,17 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    """Every staff account, by role, then username."""
+    return list(await session.scalars(select(User).order_by(User.role, User.username)))
+
+
+async def unlock_user(session: AsyncSession, username: str, actor: str = "cli") -> None:
+    """Lift a lockout after repeated failed logins (audited)."""
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.failed_logins, user.locked_until = 0, None
+    await audit.record(session, actor, "", "user.unlock", f"user:{user.username}")

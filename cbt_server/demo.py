@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server.accounts import create_user, hash_password
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.db.engine import make_engine, make_sessionmaker
-from cbt_server.db.migrate import upgrade
-from cbt_server.errors import InvalidInput
+from cbt_server.enrolment.roster import prepare_papers
+from cbt_server.enrolment.sample import (
+    SAMPLE_BLUEPRINT_ID,
+    Person,
+    every_sample,
+    migrated,
+    seat_people,
+    store_samples,
+)
+from cbt_server.enrolment.sessions import SessionSpec, create_session
 from cbt_server.idcard import make_number
-from cbt_server.item_store import store_blueprint, store_items
-from cbt_server.roster import prepare_papers
-from cbt_server.session_admin import SessionSpec, create_session
 from cbt_server.settings import Settings
-from cbt_server.tokens import create_token, revoke_token
-from item_bank.blueprint import load_blueprint
-from item_bank.importers.native import import_native
+from cbt_server.tokens import Scope, create_token, revoke_token
 
-SAMPLES = Path(__file__).resolve().parents[1] / "item_bank" / "samples"
 SESSION_CODE = "DEMO-01"
 ROOM_CODE = "LAB-01"
 SEATS = 30
-BLUEPRINT_ID = "electrician-3-standard"
+BLUEPRINT_ID = SAMPLE_BLUEPRINT_ID
 PROCTOR = "demo-proctor"
 CENTRE_TOKEN_NAME = "demo-city-centre"
 
@@ -70,22 +70,14 @@ _GIVEN = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DemoCandidate:
-    ticket: str
-    id_number: str
-    name: str
-    seat: int
-
-
-def demo_candidates() -> list[DemoCandidate]:
+def demo_candidates() -> list[Person]:
     """30 made-up candidates with valid ID-card numbers (region 320102, Nanjing)."""
     people = []
     for seat in range(1, SEATS + 1):
         name = _SURNAMES[(seat * 7) % len(_SURNAMES)] + _GIVEN[(seat * 11) % len(_GIVEN)]
         birth = date(1975 + seat % 25, 1 + seat % 12, 1 + (seat * 3) % 28)
         people.append(
-            DemoCandidate(
+            Person(
                 ticket=f"2026{SEATS:02d}{seat:04d}",
                 id_number=make_number("320102", birth, 100 + seat),
                 name=name,
@@ -95,21 +87,12 @@ def demo_candidates() -> list[DemoCandidate]:
     return people
 
 
-async def _load_bank(session: AsyncSession, cipher: ContentCipher) -> None:
-    for bank in sorted(SAMPLES.glob("*.yaml")):
-        result = import_native(bank)
-        if not result.ok:
-            raise InvalidInput(f"sample bank {bank.name} does not import: {result.errors[0]}")
-        await store_items(session, cipher, result.items)
-    for path in sorted((SAMPLES / "blueprints").glob("*.yaml")):
-        await store_blueprint(session, load_blueprint(path))
-
-
 async def _ensure_session(session: AsyncSession, cipher: ContentCipher) -> models.ExamSession:
     exam = await session.scalar(
         select(models.ExamSession).where(models.ExamSession.code == SESSION_CODE)
     )
     if exam is None:
+        # Made as `cbt session create` makes a session (checked, audited), then seated.
         exam = await create_session(
             session,
             SessionSpec(
@@ -124,19 +107,7 @@ async def _ensure_session(session: AsyncSession, cipher: ContentCipher) -> model
             ),
             actor="demo",
         )
-        session.add_all(
-            models.Candidate(
-                ticket=c.ticket,
-                id_number=c.id_number,
-                name=c.name,
-                occupation="electrician",
-                level=3,
-                session_id=exam.id,
-                seat=c.seat,
-            )
-            for c in demo_candidates()
-        )
-        await session.flush()
+        await seat_people(session, cipher, exam, demo_candidates(), papers=False)
     # Papers are drawn now, not at the start, so starting the room costs no assembly.
     await prepare_papers(session, cipher, SESSION_CODE)
     return exam
@@ -168,23 +139,17 @@ async def _centre_token(session: AsyncSession) -> str:
         await revoke_token(session, CENTRE_TOKEN_NAME)
         existing.name = f"{CENTRE_TOKEN_NAME}-revoked-{existing.id}"
         await session.flush()
-    return (await create_token(session, CENTRE_TOKEN_NAME, "results:read")).secret
+    return (await create_token(session, CENTRE_TOKEN_NAME, Scope.RESULTS_READ)).secret
 
 
 async def _prepare(settings: Settings) -> dict[str, Any]:
-    engine = make_engine(
-        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
-    )
-    try:
-        await upgrade(engine)
+    async with migrated(settings) as sessionmaker:
         cipher = ContentCipher.from_data_dir(settings.data_path)
-        async with make_sessionmaker(engine).begin() as session:
-            await _load_bank(session, cipher)
+        async with sessionmaker.begin() as session:
+            await store_samples(session, cipher, *every_sample())
             exam = await _ensure_session(session, cipher)
             password = await _proctor_password(session, exam)
             token = await _centre_token(session)
-    finally:
-        await engine.dispose()
     return {
         "base_url": f"http://{settings.host}:{settings.port}",
         "session": SESSION_CODE,

@@ -81,6 +81,11 @@ async def store_blueprint(session: AsyncSession, blueprint: Blueprint) -> None:
     await session.flush()
 
 
+async def list_blueprints(session: AsyncSession) -> list[models.Blueprint]:
+    """Every stored blueprint, by id."""
+    return list(await session.scalars(select(models.Blueprint).order_by(models.Blueprint.id)))
+
+
 async def load_blueprint(session: AsyncSession, blueprint_id: str) -> Blueprint:
     row = await session.get(models.Blueprint, blueprint_id)
     if row is None:

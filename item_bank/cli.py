@@ -25,6 +25,7 @@ import click
 from item_bank import catalogue
 from item_bank.assembly import AssemblyError, assemble_many, check_feasible
 from item_bank.blueprint import BlueprintError, load_blueprint
+from item_bank.clierror import CliError
 from item_bank.importers import (
     FORMATS,
     BankImport,
@@ -60,14 +61,7 @@ def install_store_hook(ctx: click.Context, store_items: StoreItems) -> None:
     ctx.meta[STORE_HOOK_KEY] = store_items
 
 
-class ItemBankCliError(click.ClickException):
-    """A user-facing failure: printed as 'error: ...', exit code 1."""
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-class Rejected(ItemBankCliError):
+class Rejected(CliError):
     """Exit 1 after a report was printed; quiet when the report was JSON.
 
     Raised rather than `ctx.exit(1)` so the exit code survives a parent CLI that runs
@@ -271,11 +265,11 @@ def _print_report(report: BankImport) -> None:
 def _load_bank(paths: Sequence[str | Path]) -> list[Item]:
     report = import_paths(paths)
     if not report.results:
-        raise ItemBankCliError(f"no item files found in {', '.join(map(str, paths))}")
+        raise CliError(f"no item files found in {', '.join(map(str, paths))}")
     if not report.ok:
         lines = "\n".join(f"  {issue}" for issue in report.errors[:20])
         more = len(report.errors) - 20
-        raise ItemBankCliError(
+        raise CliError(
             "the bank has errors; fix them first:\n"
             + lines
             + (f"\n  … and {more} more" if more > 0 else "")
@@ -287,7 +281,7 @@ def _load_blueprint(path: str | Path) -> Blueprint:
     try:
         return load_blueprint(path)
     except BlueprintError as exc:
-        raise ItemBankCliError(f"blueprint rejected:\n{exc}") from None
+        raise CliError(f"blueprint rejected:\n{exc}") from None
 
 
 def _default_bank(blueprint_path: Path) -> list[Path]:
@@ -325,7 +319,7 @@ def assemble_command(
     try:
         papers = assemble_many(bank, blueprint, seed, keys)
     except AssemblyError as exc:
-        raise ItemBankCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     if as_json:
         out = {
             "blueprint": blueprint.id,
@@ -352,7 +346,7 @@ def keygen_command(out_dir: str) -> None:
     try:
         files = generate_keys(out_dir)
     except SealError as exc:
-        raise ItemBankCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     aes = load_aes_key(files.aes_key)
     verify = load_verify_key(files.verify_key)
     click.echo(f"content key  {files.aes_key}  (id {key_id(aes)}; secret)")
@@ -383,23 +377,23 @@ def seal_command(
     """
     out = Path(out_file)
     if out.exists() and not force:
-        raise ItemBankCliError(f"{out} exists (use --force to overwrite)")
+        raise CliError(f"{out} exists (use --force to overwrite)")
     try:
         aes = load_aes_key(key_file)
         signing = load_signing_key(signing_file)
     except SealError as exc:
-        raise ItemBankCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     items = _load_bank(banks)
     blueprints = [_load_blueprint(path) for path in blueprint_files]
     for blueprint in blueprints:
         shortages = check_feasible(items, blueprint)
         if shortages:
             lines = "\n".join(f"  - {s}" for s in shortages)
-            raise ItemBankCliError(f"the items cannot satisfy blueprint {blueprint.id}:\n{lines}")
+            raise CliError(f"the items cannot satisfy blueprint {blueprint.id}:\n{lines}")
     try:
         package = seal(items, blueprints, aes, signing, creator=creator or _os_user())
     except SealError as exc:
-        raise ItemBankCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     _write_atomically(out, package)
     click.echo(
         f"sealed {len(items)} item(s) and {len(blueprints)} blueprint(s) into {out} "
@@ -431,7 +425,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
             Path(temp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ItemBankCliError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @click.command("inspect")
@@ -444,17 +438,17 @@ def inspect_command(package: str, key_file: str, verify_file: str, as_json: bool
     try:
         path = Path(package)
         if path.stat().st_size > MAX_PACKAGE_BYTES:
-            raise ItemBankCliError(f"{package} is larger than {MAX_PACKAGE_BYTES} bytes")
+            raise CliError(f"{package} is larger than {MAX_PACKAGE_BYTES} bytes")
         data = path.read_bytes()
     except OSError as exc:
-        raise ItemBankCliError(f"cannot read {package}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot read {package}: {exc.strerror or exc}") from None
     try:
         aes = load_aes_key(key_file)
         verify = load_verify_key(verify_file)
         header = read_header(data)
         _, _, manifest = unseal(data, aes, verify)
     except SealError as exc:
-        raise ItemBankCliError(f"{package}: {exc}") from None
+        raise CliError(f"{package}: {exc}") from None
     if as_json:
         click.echo(json.dumps(manifest.to_dict(), ensure_ascii=False))
         return

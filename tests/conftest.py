@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cbt_server.app import create_app
-from cbt_server.db.engine import make_engine, make_sessionmaker
-from cbt_server.db.migrate import upgrade
+from cbt_server.db.engine import make_sessionmaker
+from cbt_server.enrolment.sample import migrated_engine
 from cbt_server.settings import Settings, load_settings
 
 PG_URL_ENV = "CBT_TEST_PG_URL"
@@ -112,10 +112,9 @@ def settings(tmp_path: Path, any_db_url: str) -> Settings:
 
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(settings.effective_database_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
+    """The test's database, migrated (the first links of the sample exam chain)."""
+    async with migrated_engine(settings) as engine:
+        yield engine
 
 
 @pytest.fixture

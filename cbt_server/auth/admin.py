@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
-from cbt_server.accounts import ROLES, create_user
+from cbt_server.accounts import ROLES, create_user, list_users
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.assignments import assign, list_assignments
 from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
 from cbt_server.auth.web import page_context, read_form, require, require_page, see_other
-from cbt_server.db.models import ExamSession, User
+from cbt_server.enrolment.sessions import session_codes
 from cbt_server.errors import DomainError
 from cbt_server.web.templates import render
 
@@ -24,8 +23,8 @@ async def _page(
     request: web.Request, principal: Principal, *, status: int = 200, error: str = ""
 ) -> web.Response:
     async with request.app[SESSIONMAKER]() as db:
-        users = list(await db.scalars(select(User).order_by(User.role, User.username)))
-        sessions = list(await db.scalars(select(ExamSession.code).order_by(ExamSession.code)))
+        users = await list_users(db)
+        sessions = await session_codes(db)
         assignments = await list_assignments(db)
     return render(
         request,

@@ -10,13 +10,14 @@ WebSocket; this module serves the page that hosts it, with what the script needs
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cbt_server import audit
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.policy import Action, Duty, Role, decide
 from cbt_server.auth.web import page_context, require, require_page, require_session
-from cbt_server.db.models import Assignment, Candidate, ExamSession, Room
+from cbt_server.db.models import Assignment, Room
+from cbt_server.enrolment.sessions import sessions_with_rooms
 from cbt_server.paperwork.chart import render_chart
 from cbt_server.paperwork.records import load_score_summary
 from cbt_server.protocol import SUBPROTOCOL
@@ -28,13 +29,6 @@ OFFLINE_WARNING_MS = 30_000
 
 async def session_list(request: web.Request) -> web.Response:
     principal, _ = await require_page(request, Action.LIST_SESSIONS)
-    query = (
-        select(ExamSession, Room, func.count(Candidate.id))
-        .join(Room, Room.id == ExamSession.room_id)
-        .outerjoin(Candidate, Candidate.session_id == ExamSession.id)
-        .group_by(ExamSession.id, Room.id)
-        .order_by(ExamSession.scheduled_at, ExamSession.code)
-    )
     duties: dict[int, Duty] = {}
     async with request.app[SESSIONMAKER]() as db:
         if principal.role is not Role.LAB_ADMIN:
@@ -42,8 +36,8 @@ async def session_list(request: web.Request) -> web.Response:
                 select(Assignment).where(Assignment.user_id == principal.user_id)
             ):
                 duties[row.session_id] = Duty.LEADER if row.leader else Duty.MEMBER
-            query = query.where(ExamSession.id.in_(list(duties)))
-        rows = (await db.execute(query)).all()
+        only = None if principal.role is Role.LAB_ADMIN else set(duties)
+        rows = await sessions_with_rooms(db, only=only, by_schedule=True)
     sessions = [
         {"exam": exam, "room": room, "candidates": n, "duty": duties.get(exam.id, Duty.NONE)}
         for exam, room, n in rows

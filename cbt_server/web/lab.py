@@ -28,7 +28,7 @@ from cbt_server.db.models import LabReport
 from cbt_server.db.types import utcnow
 from cbt_server.errors import InvalidInput, TooLarge
 from cbt_server.lab_documents import whole_number
-from cbt_server.tokens import authenticate, bearer_secret, hash_secret
+from cbt_server.tokens import Scope, authenticate, bearer_secret, hash_secret
 from cbt_server.web.templates import render
 from lab_agent import sysinfo
 from lab_agent.bench import Baseline
@@ -37,7 +37,7 @@ from lab_agent.link import MAX_TRANSFER
 
 log = logging.getLogger(__name__)
 
-LAB_SCOPE = "lab:report"
+LAB_SCOPE = Scope.LAB_REPORT
 MAX_REPORT_BYTES = 64 * 1024
 CHUNK = 64 * 1024
 TOKEN_CACHE_SECONDS = 60.0

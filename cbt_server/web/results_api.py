@@ -33,12 +33,12 @@ from cbt_server.results.feed import (
 )
 from cbt_server.results.hooks import install_result_signing
 from cbt_server.results.signing import SiteKey, load_or_create_key
-from cbt_server.tokens import authenticate, bearer_secret
+from cbt_server.tokens import Scope, authenticate, bearer_secret
 from cbt_server.web.errors import domain_error_response
 
 log = logging.getLogger(__name__)
 
-SCOPE = "results:read"
+SCOPE = Scope.RESULTS_READ
 SITE_KEY = web.AppKey("site_signing_key", SiteKey)
 FEED_READY = web.AppKey("results_feed_ready", bool)
 

@@ -16,12 +16,11 @@ from cbt_server.db.models import (
     Assignment,
     Blueprint,
     Candidate,
-    ExamSession,
     Paper,
     Result,
-    Room,
     User,
 )
+from cbt_server.enrolment.sessions import SessionSpec, add_room, add_session
 
 PASSWORD = "correct horse 42"
 T0 = datetime(2026, 5, 20, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
@@ -65,36 +64,30 @@ async def seed_site(maker: async_sessionmaker[AsyncSession], *, finished: bool =
     """Room R1, sessions S1 (5 candidates, graded unless `finished` is False) and S2,
     and the staff of STAFF with password PASSWORD."""
     async with maker.begin() as db:
-        room = Room(code="R1", name="第一机房", site="宁波职业技术学院考点", seat_count=30)
-        db.add(room)
-        db.add(
-            Blueprint(
-                id="bp-e3",
-                title="电工（高级）理论知识试卷",
-                occupation="electrician",
-                level=3,
-                spec={"pass_mark": 60, "total_score": 100},
-            )
+        blueprint = Blueprint(
+            id="bp-e3",
+            title="电工（高级）理论知识试卷",
+            occupation="electrician",
+            level=3,
+            spec={"pass_mark": 60, "total_score": 100},
         )
-        await db.flush()
+        db.add(blueprint)
+        room = await add_room(db, "R1", "第一机房", 30, "宁波职业技术学院考点")
         sessions = {}
         for code, title in (("S1", "电工（高级）理论 第1场"), ("S2", "电工（高级）理论 第2场")):
-            exam = ExamSession(
-                code=code,
-                title=title,
-                occupation="electrician",
-                level=3,
-                blueprint_id="bp-e3",
-                room_id=room.id,
+            done = code == "S1" and finished
+            spec = SessionSpec(code, blueprint.id, room.code, title=title, scheduled_at=T0)
+            exam = await add_session(
+                db,
+                spec,
+                blueprint,
+                room,
                 duration_s=90 * 60,
-                state="ended" if (code == "S1" and finished) else "scheduled",
-                scheduled_at=T0,
-                started_at=T0 if code == "S1" and finished else None,
-                ended_at=T0 + timedelta(minutes=90) if code == "S1" and finished else None,
                 seed="seed-" + code,
+                state="ended" if done else "scheduled",
             )
-            db.add(exam)
-            await db.flush()
+            if done:
+                exam.started_at, exam.ended_at = T0, T0 + timedelta(minutes=90)
             sessions[code] = exam.id
         site = Site(sessions["S1"], sessions["S2"])
         for ticket, (seat, name, state, score) in S1_CANDIDATES.items():

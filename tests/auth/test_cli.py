@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.accounts import verify_password
-from cbt_server.cli import _mount_subgroups, cli, main
+from cbt_server.cli import cli, main
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
 from cbt_server.db.models import AuditEntry, User
@@ -88,7 +88,6 @@ def test_add_list_and_password_file(
 
 
 def test_add_prompts_for_the_password(db_url: str, tmp_path: Path) -> None:
-    _mount_subgroups()
     result = CliRunner().invoke(
         cli,
         ["--data-dir", str(tmp_path), "--database-url", db_url,

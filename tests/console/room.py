@@ -15,6 +15,7 @@ from cbt_server.auth.sessions import open_session
 from cbt_server.db import models
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.types import utcnow
+from cbt_server.enrolment.sessions import SessionSpec, add_session
 from cbt_server.settings import Settings
 from tests.auth.factories import STAFF, password_hash
 from tests.runtime.exam_setup import Exam, prepare_database
@@ -41,18 +42,18 @@ async def prepare_room(settings: Settings, candidates: int = 4, **kwargs: object
         async with make_sessionmaker(engine).begin() as db:
             s1 = await db.get(models.ExamSession, exam.session_id)
             assert s1 is not None
-            s2 = models.ExamSession(
+            room_row = await db.get(models.Room, s1.room_id)
+            blueprint = await db.get(models.Blueprint, s1.blueprint_id)
+            assert room_row is not None and blueprint is not None
+            spec = SessionSpec(
                 code=OTHER,
+                blueprint_id=blueprint.id,
+                room_code=room_row.code,
                 title="电工（高级）理论 第2场",
-                occupation=s1.occupation,
-                level=s1.level,
-                blueprint_id=s1.blueprint_id,
-                room_id=s1.room_id,
-                duration_s=s1.duration_s,
-                seed="other",
             )
-            db.add(s2)
-            await db.flush()
+            s2 = await add_session(
+                db, spec, blueprint, room_row, duration_s=s1.duration_s, seed="other"
+            )
             room = Room(exam, s2.id)
             ids = {CODE: s1.id, OTHER: s2.id}
             for username, (role, duties) in STAFF.items():

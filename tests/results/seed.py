@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cbt_server.db.models import Blueprint, Candidate, ExamSession, Paper, Result, Room
+from cbt_server.db.models import Blueprint, Candidate, Paper, Result
+from cbt_server.enrolment.sample import sample_exam
+from cbt_server.enrolment.sessions import SessionSpec
 from cbt_server.idcard import make_number
 
 T0 = datetime(2026, 12, 5, 1, 30, tzinfo=UTC)
@@ -60,21 +62,17 @@ class Seeder:
                         spec={},
                     )
                 )
-            room = Room(code=f"R-{code}", name=f"机房 {code}", site="测试考点", seat_count=40)
-            db.add(room)
             await db.flush()
-            exam = ExamSession(
+            spec = SessionSpec(
                 code=code,
-                title=f"理论考试 {code}",
-                occupation=occupation,
-                level=level,
                 blueprint_id=blueprint_id,
-                room_id=room.id,
-                duration_s=5400,
-                seed="seed",
+                room_code=f"R-{code}",
+                title=f"理论考试 {code}",
+                room_name=f"机房 {code}",
+                seats=40,
+                site="测试考点",
             )
-            db.add(exam)
-            await db.flush()
+            exam = await sample_exam(db, spec, seed="seed", duration_s=5400)
             self.sessions[code] = exam.id
             return exam.id
 

@@ -1,9 +1,12 @@
 """Test data for the exam runtime: the sample bank, a room, a session, candidates with
-valid ID-card numbers, papers assembled by item_bank, a proctor with a staff session."""
+valid ID-card numbers, papers assembled by item_bank, a proctor with a staff session.
+
+Built by the sample exam chain the demo and the load tests share (cbt_server.enrolment.
+sample: engine → schema → exam → room); these helpers add only the tests' own data.
+"""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,19 +20,18 @@ from cbt_server.auth.sessions import open_session
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.engine import make_engine, make_sessionmaker
-from cbt_server.db.migrate import upgrade
 from cbt_server.db.types import utcnow
+from cbt_server.enrolment.sample import (
+    SAMPLE_BLUEPRINT_ID,
+    migrated,
+    sample_exam,
+    seat_people,
+    store_samples,
+)
+from cbt_server.enrolment.sample import Person as SamplePerson
+from cbt_server.enrolment.sessions import SessionSpec
 from cbt_server.idcard import make_number
-from cbt_server.item_store import store_blueprint, store_items
-from cbt_server.runtime.papers import ensure_papers
 from cbt_server.settings import Settings, load_settings
-from item_bank.blueprint import load_blueprint
-from item_bank.importers.native import import_native
-from item_bank.model import Blueprint, Item
-
-SAMPLES = Path(__file__).resolve().parents[2] / "item_bank" / "samples"
-BANK = SAMPLES / "electrician-3.yaml"
-BLUEPRINT = SAMPLES / "blueprints" / "electrician-3-standard.yaml"
 
 
 @dataclass(frozen=True)
@@ -51,18 +53,8 @@ class Exam:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-@functools.cache
-def _bank() -> tuple[tuple[Item, ...], Blueprint]:
-    """The sample bank, parsed once per test run (it is immutable)."""
-    result = import_native(BANK)
-    assert result.ok, result.errors[:3]
-    return result.items, load_blueprint(BLUEPRINT)
-
-
 async def load_bank(session: AsyncSession, cipher: ContentCipher) -> None:
-    items, blueprint = _bank()
-    await store_items(session, cipher, items)
-    await store_blueprint(session, blueprint)
+    await store_samples(session, cipher)
 
 
 async def staff_cookie(
@@ -97,40 +89,22 @@ async def build_exam(
 ) -> Exam:
     async with sessionmaker.begin() as session:
         if with_bank:
-            await load_bank(session, cipher)
-        room = models.Room(code=f"R-{code}", name="第一机房", seat_count=max(candidates, 1))
-        session.add(room)
-        await session.flush()
-        exam = models.ExamSession(
+            await store_samples(session, cipher)
+        spec = SessionSpec(
             code=code,
+            blueprint_id=SAMPLE_BLUEPRINT_ID,
+            room_code=f"R-{code}",
             title="电工（高级）理论知识考试",
-            occupation="electrician",
-            level=3,
-            blueprint_id="electrician-3-standard",
-            room_id=room.id,
-            duration_s=duration_s,
-            state=state,
+            room_name="第一机房",
+            seats=max(candidates, 1),
             show_scores=show_scores,
-            seed="test-seed",
         )
-        session.add(exam)
-        await session.flush()
-        rows = []
-        for seat in range(1, candidates + 1):
-            row = models.Candidate(
-                ticket=f"{code}-{seat:04d}",
-                id_number=make_number("320102", date(1990, 1 + seat % 12, 1 + seat % 28), seat),
-                name=f"考生{seat}",
-                occupation="electrician",
-                level=3,
-                session_id=exam.id,
-                seat=seat,
-            )
-            session.add(row)
-            rows.append(row)
-        await session.flush()
-        if prepare_papers:
-            await ensure_papers(session, cipher, exam, rows)
+        exam = await sample_exam(
+            session, spec, seed="test-seed", duration_s=duration_s, state=state
+        )
+        rows, _ = await seat_people(
+            session, cipher, exam, people(code, candidates), papers=prepare_papers
+        )
         proctor = await staff_cookie(session, f"proctor-{code}", "proctor", exam.id)
         supervisor = await staff_cookie(session, f"supervisor-{code}", "supervisor", exam.id)
         return Exam(
@@ -141,6 +115,19 @@ async def build_exam(
             proctor_cookie=proctor,
             supervisor_cookie=supervisor,
         )
+
+
+def people(code: str, count: int) -> list[SamplePerson]:
+    """Candidates of seats 1..count: tickets CODE-0001..., valid ID-card numbers."""
+    return [
+        SamplePerson(
+            ticket=f"{code}-{seat:04d}",
+            id_number=make_number("320102", date(1990, 1 + seat % 12, 1 + seat % 28), seat),
+            name=f"考生{seat}",
+            seat=seat,
+        )
+        for seat in range(1, count + 1)
+    ]
 
 
 def settings_for(tmp_path: Path, name: str) -> Settings:
@@ -155,13 +142,9 @@ def settings_for(tmp_path: Path, name: str) -> Settings:
 
 async def prepare_database(settings: Settings, **kwargs: object) -> Exam:
     """Migrate the settings' database and fill it with one exam (its own engine)."""
-    engine = make_engine(settings.effective_database_url)
-    try:
-        await upgrade(engine)
+    async with migrated(settings) as sessionmaker:
         cipher = ContentCipher.from_data_dir(settings.data_path)
-        return await build_exam(make_sessionmaker(engine), cipher, **kwargs)  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
+        return await build_exam(sessionmaker, cipher, **kwargs)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 
 from cbt_server.db import models
 from cbt_server.db.engine import make_engine, make_sessionmaker
+from cbt_server.enrolment.sample import SAMPLE_BANK
 from cbt_server.settings import Settings, load_settings
 from item_bank.importers.native import import_native
 from tests.conftest import LiveServer
 from tests.runtime.conftest import ExamServerFactory
-from tests.runtime.exam_setup import BANK, Exam, Person, prepare_database
+from tests.runtime.exam_setup import Exam, Person, prepare_database
 from tests.runtime.wsclient import (
     Client,
     candidate_login,
@@ -25,7 +26,7 @@ from tests.runtime.wsclient import (
 )
 from tests.waiting import wait_until
 
-KEYS = {item.id: tuple(item.key) for item in import_native(BANK).items}
+KEYS = {item.id: tuple(item.key) for item in import_native(SAMPLE_BANK).items}
 
 
 def choose(item: dict[str, Any], correct: bool) -> list[str]:

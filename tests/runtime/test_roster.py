@@ -15,20 +15,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from cbt_server.cli.roster import roster_group
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
-from cbt_server.idcard import make_number
-from cbt_server.roster import (
+from cbt_server.enrolment.roster import (
     COLUMNS,
     Problem,
     RosterRejected,
     import_roster,
     parse_rows,
     read_table,
-    roster_group,
 )
+from cbt_server.idcard import make_number
 from cbt_server.settings import Settings
 from tests.runtime.exam_setup import build_exam, open_db, settings_for
 

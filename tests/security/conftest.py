@@ -32,8 +32,7 @@ from cbt_server.auth.sessions import open_session, revoke
 from cbt_server.auth.web import configure
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.db.engine import make_engine, make_sessionmaker
-from cbt_server.db.migrate import upgrade
+from cbt_server.enrolment.sample import migrated
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.settings import Settings, load_settings
 from cbt_server.tokens import create_token, revoke_token
@@ -83,10 +82,7 @@ def site_settings(folder: Path, database_url: str = "", **overrides: Any) -> Set
 async def prepare(folder: Path, database_url: str = "") -> SiteData:
     """Fill a fresh database (and the key folder in `folder`) with the site."""
     settings = site_settings(folder, database_url)
-    engine = make_engine(settings.effective_database_url)
-    try:
-        await upgrade(engine)
-        maker = make_sessionmaker(engine)
+    async with migrated(settings) as maker:
         cipher = ContentCipher.from_data_dir(settings.data_path)
         s1 = await build_exam(maker, cipher, candidates=CANDIDATES, code="S-01", show_scores=True)
         s2 = await build_exam(
@@ -109,8 +105,6 @@ async def prepare(folder: Path, database_url: str = "") -> SiteData:
             await revoke_token(db, "lab-old")
         secrets = Secrets(admin_cookie, gone, results, lab, old_results, old_lab)
         return SiteData(folder, s1, s2, secrets)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")

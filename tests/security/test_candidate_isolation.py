@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
+from cbt_server.enrolment.sample import SAMPLE_BANK
 from cbt_server.protocol import parse_to_candidate
 from cbt_server.web.static import STATIC
 from item_bank.importers.native import import_native
-from tests.runtime.exam_setup import BANK, Person
+from tests.runtime.exam_setup import Person
 from tests.runtime.wsclient import Client, command, forbidden_fields
 from tests.security.conftest import Site
 from tests.security.test_login_limits import hello, pc
@@ -37,7 +38,7 @@ class BankText:
 
 
 def bank_text() -> BankText:
-    result = import_native(BANK)
+    result = import_native(SAMPLE_BANK)
     assert result.ok
     return BankText(
         {item.id: item.stem for item in result.items},

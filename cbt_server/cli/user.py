@@ -1,17 +1,15 @@
-"""`cbt user ...` (staff accounts and assignments) and `cbt audit verify`."""
+"""`cbt user add|assign|unlock|list`: staff accounts and their session assignments."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.accounts import ROLES
-from cbt_server.cli import CliError, run_in_db, settings_from
+from cbt_server.cli.core import CliError, in_db, list_from_db, listing_command, pick
 
 
 @click.group("user")
@@ -61,7 +59,7 @@ def user_add(
         )
         return user.username
 
-    created = run_in_db(settings_from(ctx), work)
+    created = in_db(ctx, work)
     click.echo(f"user {created!r} created with role {role}")
 
 
@@ -79,10 +77,7 @@ def user_assign(ctx: click.Context, username: str, session_code: str, leader: bo
     """Assign a proctor or supervisor to an exam session."""
     from cbt_server.auth.assignments import assign
 
-    async def work(session: AsyncSession) -> Any:
-        return await assign(session, username, session_code, leader=leader)
-
-    view = run_in_db(settings_from(ctx), work)
+    view = in_db(ctx, lambda session: assign(session, username, session_code, leader=leader))
     what = "examiner leader of" if view.leader else "assigned to"
     click.echo(f"{view.username} ({view.role}) {what} {view.session_code}")
 
@@ -92,78 +87,37 @@ def user_assign(ctx: click.Context, username: str, session_code: str, leader: bo
 @click.pass_context
 def user_unlock(ctx: click.Context, username: str) -> None:
     """Lift a lockout after repeated failed logins."""
-    from cbt_server import audit
-    from cbt_server.db.models import User
-    from cbt_server.errors import NotFound
+    from cbt_server.accounts import unlock_user
 
-    async def work(session: AsyncSession) -> None:
-        user = await session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise NotFound(f"no user {username!r}")
-        user.failed_logins, user.locked_until = 0, None
-        await audit.record(session, "cli", "", "user.unlock", f"user:{user.username}")
-
-    run_in_db(settings_from(ctx), work)
+    in_db(ctx, lambda session: unlock_user(session, username))
     click.echo(f"user {username!r} unlocked")
 
 
-@user_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
+@listing_command(user_group)
 def user_list(ctx: click.Context, as_json: bool) -> None:
     """List staff accounts and their session assignments."""
+    from cbt_server.accounts import list_users
     from cbt_server.auth.assignments import list_assignments
-    from cbt_server.db.models import User
 
-    async def work(session: AsyncSession) -> list[dict[str, Any]]:
+    async def rows(session: AsyncSession) -> list[dict[str, Any]]:
         duties: dict[str, list[str]] = {}
         for view in await list_assignments(session):
             duties.setdefault(view.username, []).append(
                 f"{view.session_code}{' (leader)' if view.leader else ''}"
             )
-        users = await session.scalars(select(User).order_by(User.role, User.username))
         return [
             {
-                "username": u.username,
-                "display_name": u.display_name,
-                "role": u.role,
-                "disabled": u.disabled,
+                **pick(u, "username", "display_name", "role", "disabled"),
                 "locked_until": u.locked_until.isoformat() if u.locked_until else None,
                 "sessions": duties.get(u.username, []),
             }
-            for u in users
+            for u in await list_users(session)
         ]
 
-    rows = run_in_db(settings_from(ctx), work)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for row in rows:
+    def line(row: dict[str, Any]) -> str:
         sessions = ", ".join(row["sessions"]) or "-"
         flags = " locked" if row["locked_until"] else ""
         flags += " disabled" if row["disabled"] else ""
-        click.echo(f"{row['username']}\t{row['role']}\t{row['display_name']}\t{sessions}{flags}")
+        return f"{row['username']}\t{row['role']}\t{row['display_name']}\t{sessions}{flags}"
 
-
-@click.group("audit")
-def audit_group() -> None:
-    """The tamper-evident audit log."""
-
-
-@audit_group.command("verify")
-@click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Check the hash chain of the whole log. Exit 0 when intact, 1 naming the first
-    broken entry. Note the printed tail hash on paper: a later log must continue it."""
-    from cbt_server.audit import ChainReport, verify_chain
-
-    async def work(session: AsyncSession) -> ChainReport:
-        return await verify_chain(session)
-
-    report = run_in_db(settings_from(ctx), work)
-    if not report.intact:
-        raise CliError(
-            f"audit log broken at entry {report.broken_id}: {report.problem} "
-            f"({report.entries} entries before it are intact)"
-        )
-    click.echo(f"audit log intact: {report.entries} entries, tail {report.tail_hash}")
+    list_from_db(ctx, as_json, rows, line)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import getpass
-import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.cli import CliError, run_in_db, settings_from
+from cbt_server.cli.core import CliError, print_json, run_in_db, settings_from
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.packages import PackageImport, import_package
 from item_bank.seal import SealError, load_aes_key, load_verify_key
 
 MAX_PACKAGE_BYTES = 200 * 1024 * 1024
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _key_file(flag: str, dest: str, help_text: str) -> Callable[[F], F]:
+    """A required option naming a key file, given to the command as a Path."""
+    path = click.Path(dir_okay=False, path_type=Path)
+    return click.option(flag, dest, required=True, type=path, help=help_text)
 
 
 @click.group("package")
@@ -24,20 +32,8 @@ def package_group() -> None:
 
 @package_group.command("import")
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The site's AES key file (from `cbt item-bank keygen`).",
-)
-@click.option(
-    "--verify-key",
-    "verify_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The issuer's Ed25519 public key (PEM).",
-)
+@_key_file("--key", "key_file", "The site's AES key file (from `cbt item-bank keygen`).")
+@_key_file("--verify-key", "verify_file", "The issuer's Ed25519 public key (PEM).")
 @click.option("--actor", default=None, help="Who is importing (for the audit log).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -76,7 +72,7 @@ def package_import(
         "blueprints": done.blueprints,
     }
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False))
+        print_json(summary)
     else:
         click.echo(
             f"package {summary['package_id']}: {done.items_added} items added, "

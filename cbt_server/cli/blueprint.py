@@ -6,15 +6,14 @@ centre that issues items and blueprints as separate plain files.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import click
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.db import models
-from cbt_server.item_store import store_blueprint
+from cbt_server.cli.core import CliError, in_db, list_from_db, listing_command, pick
+from cbt_server.item_store import list_blueprints, store_blueprint
 from item_bank.blueprint import BlueprintError, load_blueprint
 from item_bank.model import Blueprint
 
@@ -29,8 +28,6 @@ def blueprint_group() -> None:
 @click.pass_context
 def import_command(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Check and store blueprint FILES (YAML or JSON); any bad file stores none."""
-    from cbt_server.cli import CliError, run_in_db, settings_from
-
     loaded: list[Blueprint] = []
     problems: list[str] = []
     for path in files:
@@ -45,28 +42,22 @@ def import_command(ctx: click.Context, files: tuple[Path, ...]) -> None:
         for blueprint in loaded:
             await store_blueprint(session, blueprint)
 
-    run_in_db(settings_from(ctx), work)
+    in_db(ctx, work)
     for blueprint in loaded:
         click.echo(f"blueprint {blueprint.id}: {blueprint.item_count} items")
 
 
-@blueprint_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
+@listing_command(blueprint_group)
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """List stored blueprints."""
-    from cbt_server.cli import run_in_db, settings_from
 
-    async def work(session: AsyncSession) -> list[dict[str, object]]:
-        rows = await session.scalars(select(models.Blueprint).order_by(models.Blueprint.id))
-        return [
-            {"id": r.id, "title": r.title, "occupation": r.occupation, "level": r.level}
-            for r in rows
-        ]
+    async def rows(session: AsyncSession) -> list[dict[str, Any]]:
+        found = await list_blueprints(session)
+        return [pick(r, "id", "title", "occupation", "level") for r in found]
 
-    rows = run_in_db(settings_from(ctx), work)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for row in rows:
-        click.echo(f"{row['id']}\t{row['occupation']}\t{row['level']}\t{row['title']}")
+    list_from_db(
+        ctx,
+        as_json,
+        rows,
+        lambda row: f"{row['id']}\t{row['occupation']}\t{row['level']}\t{row['title']}",
+    )

@@ -5,27 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich import progress as bar
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from cbt_server.centre.puller import PAGE_LIMIT, PullError, PullReport, run_pull
-
-
-class PullFailed(click.ClickException):
-    """A pull that could not finish or refused results: message, then the exit code."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click declares a ClassVar
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+from cbt_server.cli.core import CliError
 
 
 @click.group("centre")
@@ -67,12 +51,12 @@ def pull(
     trouble exits 2; running again resumes where the last saved page ended."""
     console = Console(stderr=True)
     # A live bar only on a terminal: cron jobs and logs get the summary lines alone.
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed} kept, {task.fields[refused]} refused"),
-        TimeElapsedColumn(),
+    progress = bar.Progress(
+        bar.SpinnerColumn(),
+        bar.TextColumn("[bold]{task.description}"),
+        bar.BarColumn(),
+        bar.TextColumn("{task.completed} kept, {task.fields[refused]} refused"),
+        bar.TimeElapsedColumn(),
         console=console,
         transient=True,
         disable=quiet or not console.is_terminal,
@@ -86,7 +70,7 @@ def pull(
         with progress:
             report = run_pull(server, token, out_dir, site, limit=page_size, progress=show)
     except PullError as error:
-        raise PullFailed(str(error), error.exit_code) from None
+        raise CliError(str(error), error.exit_code) from None
     _summarise(report, out_dir)
 
 
@@ -104,7 +88,7 @@ def _summarise(report: PullReport, out_dir: Path) -> None:
     )
     if report.refused:
         tickets = ", ".join(refusal.ticket for refusal in report.refused)
-        raise PullFailed(
+        raise CliError(
             f"{len(report.refused)} result(s) refused, signature does not verify "
             f"(kept as evidence in {out_dir / (report.site + '.rejected.jsonl')}): "
             f"tickets {tickets}",

@@ -1,0 +1,34 @@
+"""`cbt demo`: load the demo exam and run the server (what `make demo` runs)."""
+
+from __future__ import annotations
+
+import click
+
+from cbt_server.cli.core import CliError, settings_from
+from cbt_server.cli.serve import host_option, port_option
+from cbt_server.errors import DomainError
+
+
+@click.command()
+@host_option
+@port_option
+@click.option("--reset", is_flag=True, help="Delete the demo database first.")
+@click.option("--no-serve", is_flag=True, help="Prepare the demo data and exit.")
+@click.pass_context
+def demo(
+    ctx: click.Context, host: str | None, port: int | None, reset: bool, no_serve: bool
+) -> None:
+    """Load the demo exam (session DEMO-01, 30 candidates) and run the server."""
+    from cbt_server.demo import prepare_demo
+    from cbt_server.serve import run_server
+
+    settings = settings_from(ctx).replace(
+        **{k: v for k, v in {"host": host, "port": port}.items() if v}
+    )
+    try:
+        credentials_path = prepare_demo(settings, reset=reset)
+    except DomainError as error:
+        raise CliError(error.message) from None
+    click.echo(f"demo credentials written to {credentials_path}")
+    if not no_serve:
+        run_server(settings)

@@ -1,0 +1,31 @@
+"""`cbt serve`: run the exam server."""
+
+from __future__ import annotations
+
+import click
+
+from cbt_server.cli.core import CliError, settings_from
+from cbt_server.settings import SettingsError
+
+host_option = click.option("--host", envvar="CBT_HOST", help="Listen address [127.0.0.1].")
+port_option = click.option(
+    "--port", envvar="CBT_PORT", type=click.IntRange(0, 65535), help="Port [8080]."
+)
+
+
+@click.command()
+@host_option
+@port_option
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes (PostgreSQL only).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the exam server."""
+    from cbt_server.serve import run_server
+
+    try:
+        settings = settings_from(ctx).replace(
+            **{k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
+        )
+    except SettingsError as error:
+        raise CliError(str(error)) from None
+    run_server(settings)

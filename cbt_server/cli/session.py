@@ -1,0 +1,69 @@
+"""`cbt session create|list`: exam sessions (场次) and their rooms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server.cli.core import cli_actor, in_db, list_from_db, listing_command
+from cbt_server.enrolment.sessions import (
+    MAX_DURATION_MINUTES,
+    MAX_SEATS,
+    SessionSpec,
+    create_session,
+    list_sessions,
+)
+
+
+@click.group("session")
+def session_group() -> None:
+    """Exam sessions (场次) and their rooms."""
+
+
+@session_group.command("create")
+@click.option("--code", required=True, help="Session code, e.g. 2026-DG3-01.")
+@click.option("--blueprint", "blueprint_id", required=True, help="Blueprint id in the bank.")
+@click.option("--room", "room_code", required=True, help="Room code; created if new.")
+@click.option("--seats", type=click.IntRange(1, MAX_SEATS), help="Seats of a new room.")
+@click.option("--room-name", default="", help="Display name of a new room.")
+@click.option("--site", default="", help="Test site (考点) of a new room.")
+@click.option(
+    "--duration",
+    "duration_minutes",
+    type=click.IntRange(1, MAX_DURATION_MINUTES),
+    help="Minutes (default: the blueprint's).",
+)
+@click.option("--title", default="", help="Title (default: the blueprint's).")
+@click.option("--show-scores/--hide-scores", default=False, help="Show candidates their score.")
+@click.option(
+    "--scheduled-at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="Planned start with offset, e.g. 2026-12-05T09:00+0800.",
+)
+@click.pass_context
+def create_command(ctx: click.Context, **fields: Any) -> None:
+    """Create a scheduled session of BLUEPRINT in ROOM."""
+    # The options are named as SessionSpec's fields.
+    spec = SessionSpec(**fields)
+
+    async def work(session: AsyncSession) -> str:
+        exam = await create_session(session, spec, actor=cli_actor())
+        return f"session {exam.code} created ({exam.duration_s // 60} minutes)"
+
+    click.echo(in_db(ctx, work))
+
+
+@listing_command(session_group)
+def list_command(ctx: click.Context, as_json: bool) -> None:
+    """List sessions with their room, candidates and state."""
+    list_from_db(
+        ctx,
+        as_json,
+        list_sessions,
+        lambda r: (
+            f"{r['code']}\t{r['state']}\t{r['room']} ({r['candidates']}/{r['seats']})\t"
+            f"{r['duration_minutes']} min\t{r['title']}"
+        ),
+    )

@@ -1,0 +1,174 @@
+"""Rooms and exam sessions (场次): creating and listing them.
+
+A session binds a blueprint (the paper's recipe) to a room for one sitting. Its seed,
+drawn at random here, makes every candidate's paper reproducible for later review.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server import audit
+from cbt_server.db import models
+from cbt_server.errors import Conflict, InvalidInput, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    """What an administrator asks for (`cbt session create`); the sample chain too."""
+
+    code: str
+    blueprint_id: str
+    room_code: str
+    duration_minutes: int | None = None
+    title: str = ""
+    room_name: str = ""
+    seats: int | None = None
+    site: str = ""
+    show_scores: bool = False
+    scheduled_at: datetime | None = None
+
+
+MAX_SEATS = 500
+MAX_DURATION_MINUTES = 600
+
+
+async def ensure_room(
+    session: AsyncSession, code: str, name: str, seats: int | None, site: str = ""
+) -> models.Room:
+    """The room with this code, created when it does not exist yet (then `seats` is needed)."""
+    room = await session.scalar(select(models.Room).where(models.Room.code == code))
+    if room is not None:
+        if seats is not None and seats != room.seat_count:
+            raise Conflict(f"room {code!r} exists with {room.seat_count} seats, not {seats}")
+        return room
+    if seats is None:
+        raise InvalidInput(f"room {code!r} does not exist yet: give its number of seats")
+    if not 1 <= seats <= MAX_SEATS:
+        raise InvalidInput(f"seats must be 1..{MAX_SEATS}, not {seats}")
+    return await add_room(session, code, name, seats, site)
+
+
+async def add_room(
+    session: AsyncSession, code: str, name: str, seats: int, site: str = ""
+) -> models.Room:
+    """A new room, unchecked (`ensure_room` checks what an administrator gives)."""
+    room = models.Room(code=code, name=name or code, site=site, seat_count=seats)
+    session.add(room)
+    await session.flush()
+    return room
+
+
+async def add_session(
+    session: AsyncSession,
+    spec: SessionSpec,
+    blueprint: models.Blueprint,
+    room: models.Room,
+    *,
+    duration_s: int,
+    seed: str,
+    state: str = "scheduled",
+) -> models.ExamSession:
+    """A new session of `blueprint` in `room` as `spec` says, unchecked and unaudited
+    (`create_session` checks and audits; the sample chain calls this directly)."""
+    exam = models.ExamSession(
+        code=spec.code,
+        title=spec.title or blueprint.title,
+        occupation=blueprint.occupation,
+        level=blueprint.level,
+        blueprint_id=blueprint.id,
+        room_id=room.id,
+        duration_s=duration_s,
+        state=state,
+        scheduled_at=spec.scheduled_at,
+        show_scores=spec.show_scores,
+        seed=seed,
+    )
+    session.add(exam)
+    await session.flush()
+    return exam
+
+
+async def create_session(
+    session: AsyncSession, spec: SessionSpec, *, actor: str, role: str = "lab_admin"
+) -> models.ExamSession:
+    """Create a scheduled session; every problem is reported before anything is written."""
+    spec = replace(spec, code=spec.code.strip())
+    code = spec.code
+    if not code or len(code) > 64:
+        raise InvalidInput("session code must be 1 to 64 characters")
+    if spec.scheduled_at is not None and spec.scheduled_at.tzinfo is None:
+        raise InvalidInput("scheduled time needs a UTC offset, e.g. 2026-12-05T09:00+08:00")
+    if await session.scalar(select(models.ExamSession).where(models.ExamSession.code == code)):
+        raise Conflict(f"session {code!r} exists already")
+    blueprint = await session.get(models.Blueprint, spec.blueprint_id)
+    if blueprint is None:
+        raise NotFound(f"no blueprint {spec.blueprint_id!r} in the bank (import it first)")
+    minutes = spec.duration_minutes or int(blueprint.spec.get("duration_minutes") or 0)
+    if not 1 <= minutes <= MAX_DURATION_MINUTES:
+        raise InvalidInput(f"duration must be 1..{MAX_DURATION_MINUTES} minutes, not {minutes}")
+    room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
+    exam = await add_session(
+        session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
+    )
+    await audit.record(
+        session,
+        actor,
+        role,
+        "session.create",
+        target=audit.session_target(code),
+        data={"blueprint": blueprint.id, "room": room.code, "minutes": minutes},
+    )
+    return exam
+
+
+async def sessions_with_rooms(
+    session: AsyncSession, *, only: Collection[int] | None = None, by_schedule: bool = False
+) -> list[tuple[models.ExamSession, models.Room, int]]:
+    """Sessions (all, or those with ids in `only`) with their room and candidate count,
+    by code or, `by_schedule`, by scheduled time then code."""
+    query = (
+        select(models.ExamSession, models.Room, func.count(models.Candidate.id))
+        .join(models.Room, models.Room.id == models.ExamSession.room_id)
+        .outerjoin(models.Candidate, models.Candidate.session_id == models.ExamSession.id)
+        .group_by(models.ExamSession.id, models.Room.id)
+    )
+    if only is not None:
+        query = query.where(models.ExamSession.id.in_(list(only)))
+    if by_schedule:
+        query = query.order_by(models.ExamSession.scheduled_at, models.ExamSession.code)
+    else:
+        query = query.order_by(models.ExamSession.code)
+    return [(exam, room, count) for exam, room, count in (await session.execute(query)).all()]
+
+
+async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every session by code, with its room, seats, candidates and state."""
+    return [
+        {
+            "code": exam.code,
+            "title": exam.title,
+            "blueprint": exam.blueprint_id,
+            "room": room.code,
+            "seats": room.seat_count,
+            "candidates": count,
+            "duration_minutes": exam.duration_s // 60,
+            "state": exam.state,
+            "show_scores": exam.show_scores,
+        }
+        for exam, room, count in await sessions_with_rooms(session)
+    ]
+
+
+async def session_codes(session: AsyncSession) -> list[str]:
+    """The codes of every session, in order."""
+    return list(
+        await session.scalars(select(models.ExamSession.code).order_by(models.ExamSession.code))
+    )
