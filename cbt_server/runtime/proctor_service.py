@@ -22,7 +22,8 @@ from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.protocol import proctor as msg
-from cbt_server.runtime.candidate_service import close_own_pause, lock_candidate, mark_submitted
+from cbt_server.runtime.candidate.rows import get_row, lock_candidate
+from cbt_server.runtime.candidate.submit import close_own_pause, mark_submitted
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, clock_facts, room_pause, session_clock_facts
 from cbt_server.runtime.papers import ensure_papers
@@ -37,15 +38,7 @@ class Actor:
 
 
 async def lock_session(session: AsyncSession, session_id: int) -> models.ExamSession:
-    exam = await session.scalar(
-        select(models.ExamSession)
-        .where(models.ExamSession.id == session_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if exam is None:
-        raise NotFound(f"no session {session_id}")
-    return exam
+    return await get_row(session, models.ExamSession, session_id, "session", lock=True)
 
 
 async def _candidate_of(
@@ -383,9 +376,7 @@ async def room_view(
     policy: DowntimePolicy,
     paper_sizes: dict[int, int] | None = None,
 ) -> msg.Room:
-    exam = await session.get(models.ExamSession, session_id, populate_existing=True)
-    if exam is None:
-        raise NotFound(f"no session {session_id}")
+    exam = await get_row(session, models.ExamSession, session_id, "session")
     candidates = await _candidates(session, exam.id)
     return msg.Room(
         server_time=now,

@@ -16,7 +16,10 @@ from cbt_server.errors import LoginFailed, NotFound, Unavailable
 from cbt_server.exam.state import SessionState, SubmitReason
 from cbt_server.protocol import SUBPROTOCOL, ErrorCode, Message, ProtocolError, parse_candidate
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime import candidate_service as svc
+from cbt_server.runtime.candidate import changes, views
+from cbt_server.runtime.candidate import login as login_svc
+from cbt_server.runtime.candidate import submit as submit_svc
+from cbt_server.runtime.candidate.rows import exam_of
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, room_pause
@@ -84,7 +87,7 @@ class CandidateHandler:
         self.remote = request.remote or "?"
         self.conn: CandidateConnection | None = None
         self.token: str | None = None
-        self.index: svc.PaperIndex = {}
+        self.index: changes.PaperIndex = {}
         self.inbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=INBOX_SIZE)
         self.draining = False
 
@@ -215,8 +218,8 @@ class CandidateHandler:
         self.limits.check(ticket_key, seat_key, time.monotonic(), address_key)
         conn_id = self.rt.new_connection_id()
 
-        async def log_in(session: AsyncSession, events: list[Event]) -> svc.Login:
-            return await svc.login(
+        async def log_in(session: AsyncSession, events: list[Event]) -> login_svc.Login:
+            return await login_svc.login(
                 session,
                 self.rt.cipher,
                 ticket=hello.ticket,
@@ -254,15 +257,17 @@ class CandidateHandler:
         if not group:
             return
         conn = self._conn()
-        changes: list[svc.Change] = [
-            svc.SetAnswer(m.seq, m.item_id, list(m.response))
+        requested: list[changes.Change] = [
+            changes.SetAnswer(m.seq, m.item_id, list(m.response))
             if isinstance(m, msg.Answer)
-            else svc.SetFlag(m.seq, m.item_id, m.flagged)
+            else changes.SetFlag(m.seq, m.item_id, m.flagged)
             for m in group
         ]
 
         try:
-            request = svc.SaveRequest(conn.candidate_id, conn.conn_id, changes, await self._index())
+            request = changes.SaveRequest(
+                conn.candidate_id, conn.conn_id, requested, await self._index()
+            )
             outcomes = await self.rt.group.run_batched(_save_all, request)
         except Exception as error:  # nothing was committed: each message gets the error
             for message in group:
@@ -276,13 +281,13 @@ class CandidateHandler:
 
     async def submit(self, submit: msg.Submit) -> None:
         conn = self._conn()
-        request = svc.SubmitRequest(conn.candidate_id, conn.conn_id, submit.seq)
+        request = submit_svc.SubmitRequest(conn.candidate_id, conn.conn_id, submit.seq)
         applied = await self.rt.group.run_batched(_submit_all, request)
         await conn.send(msg.Ack(seq=submit.seq))
         if applied:
             await self.sweeper.grade(conn.candidate_id)
 
-    async def _index(self) -> svc.PaperIndex:
+    async def _index(self) -> changes.PaperIndex:
         # A paper never changes once stored: read its index once per connection.
         if not self.index:
             async with self.rt.read() as session:
@@ -335,7 +340,7 @@ class CandidateHandler:
         for pause in (*STATE_RETRY_PAUSES, None):
             try:
                 async with self.rt.read() as session:
-                    return await svc.candidate_state(
+                    return await views.candidate_state(
                         session,
                         self.rt.papers,
                         conn.candidate_id,
@@ -358,7 +363,7 @@ class CandidateHandler:
         if event.kind in _PAUSE_KINDS:
             if exam.state != SessionState.STARTED:
                 return None
-            times = await svc.timing(session, exam, candidate, now, self.rt.policy)
+            times = await views.timing(session, exam, candidate, now, self.rt.policy)
             if times.scope is not None:
                 return msg.PausedMsg(
                     scope=times.scope,
@@ -368,7 +373,7 @@ class CandidateHandler:
                 )
             return msg.Resumed(remaining_ms=times.remaining_ms, server_time=now)
         if event.kind is Kind.CANDIDATE_TIME:
-            times = await svc.timing(session, exam, candidate, now, self.rt.policy)
+            times = await views.timing(session, exam, candidate, now, self.rt.policy)
             return msg.Time(
                 remaining_ms=times.remaining_ms,
                 server_time=now,
@@ -381,7 +386,7 @@ class CandidateHandler:
                 submitted_at=candidate.submitted_at,
             )
         if event.kind is Kind.CANDIDATE_GRADED:
-            result = await svc.result_view(session, exam, candidate)
+            result = await views.result_view(session, exam, candidate)
             if result is not None:
                 return msg.Result(**result.model_dump())
         return None
@@ -437,26 +442,31 @@ def message_of_event(event: Event) -> Message | None:
 
 
 async def _save_all(
-    rt: Runtime, session: AsyncSession, events: list[Event], requests: list[svc.SaveRequest]
-) -> list[svc.SaveOutcome]:
+    rt: Runtime, session: AsyncSession, events: list[Event], requests: list[changes.SaveRequest]
+) -> list[changes.SaveOutcome]:
     """The answers and flags of every connection waiting on the group commit, together."""
-    return await svc.save_changes_many(
+    return await changes.save_changes_many(
         session, requests, now=rt.now(), policy=rt.policy, events=events
     )
 
 
 async def _submit_all(
-    rt: Runtime, session: AsyncSession, events: list[Event], requests: list[svc.SubmitRequest]
-) -> list[svc.SubmitOutcome]:
+    rt: Runtime,
+    session: AsyncSession,
+    events: list[Event],
+    requests: list[submit_svc.SubmitRequest],
+) -> list[submit_svc.SubmitOutcome]:
     """The submits of every connection waiting on the group commit, together."""
-    return await svc.submit_many(session, requests, now=rt.now(), policy=rt.policy, events=events)
+    return await submit_svc.submit_many(
+        session, requests, now=rt.now(), policy=rt.policy, events=events
+    )
 
 
 async def _disconnect_all(
     rt: Runtime, session: AsyncSession, events: list[Event], connections: list[tuple[int, str]]
 ) -> list[None]:
     """The connection slots of every closed connection waiting on the group commit."""
-    await svc.disconnect_many(session, connections, rt.now(), events)
+    await login_svc.disconnect_many(session, connections, rt.now(), events)
     return [None] * len(connections)
 
 
@@ -466,7 +476,7 @@ async def _load(
     candidate = await session.get(models.Candidate, candidate_id, populate_existing=True)
     if candidate is None:
         raise NotFound(f"no candidate {candidate_id}")
-    return candidate, await svc.exam_of(session, candidate)
+    return candidate, await exam_of(session, candidate)
 
 
 async def _pause_reason(session: AsyncSession, session_id: int, candidate_id: int) -> str:

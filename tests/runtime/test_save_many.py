@@ -16,8 +16,9 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
-from cbt_server.runtime import candidate_service as svc
 from cbt_server.runtime import proctor_service
+from cbt_server.runtime.candidate import changes as svc
+from cbt_server.runtime.candidate.login import login
 from cbt_server.runtime.events import Event
 from cbt_server.settings import Settings
 from tests.runtime.exam_setup import Exam, build_exam
@@ -42,7 +43,7 @@ async def _room(
     async with sessionmaker.begin() as session:
         for person in exam.people:
             conns[person.id] = f"conn-{code}-{person.seat}"
-            await svc.login(
+            await login(
                 session, cipher, ticket=person.ticket, id_number=person.id_number,
                 resume_token=None, seat=person.seat, conn_id=conns[person.id], now=now, events=[],
             )  # fmt: skip
