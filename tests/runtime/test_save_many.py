@@ -16,6 +16,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
+from cbt_server.protocol.proctor import Start
 from cbt_server.runtime import proctor_service
 from cbt_server.runtime.candidate import changes as svc
 from cbt_server.runtime.candidate.login import login
@@ -49,7 +50,8 @@ async def _room(
             )  # fmt: skip
     async with sessionmaker.begin() as session:
         who = proctor_service.Actor("proctor", "proctor")
-        await proctor_service.start(session, cipher, exam.session_id, who, now, [])
+        order = proctor_service.Order(session, exam.session_id, who, now, [], cipher, POLICY)
+        await proctor_service.start(order, Start(seq=1))
     room = Room(exam, conns, {}, {})
     await read_papers(sessionmaker, room)
     return room

@@ -16,6 +16,8 @@ from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime.candidate.rows import exam_of, get_row
+from cbt_server.runtime.candidate_protocol import PAUSE_KINDS
+from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, clock_facts, room_pause
 from cbt_server.runtime.papers import PaperViews
 from item_bank import catalogue
@@ -170,3 +172,47 @@ async def candidate_state(
         now=now,
         token=token,
     )
+
+
+async def event_message(
+    session: AsyncSession, candidate_id: int, event: Event, now: datetime, policy: DowntimePolicy
+) -> msg.Message | None:
+    """What a candidate's client is told of an event that does not carry it: their pause
+    or its end, a new remaining time, their submission, their result (None: nothing)."""
+    candidate = await get_row(session, models.Candidate, candidate_id, "candidate")
+    exam = await exam_of(session, candidate)
+    if event.kind in PAUSE_KINDS:
+        if exam.state != SessionState.STARTED:
+            return None
+        times = await timing(session, exam, candidate, now, policy)
+        if times.scope is not None:
+            return msg.PausedMsg(
+                scope=times.scope,
+                reason=await _pause_reason(session, exam.id, candidate.id),
+                remaining_ms=times.remaining_ms,
+                server_time=now,
+            )
+        return msg.Resumed(remaining_ms=times.remaining_ms, server_time=now)
+    if event.kind is Kind.CANDIDATE_TIME:
+        times = await timing(session, exam, candidate, now, policy)
+        return msg.Time(
+            remaining_ms=times.remaining_ms,
+            server_time=now,
+            extra_ms=times.extra_ms,
+            reason=str(event.data.get("reason", ""))[:500],
+        )
+    if event.kind is Kind.CANDIDATE_SUBMITTED and candidate.submitted_at is not None:
+        return msg.Submitted(
+            reason=SubmitReason(candidate.submit_reason or "candidate"),
+            submitted_at=candidate.submitted_at,
+        )
+    if event.kind is Kind.CANDIDATE_GRADED:
+        result = await result_view(session, exam, candidate)
+        if result is not None:
+            return msg.Result(**result.model_dump())
+    return None
+
+
+async def _pause_reason(session: AsyncSession, session_id: int, candidate_id: int) -> str:
+    pause = await room_pause(session, session_id) or await candidate_pause(session, candidate_id)
+    return pause.reason[:500] if pause is not None else ""
