@@ -9,8 +9,7 @@ carries out its effects (see `ws_core`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 
 from cbt_server.errors import LoginFailed
@@ -19,7 +18,18 @@ from cbt_server.protocol import ErrorCode, Message, ProtocolError, parse_candida
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.login_limit import LoginLimits
-from cbt_server.runtime.ws_core import Fail, Plan, Send, parse_frame, require_protocol
+from cbt_server.runtime.ws_core import (
+    Close,
+    Fail,
+    Grade,
+    LoggedIn,
+    Plan,
+    Protocol,
+    Read,
+    Save,
+    Send,
+    require_protocol,
+)
 
 PAUSE_KINDS = frozenset(
     {Kind.SESSION_PAUSED, Kind.SESSION_RESUMED, Kind.CANDIDATE_PAUSED, Kind.CANDIDATE_RESUMED}
@@ -36,91 +46,17 @@ HANDLED = (
 
 Change = msg.Answer | msg.Flag
 
-
-@dataclass(frozen=True, slots=True)
-class LoggedIn:
-    """A committed login: who, on which connection, with which resume token."""
-
-    candidate_id: int
-    session_id: int
-    conn_id: str
-    token: str
-
-
-# --- effects (besides `Send` and `Fail`) and the result each is answered with -----------
-
-
-@dataclass(frozen=True, slots=True)
-class LogIn:
-    """Log in with this `hello` in a unit of work; answered with `LoggedIn` (or raises)."""
-
-    hello: msg.Hello
-
-
-@dataclass(frozen=True, slots=True)
-class Register:
-    """The login is committed: take the connection's events, the full state first."""
-
-    login: LoggedIn
-
-
-@dataclass(frozen=True, slots=True)
-class Save:
-    """Store these answers and flags together; answered with one refusal or None each."""
-
-    login: LoggedIn
-    changes: Sequence[Change]
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitPaper:
-    """Submit the paper; answered True if submitted now, False for a resend."""
-
-    login: LoggedIn
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class Grade:
-    """Grade the candidate's submitted paper."""
-
-    candidate_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Close the connection with this code and reason (the client is told first)."""
-
-    code: int
-    reason: str
-    reconnect: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ReadRoomState:
-    """The full state from the room's shared read at a start; answered State or None."""
-
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class ReadState:
-    """Read the full state; answered with the `state` message."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReadEventMessage:
-    """Read what the client is told of this event; answered with a message or None."""
-
-    event: Event
-
-
 POLICY_VIOLATION = 1008
 """The close code of a connection whose login was taken over elsewhere."""
 
 
-class CandidateProtocol:
-    """One candidate connection's protocol state, from the first frame to the close."""
+class CandidateProtocol(Protocol):
+    """One candidate connection's protocol state, from the first frame to the close.
+
+    Answers and flags in a row are kept back and saved in one unit of work (group
+    commit), acknowledged after it: a client resending a backlog after a reconnect costs
+    one commit, not one each.
+    """
 
     def __init__(
         self,
@@ -131,45 +67,33 @@ class CandidateProtocol:
         now: Callable[[], datetime],
         monotonic: Callable[[], float],
     ) -> None:
+        super().__init__(parse_candidate, max_bytes=max_bytes, now=now)
         self.limits = limits
         self.remote = remote
-        self.max_bytes = max_bytes
-        self.now = now
         self.monotonic = monotonic
         self.login: LoggedIn | None = None
+        self.group: list[Change] = []
+        """Answers and flags taken and not yet saved."""
 
     # --- frames in ------------------------------------------------------------------------
 
-    def receive(self, frames: Sequence[str | None]) -> Plan:
-        """The plan for frames that arrived together, handled in order. Answers and flags
-        in a row are saved in one unit of work (group commit) and acknowledged after it:
-        a client resending a backlog after a reconnect costs one commit, not one each."""
-        group: list[Change] = []
-        for data in frames:
-            try:
-                message = parse_frame(data, parse_candidate, self.max_bytes)
-            except ProtocolError as error:
-                yield Fail(error)
-                continue
-            if isinstance(message, msg.Answer | msg.Flag):
-                group.append(message)
-                continue
-            yield from self._save(group)
-            group = []
-            try:
-                yield from self._handle(message)
-            except Exception as error:
-                yield Fail(error, getattr(message, "seq", None))
+    def take(self, message: Message) -> Plan:
+        if isinstance(message, msg.Answer | msg.Flag):
+            self.group.append(message)
+            return
+        yield from self.taken()
+        yield from super().take(message)
+
+    def taken(self) -> Plan:
+        group, self.group = self.group, []
         yield from self._save(group)
 
-    def _handle(self, message: Message) -> Plan:
-        if isinstance(message, msg.Ping):
-            yield Send(msg.Pong(server_time=self.now()))
-        elif isinstance(message, msg.Hello):
+    def handle(self, message: Message) -> Plan:
+        if isinstance(message, msg.Hello):
             yield from self._hello(message)
         elif isinstance(message, msg.Submit):
             login = self._logged_in()
-            applied = yield SubmitPaper(login, message.seq)
+            applied = yield message
             yield Send(msg.Ack(seq=message.seq))
             if applied:
                 yield Grade(login.candidate_id)
@@ -190,14 +114,14 @@ class CandidateProtocol:
         seat_key = f"seat:{hello.seat}" if hello.seat is not None else address_key
         self.limits.check(ticket_key, seat_key, self.monotonic(), address_key)
         try:
-            login = yield LogIn(hello)
+            login = yield hello
         except LoginFailed:
             self.limits.failed(ticket_key, seat_key, self.monotonic(), address_key)
             raise
         assert isinstance(login, LoggedIn)
         self.limits.succeeded(ticket_key)
         self.login = login
-        yield Register(login)
+        yield login
 
     def _save(self, group: list[Change]) -> Plan:
         """Save answers and flags in one unit of work; then ack each (or report its error).
@@ -213,7 +137,7 @@ class CandidateProtocol:
                            message.seq)  # fmt: skip
             return
         try:
-            outcomes = yield Save(self.login, group)
+            outcomes = yield Save(group)
         except Exception as error:  # nothing was committed: each message gets the error
             for message in group:
                 yield Fail(error, message.seq)
@@ -235,7 +159,7 @@ class CandidateProtocol:
             return
         if event.kind is Kind.SESSION_STARTED:
             # Everyone's paper at once: one read of the room serves every connection.
-            state = yield ReadRoomState(event)
+            state = yield Read("room", event)
             if isinstance(state, Message):
                 yield Send(state)
                 return
@@ -244,8 +168,7 @@ class CandidateProtocol:
             if told is not None:
                 yield Send(told)
             return
-        read = ReadState() if event.kind in STATE_KINDS else ReadEventMessage(event)
-        message = yield read
+        message = yield Read("state" if event.kind in STATE_KINDS else "event", event)
         if isinstance(message, Message):
             yield Send(message)
 

@@ -13,33 +13,20 @@ from typing import ClassVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.errors import Unavailable
-from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime.candidate import changes, views
 from cbt_server.runtime.candidate import login as logins
 from cbt_server.runtime.candidate import submit as submits
-from cbt_server.runtime.candidate_protocol import (
-    CandidateProtocol,
-    Close,
-    Grade,
-    LoggedIn,
-    LogIn,
-    ReadEventMessage,
-    ReadRoomState,
-    ReadState,
-    Register,
-    Save,
-    SubmitPaper,
-)
+from cbt_server.runtime.candidate.rows import Holding
+from cbt_server.runtime.candidate_protocol import CandidateProtocol
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.hub import RESYNC, CandidateConnection
-from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, ROOM_STATES, RUNTIME, SWEEPER
+from cbt_server.runtime.keys import LOGIN_LIMITS, ROOM_STATES, RUNTIME
 from cbt_server.runtime.papers import PaperIndex
-from cbt_server.runtime.ws_common import GROUP_LIMIT, check_origin, make_socket, refuse_version
-from cbt_server.runtime.ws_connection import SocketHandler
-from cbt_server.runtime.ws_core import Plan
+from cbt_server.runtime.ws_common import GROUP_LIMIT, check_origin
+from cbt_server.runtime.ws_connection import SocketHandler, serve
+from cbt_server.runtime.ws_core import Close, LoggedIn, Plan, Read, Save, Source
 
 log = logging.getLogger(__name__)
 
@@ -48,21 +35,8 @@ STATE_RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 async def candidate_socket(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    check_origin(request, app[RUNTIME].settings)
-    if app[HUB].closing:
-        raise Unavailable("the server is shutting down; reconnect in a moment")
-    ws = make_socket(app[RUNTIME].settings)
-    await ws.prepare(request)
-    if ws.ws_protocol != SUBPROTOCOL:
-        await refuse_version(ws)
-        return ws
-    handler = CandidateHandler(request, ws)
-    try:
-        await handler.run()
-    finally:
-        await handler.cleanup()
-    return ws
+    check_origin(request, request.app[RUNTIME].settings)
+    return await serve(request, lambda ws: CandidateHandler(request, ws))
 
 
 class CandidateHandler(SocketHandler):
@@ -72,13 +46,10 @@ class CandidateHandler(SocketHandler):
     no_hello: ClassVar[bytes] = b"no login"
 
     def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
-        app = request.app
-        super().__init__(app[RUNTIME], ws)
-        self.hub = app[HUB]
-        self.sweeper = app[SWEEPER]
-        self.room_states = app[ROOM_STATES]
+        super().__init__(request, ws)
+        self.room_states = request.app[ROOM_STATES]
         self.protocol = CandidateProtocol(
-            app[LOGIN_LIMITS],
+            request.app[LOGIN_LIMITS],
             remote=request.remote or "?",
             max_bytes=self.rt.settings.max_ws_message_bytes,
             now=self.rt.now,
@@ -95,20 +66,17 @@ class CandidateHandler(SocketHandler):
 
     async def perform(self, effect: object) -> object:
         if isinstance(effect, Save):
-            return await self._save(effect)
-        if isinstance(effect, SubmitPaper):
-            request = submits.SubmitRequest(
-                effect.login.candidate_id, effect.login.conn_id, effect.seq
-            )
+            return await self._save(effect.changes)
+        if isinstance(effect, msg.Submit):
+            login = self._login()
+            request = submits.SubmitRequest(login.candidate_id, login.conn_id, effect.seq)
             return await self.rt.group.run_batched(_submit_all, request)
-        if isinstance(effect, Grade):
-            await self.sweeper.grade(effect.candidate_id)
-        elif isinstance(effect, LogIn):
-            return await self._log_in(effect.hello)
-        elif isinstance(effect, Register):
-            self._register(effect.login)
-        elif isinstance(effect, ReadRoomState | ReadState | ReadEventMessage):
-            return await self._told(effect)
+        if isinstance(effect, Read):
+            return await self._told(effect.source, effect.event)
+        if isinstance(effect, msg.Hello):
+            return await self._log_in(effect)
+        if isinstance(effect, LoggedIn):
+            self._register(effect)
         elif isinstance(effect, Close):
             assert self.candidate is not None
             await self.candidate.close(effect.code, effect.reason, reconnect=effect.reconnect)
@@ -116,10 +84,14 @@ class CandidateHandler(SocketHandler):
             return await super().perform(effect)
         return None
 
+    def _login(self) -> LoggedIn:
+        assert self.protocol.login is not None
+        return self.protocol.login
+
     async def _log_in(self, hello: msg.Hello) -> LoggedIn:
         conn_id = self.rt.new_connection_id()
 
-        async def log_in(session: AsyncSession, events: list[Event]) -> logins.Login:
+        async def log_in(session: AsyncSession, events: list[Event]) -> LoggedIn:
             return await logins.login(
                 session,
                 self.rt.cipher,
@@ -134,8 +106,7 @@ class CandidateHandler(SocketHandler):
 
         # With the logins of a room arriving together, or reconnecting during the exam,
         # in shared transactions (group commit); a refused login writes nothing.
-        login = await self.rt.group.run(log_in)
-        return LoggedIn(login.candidate_id, login.session_id, conn_id, login.token)
+        return await self.rt.group.run(log_in)
 
     def _register(self, login: LoggedIn) -> None:
         conn = CandidateConnection(self.ws, login.session_id, login.candidate_id, login.conn_id)
@@ -146,27 +117,19 @@ class CandidateHandler(SocketHandler):
         self.hub.add_candidate(conn)
         conn.start_pump(self.on_event)
 
-    async def _save(self, save: Save) -> object:
-        requested = [
-            changes.SetAnswer(m.seq, m.item_id, list(m.response))
-            if isinstance(m, msg.Answer)
-            else changes.SetFlag(m.seq, m.item_id, m.flagged)
-            for m in save.changes
-        ]
+    async def _save(self, messages: Sequence[msg.Answer | msg.Flag]) -> object:
+        login = self._login()
         if not self.index:  # a paper never changes once stored: read it once per connection
             async with self.rt.read() as session:
-                self.index = await self.rt.papers.index_of(session, save.login.candidate_id)
-        request = changes.SaveRequest(
-            save.login.candidate_id, save.login.conn_id, requested, self.index
-        )
+                self.index = await self.rt.papers.index_of(session, login.candidate_id)
+        request = changes.SaveRequest(login.candidate_id, login.conn_id, messages, self.index)
         return await self.rt.group.run_batched(_save_all, request)
 
-    async def _told(self, effect: ReadRoomState | ReadState | ReadEventMessage) -> object:
-        login = self.protocol.login
-        assert login is not None
-        if isinstance(effect, ReadRoomState):
-            return await self.room_states.state_for(effect.event, login.candidate_id, login.token)
-        if isinstance(effect, ReadState):
+    async def _told(self, source: Source, event: Event) -> object:
+        login = self._login()
+        if source == "room":
+            return await self.room_states.state_for(event, login.candidate_id, login.token)
+        if source == "state":
             # Read again after a transient database error: the state carries the resume
             # token of a login already committed, and without it the candidate could not
             # come back (`already_logged_in`) until a proctor unlocked them. A room of
@@ -181,7 +144,7 @@ class CandidateHandler(SocketHandler):
         # (QueuePool timeouts, papers lost).
         async with self.rt.read() as session:
             return await views.event_message(
-                session, login.candidate_id, effect.event, self.rt.now(), self.rt.policy
+                session, login.candidate_id, event, self.rt.now(), self.rt.policy
             )
 
     async def _state(self, login: LoggedIn) -> msg.State:
@@ -212,7 +175,8 @@ class CandidateHandler(SocketHandler):
 
     async def _record_disconnect(self, conn: CandidateConnection) -> None:
         try:
-            await self.rt.group.run_batched(_disconnect_all, (conn.candidate_id, conn.conn_id))
+            connection = Holding(conn.candidate_id, conn.conn_id)
+            await self.rt.group.run_batched(_disconnect_all, connection)
         except Exception as error:  # the database may be down; the slot frees on restart
             log.warning("could not record disconnect of candidate %s: %s", conn.candidate_id, error)
 
@@ -240,7 +204,7 @@ async def _submit_all(
 
 
 async def _disconnect_all(
-    rt: Runtime, session: AsyncSession, events: list[Event], connections: list[tuple[int, str]]
+    rt: Runtime, session: AsyncSession, events: list[Event], connections: list[Holding]
 ) -> list[None]:
     """The connection slots of every closed connection waiting on the group commit."""
     await logins.disconnect_many(session, connections, rt.now(), events)

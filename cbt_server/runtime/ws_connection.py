@@ -13,21 +13,44 @@ from typing import ClassVar, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from cbt_server.protocol import Message
-from cbt_server.runtime.context import Runtime
+from cbt_server.errors import Unavailable
+from cbt_server.protocol import SUBPROTOCOL, Message
 from cbt_server.runtime.hub import Connection
+from cbt_server.runtime.keys import HUB, RUNTIME, SWEEPER
 from cbt_server.runtime.ws_common import (
     HELLO_TIMEOUT_SECONDS,
     INBOX_SIZE,
     TRANSIENT,
     finish_taken,
+    make_socket,
+    refuse_version,
     to_ws_error,
 )
-from cbt_server.runtime.ws_core import Fail, Plan, Send
+from cbt_server.runtime.ws_core import Fail, Grade, Plan, Send
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+async def serve(
+    request: web.Request, handler_for: Callable[[web.WebSocketResponse], SocketHandler]
+) -> web.StreamResponse:
+    """Upgrade to a WebSocket in `cbt.v1` and run its handler until the socket closes."""
+    app = request.app
+    if app[HUB].closing:
+        raise Unavailable("the server is shutting down; reconnect in a moment")
+    ws = make_socket(app[RUNTIME].settings)
+    await ws.prepare(request)
+    if ws.ws_protocol != SUBPROTOCOL:
+        await refuse_version(ws)
+        return ws
+    handler = handler_for(ws)
+    try:
+        await handler.run()
+    finally:
+        await handler.cleanup()
+    return ws
 
 
 class SocketHandler:
@@ -38,13 +61,20 @@ class SocketHandler:
     no_hello: ClassVar[bytes] = b"no hello"
     """The close reason when no `hello` came in time."""
 
-    def __init__(self, rt: Runtime, ws: web.WebSocketResponse) -> None:
-        self.rt = rt
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        app = request.app
+        self.rt = app[RUNTIME]
+        self.hub = app[HUB]
+        self.sweeper = app[SWEEPER]
         self.ws = ws
         self.conn: Connection | None = None
         """The hub's connection, once the protocol's `hello` is through."""
         self.inbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=INBOX_SIZE)
         self.draining = False
+
+    async def cleanup(self) -> None:
+        """After the socket closed: leave the hub (and record what is to be recorded)."""
+        raise NotImplementedError
 
     def receive(self, frames: Sequence[str | None]) -> Plan:
         """The protocol's plan for frames that arrived together (None for a binary one)."""
@@ -56,6 +86,11 @@ class SocketHandler:
             await self.send(effect.message)
         elif isinstance(effect, Fail):
             await self.fail(effect.error, effect.ref_seq)
+        elif isinstance(effect, Grade):
+            if effect.candidate_id is not None:
+                await self.sweeper.grade(effect.candidate_id)
+            if effect.wake:
+                self.sweeper.wake()
         else:
             raise TypeError(f"{type(self).__name__} cannot carry out {effect!r}")
         return None

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from cbt_server.auth.principal import Principal
-from cbt_server.errors import Unavailable
-from cbt_server.protocol import SUBPROTOCOL, Message
+from cbt_server.protocol import Message
 from cbt_server.protocol import proctor as msg
 from cbt_server.runtime import proctor_service as svc
 from cbt_server.runtime.auth import (
@@ -22,18 +21,10 @@ from cbt_server.runtime.auth import (
 )
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.hub import RESYNC, ProctorConnection
-from cbt_server.runtime.keys import HUB, RUNTIME, SWEEPER
-from cbt_server.runtime.proctor_protocol import (
-    Command,
-    Grade,
-    ProctorProtocol,
-    Wake,
-    Watch,
-    coalesces,
-    seats_to_update,
-)
-from cbt_server.runtime.ws_common import check_origin, make_socket, refuse_version
-from cbt_server.runtime.ws_connection import SocketHandler
+from cbt_server.runtime.keys import RUNTIME
+from cbt_server.runtime.proctor_protocol import ProctorProtocol, coalesces, seats_to_update
+from cbt_server.runtime.ws_common import check_origin
+from cbt_server.runtime.ws_connection import SocketHandler, serve
 from cbt_server.runtime.ws_core import Plan
 
 COALESCE_SECONDS = 0.2
@@ -42,32 +33,16 @@ candidate per window rather than one per answer."""
 
 
 async def proctor_socket(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    check_origin(request, app[RUNTIME].settings)
+    check_origin(request, request.app[RUNTIME].settings)
     principal = await proctor_principal(request)
-    if app[HUB].closing:
-        raise Unavailable("the server is shutting down; reconnect in a moment")
-    ws = make_socket(app[RUNTIME].settings)
-    await ws.prepare(request)
-    if ws.ws_protocol != SUBPROTOCOL:
-        await refuse_version(ws)
-        return ws
-    handler = ProctorHandler(request, ws, principal)
-    try:
-        await handler.run()
-    finally:
-        await handler.cleanup()
-    return ws
+    return await serve(request, lambda ws: ProctorHandler(request, ws, principal))
 
 
 class ProctorHandler(SocketHandler):
     def __init__(
         self, request: web.Request, ws: web.WebSocketResponse, principal: Principal
     ) -> None:
-        app = request.app
-        super().__init__(app[RUNTIME], ws)
-        self.hub = app[HUB]
-        self.sweeper = app[SWEEPER]
+        super().__init__(request, ws)
         self.principal = principal
         self.protocol = ProctorProtocol(
             max_bytes=self.rt.settings.max_ws_message_bytes, now=self.rt.now
@@ -79,14 +54,11 @@ class ProctorHandler(SocketHandler):
         return self.protocol.receive(frames)
 
     async def perform(self, effect: object) -> object:
-        if isinstance(effect, Command):
-            await self._command(effect.session_id, effect.command)
-        elif isinstance(effect, Grade):
-            await self.sweeper.grade(effect.candidate_id)
-        elif isinstance(effect, Wake):
-            self.sweeper.wake()
-        elif isinstance(effect, Watch):
+        if isinstance(effect, msg.ProctorHello):
             await self._watch(effect.session_id)
+        elif isinstance(effect, msg.ProctorCommand):
+            assert self.protocol.session_id is not None
+            await self._command(self.protocol.session_id, effect)
         else:
             return await super().perform(effect)
         return None

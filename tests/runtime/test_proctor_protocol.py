@@ -11,17 +11,9 @@ from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.protocol import candidate as cmsg
 from cbt_server.protocol import proctor as msg
 from cbt_server.runtime.events import Event, Kind
-from cbt_server.runtime.proctor_protocol import (
-    Command,
-    Grade,
-    ProctorProtocol,
-    Wake,
-    Watch,
-    coalesces,
-    seats_to_update,
-)
+from cbt_server.runtime.proctor_protocol import ProctorProtocol, coalesces, seats_to_update
 from cbt_server.runtime.ws_common import to_ws_error
-from cbt_server.runtime.ws_core import Fail, Send
+from cbt_server.runtime.ws_core import Fail, Grade, Send
 from tests.runtime.ws_plans import drive
 
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -54,10 +46,11 @@ def test_commands_before_a_hello_are_hello_required() -> None:
 
 def test_a_hello_watches_the_session_and_commands_then_go_to_it() -> None:
     proto = console()
-    assert drive(proto.receive([hello(5)])) == [Watch(5)]
+    (watch,) = drive(proto.receive([hello(5)]))
+    assert watch == msg.ProctorHello(protocol=SUBPROTOCOL, session_id=5)
     assert proto.session_id == 5
     effects = drive(proto.receive([frame(type="start", seq=2)]))
-    assert effects == [Command(5, msg.Start(seq=2)), Send(cmsg.Ack(seq=2)), Wake()]
+    assert effects == [msg.Start(seq=2), Send(cmsg.Ack(seq=2)), Grade(None, wake=True)]
 
 
 def test_a_refused_watch_leaves_the_console_without_a_session() -> None:
@@ -67,7 +60,7 @@ def test_a_refused_watch_leaves_the_console_without_a_session() -> None:
         raise Forbidden("not your session")
 
     effects = drive(proto.receive([hello(5), frame(type="open_checkin", seq=1)]), refuse)
-    assert effects[0] == Watch(5)
+    assert isinstance(effects[0], msg.ProctorHello)
     assert code_of(effects[1]) == ("forbidden", None)
     assert code_of(effects[2]) == ("hello_required", 1)
     assert proto.session_id is None
@@ -76,8 +69,11 @@ def test_a_refused_watch_leaves_the_console_without_a_session() -> None:
 def test_a_forced_submission_is_acked_then_graded() -> None:
     command = frame(type="force_submit", seq=4, candidate_id=11, reason="left the room")
     effects = drive(console(5).receive([command]))
-    assert [type(e).__name__ for e in effects] == ["Command", "Send", "Grade", "Wake"]
-    assert effects[1:] == [Send(cmsg.Ack(seq=4)), Grade(11), Wake()]
+    assert effects == [
+        msg.ForceSubmit(seq=4, candidate_id=11, reason="left the room"),
+        Send(cmsg.Ack(seq=4)),
+        Grade(11, wake=True),
+    ]
 
 
 def test_a_refused_command_is_its_error_and_no_ack() -> None:
@@ -88,7 +84,7 @@ def test_a_refused_command_is_its_error_and_no_ack() -> None:
 
     pause = frame(type="pause", seq=7, reason="fire alarm")
     assert drive(console(5).receive([pause]), refuse) == [
-        Command(5, msg.Pause(seq=7, reason="fire alarm")),
+        msg.Pause(seq=7, reason="fire alarm"),
         Fail(wrong, 7),
     ]
 

@@ -16,6 +16,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
+from cbt_server.protocol.candidate import Answer, Flag
 from cbt_server.protocol.proctor import Start
 from cbt_server.runtime import proctor_service
 from cbt_server.runtime.candidate import changes as svc
@@ -65,9 +66,9 @@ async def read_papers(sessionmaker: async_sessionmaker[AsyncSession], room: Room
             room.items[person.id] = [(i, options) for i, (_k, options) in index.items()]
 
 
-def _answer(room: Room, candidate: int, position: int, seq: int) -> svc.SetAnswer:
+def _answer(room: Room, candidate: int, position: int, seq: int) -> Answer:
     item, options = room.items[candidate][position]
-    return svc.SetAnswer(seq, item, [options[0]] if options else ["true"])
+    return Answer(seq=seq, item_id=item, response=[options[0]] if options else ["true"])
 
 
 async def _scenario(
@@ -103,11 +104,13 @@ async def _scenario(
             [
                 _answer(room, four, 0, 1),
                 _answer(room, four, 1, 2),
-                svc.SetFlag(3, room.items[four][2][0], True),
+                Flag(seq=3, item_id=room.items[four][2][0], flagged=True),
             ],
         ),  # fmt: skip
         svc.SaveRequest(
-            five, conns[five], [svc.SetAnswer(1, "no-such-item", ["A"]), _answer(room, five, 3, 2)]
+            five,
+            conns[five],
+            [Answer(seq=1, item_id="no-such-item", response=["A"]), _answer(room, five, 3, 2)],
         ),
         svc.SaveRequest(
             six, conns[six], [stored, _answer(room, six, 1, 2), _answer(room, six, 2, 3)]

@@ -11,18 +11,18 @@ def drive(plan: Plan, answer: Callable[[object], object] = lambda effect: None) 
     """Every effect of `plan`, in order; `answer` gives each effect's result or raises
     (but for sending a message or an error, which a connection does without failing)."""
     effects: list[object] = []
-    result: object = None
-    error: Exception | None = None
-    while True:
-        try:
-            effect = plan.send(result) if error is None else plan.throw(error)
-        except StopIteration:
-            return effects
-        effects.append(effect)
-        result, error = None, None
-        if isinstance(effect, Send | Fail):
-            continue
-        try:
-            result = answer(effect)
-        except Exception as failed:
-            error = failed
+    try:
+        effect = next(plan)
+        while True:
+            effects.append(effect)
+            if isinstance(effect, Send | Fail):
+                effect = plan.send(None)
+                continue
+            try:
+                result = answer(effect)
+            except Exception as error:
+                effect = plan.throw(error)
+            else:
+                effect = plan.send(result)
+    except StopIteration:
+        return effects

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
-from cbt_server.errors import DomainError, LoggedInElsewhere, NotFound, StaleSeq, UnknownItem
+from cbt_server.errors import DomainError, StaleSeq, UnknownItem
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.answers import normalize_response
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
-from cbt_server.runtime.candidate.rows import locked_with_exams
+from cbt_server.protocol import candidate as msg
+from cbt_server.runtime.candidate.rows import Holding, locked_with_exams
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import session_clock_facts_and_pauses
 from cbt_server.runtime.papers import PaperIndex, layout_index, paper_of
@@ -48,29 +49,14 @@ async def paper_index(session: AsyncSession, candidate_id: int) -> PaperIndex:
     return layout_index(paper.layout) if paper is not None else {}
 
 
-@dataclass(frozen=True, slots=True)
-class SetAnswer:
-    seq: int
-    item_id: str
-    response: list[str]
+Change = msg.Answer | msg.Flag
+"""An answer or a flag, as the candidate's client sent it."""
 
 
 @dataclass(frozen=True, slots=True)
-class SetFlag:
-    seq: int
-    item_id: str
-    flagged: bool
-
-
-Change = SetAnswer | SetFlag
-
-
-@dataclass(frozen=True, slots=True)
-class SaveRequest:
+class SaveRequest(Holding):
     """The answers and flags one connection sent together."""
 
-    candidate_id: int
-    conn_id: str
     changes: Sequence[Change]
     index: PaperIndex | None = None
     """The candidate's paper index if the caller has it (papers never change)."""
@@ -102,11 +88,7 @@ async def save_changes_many(
     clock facts and stored rows read together, and the changes flushed together. A
     request refused as a whole wrote nothing, as a refused change."""
     candidates, exams = await locked_with_exams(session, [r.candidate_id for r in requests])
-    holding = [
-        r
-        for r in requests
-        if r.candidate_id in candidates and candidates[r.candidate_id].connection_id == r.conn_id
-    ]
+    holding = [r for r in requests if r.holds(candidates)]
     # Why each candidate with a change above their mark may not answer now, if so.
     checked = {
         r.candidate_id
@@ -148,12 +130,11 @@ async def save_changes_many(
         rows = {(row.candidate_id, row.item_id): row for row in found}
     outcomes: list[SaveOutcome] = []
     for r in requests:
-        candidate = candidates.get(r.candidate_id)
-        if candidate is None:
-            outcomes.append(NotFound(f"no candidate {r.candidate_id}"))
-        elif candidate.connection_id != r.conn_id:
-            outcomes.append(LoggedInElsewhere("this candidate has logged in on another PC"))
+        refused = r.refusal(candidates)
+        if refused is not None:
+            outcomes.append(refused)
         else:
+            candidate = candidates[r.candidate_id]
             outcomes.append(
                 _apply_changes(
                     session,
@@ -197,7 +178,7 @@ def _apply_changes(
             kind, options = index[change.item_id]
             response = (
                 normalize_response(kind, options, change.response)
-                if isinstance(change, SetAnswer)
+                if isinstance(change, msg.Answer)
                 else None
             )
         except DomainError as error:
@@ -212,7 +193,7 @@ def _apply_changes(
             rows[key] = row
         if response is not None:
             row.response = response
-        if isinstance(change, SetFlag):
+        if isinstance(change, msg.Flag):
             row.flagged = change.flagged
         row.seq = change.seq
         row.updated_at = now

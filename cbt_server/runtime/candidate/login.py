@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from cbt_server.exam import state as lifecycle
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.runtime.candidate.rows import (
     CANDIDATE_ROLE,
+    Holding,
     actor,
     exam_of,
     lock_candidate,
@@ -27,6 +27,7 @@ from cbt_server.runtime.candidate.rows import (
 )
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.papers import ensure_papers
+from cbt_server.runtime.ws_core import LoggedIn
 
 
 def token_hash(token: str) -> str:
@@ -37,14 +38,6 @@ def _same_id_number(stored: str, given: str) -> bool:
     a = stored.strip().upper().encode()
     b = given.strip().upper().encode()
     return hmac.compare_digest(a, b)
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    candidate_id: int
-    session_id: int
-    token: str
-    resumed: bool
 
 
 async def login(
@@ -58,7 +51,7 @@ async def login(
     conn_id: str,
     now: datetime,
     events: list[Event],
-) -> Login:
+) -> LoggedIn:
     """Log a candidate in on connection `conn_id`.
 
     A candidate who logged in before may come back only with the resume token of that
@@ -120,22 +113,22 @@ async def login(
             data={"seat": seat, "state": new_state.value},
             at=now,
         )
-    return Login(candidate.id, exam.id, token, resumed)
+    return LoggedIn(candidate.id, exam.id, conn_id, token)
 
 
 async def disconnect_many(
     session: AsyncSession,
-    connections: Sequence[tuple[int, str]],
+    connections: Sequence[Holding],
     now: datetime,
     events: list[Event],
 ) -> None:
-    """Release the connection slots of these (candidate id, connection id) where that
-    connection still holds the candidate; all at once (a room leaving after it submitted):
-    one lock of them all, one flush."""
-    candidates = await lock_candidates(session, [candidate_id for candidate_id, _ in connections])
-    for candidate_id, conn_id in connections:
-        candidate = candidates.get(candidate_id)
-        if candidate is not None and candidate.connection_id == conn_id:
+    """Release the connection slots of these connections where they still hold their
+    candidate; all at once (a room leaving after it submitted): one lock of them all,
+    one flush."""
+    candidates = await lock_candidates(session, [c.candidate_id for c in connections])
+    for connection in connections:
+        if connection.holds(candidates):
+            candidate = candidates[connection.candidate_id]
             candidate.connection_id = None
             candidate.last_seen_at = now
             events.append(Event(Kind.CANDIDATE_DISCONNECTED, candidate.session_id, candidate.id))

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
-from cbt_server.errors import NotFound
+from cbt_server.errors import DomainError, LoggedInElsewhere, NotFound
 
 CANDIDATE_ROLE = "candidate"
 
 Row = TypeVar("Row", bound=models.Base)
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A request of connection `conn_id`, which must still hold candidate `candidate_id`
+    (the connection of their latest login) for any of it to be looked at."""
+
+    candidate_id: int
+    conn_id: str
+
+    def holds(self, candidates: Mapping[int, models.Candidate]) -> bool:
+        candidate = candidates.get(self.candidate_id)
+        return candidate is not None and candidate.connection_id == self.conn_id
+
+    def refusal(self, candidates: Mapping[int, models.Candidate]) -> DomainError | None:
+        """Why none of the request is looked at (no such candidate, or they logged in
+        elsewhere since), or None."""
+        candidate = candidates.get(self.candidate_id)
+        if candidate is None:
+            return NotFound(f"no candidate {self.candidate_id}")
+        if candidate.connection_id != self.conn_id:
+            return LoggedInElsewhere("this candidate has logged in on another PC")
+        return None
 
 
 def actor(candidate: models.Candidate) -> str:

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
-from cbt_server.errors import DomainError, LoggedInElsewhere, NotFound, StaleSeq, TimeUp
+from cbt_server.errors import DomainError, StaleSeq, TimeUp
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SubmitReason
-from cbt_server.runtime.candidate.rows import CANDIDATE_ROLE, actor, locked_with_exams
+from cbt_server.runtime.candidate.rows import CANDIDATE_ROLE, Holding, actor, locked_with_exams
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, session_clock_facts_and_pauses
 
@@ -54,11 +54,9 @@ async def close_own_pause(session: AsyncSession, candidate: models.Candidate, at
 
 
 @dataclass(frozen=True, slots=True)
-class SubmitRequest:
+class SubmitRequest(Holding):
     """One connection's `submit`."""
 
-    candidate_id: int
-    conn_id: str
     seq: int
 
 
@@ -91,13 +89,11 @@ async def submit_many(
     outcomes: list[SubmitOutcome] = []
     entries: list[audit.Record] = []
     for r in requests:
-        candidate = candidates.get(r.candidate_id)
-        if candidate is None:
-            outcomes.append(NotFound(f"no candidate {r.candidate_id}"))
+        refused = r.refusal(candidates)
+        if refused is not None:
+            outcomes.append(refused)
             continue
-        if candidate.connection_id != r.conn_id:
-            outcomes.append(LoggedInElsewhere("this candidate has logged in on another PC"))
-            continue
+        candidate = candidates[r.candidate_id]
         if r.seq <= candidate.acked_seq:
             # A resend: acknowledged again only if the paper is in fact submitted (the
             # submit was applied, or the time or a proctor submitted it meanwhile).

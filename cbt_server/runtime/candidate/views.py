@@ -38,15 +38,16 @@ def session_info(exam: models.ExamSession) -> msg.SessionInfo:
 def candidate_info(candidate: models.Candidate) -> msg.CandidateInfo:
     occupation = catalogue.occupation(candidate.occupation)
     return msg.CandidateInfo(
+        # who, where they sit and how far they are; then what they are examined in
         ticket=candidate.ticket,
         name=candidate.name,
+        seat=candidate.seat,
+        state=CandidateState(candidate.state),
+        submit_reason=SubmitReason(candidate.submit_reason) if candidate.submit_reason else None,
         occupation=occupation.code,
         occupation_name=occupation.name_zh,
         level=candidate.level,
         level_name=catalogue.level_name(candidate.level),
-        seat=candidate.seat,
-        state=CandidateState(candidate.state),
-        submit_reason=SubmitReason(candidate.submit_reason) if candidate.submit_reason else None,
     )
 
 
