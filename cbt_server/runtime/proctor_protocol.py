@@ -13,6 +13,7 @@ from datetime import datetime
 from cbt_server.protocol import ErrorCode, Message, ProtocolError, parse_proctor
 from cbt_server.protocol import candidate as cmsg
 from cbt_server.protocol import proctor as msg
+from cbt_server.protocol.base import Sequenced
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.ws_core import Grade, Plan, Protocol, Send, require_protocol
 
@@ -34,9 +35,9 @@ class ProctorProtocol(Protocol):
             self.session_id = message.session_id
         elif self.session_id is None:
             raise ProtocolError(ErrorCode.HELLO_REQUIRED, "say `hello` with the session id first")
-        else:
+        elif isinstance(message, Sequenced):  # a command (the parser admits nothing else)
             yield message  # carried out in one unit of work in the session watched
-            yield Send(cmsg.Ack(seq=message.seq))  # type: ignore[attr-defined]
+            yield Send(cmsg.Ack(seq=message.seq))
             # The command may have finished a candidate or moved a deadline.
             submitted = message.candidate_id if isinstance(message, msg.ForceSubmit) else None
             yield Grade(submitted, wake=True)

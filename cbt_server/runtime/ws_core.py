@@ -23,6 +23,7 @@ from typing import Literal
 
 from cbt_server.protocol import SUBPROTOCOL, ErrorCode, Message, ProtocolError
 from cbt_server.protocol import candidate as msg
+from cbt_server.protocol.base import Sequenced
 from cbt_server.protocol.candidate import Ping, Pong
 from cbt_server.runtime.events import Event
 
@@ -145,7 +146,7 @@ class Protocol:
             else:
                 yield from self.handle(message)
         except Exception as error:
-            yield Fail(error, getattr(message, "seq", None))
+            yield Fail(error, message.seq if isinstance(message, Sequenced) else None)
 
     def taken(self) -> Plan:
         """After the frames that arrived together: what `take` kept back, if anything."""

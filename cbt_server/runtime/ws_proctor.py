@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from cbt_server.auth.principal import Principal
-from cbt_server.protocol import Message
 from cbt_server.protocol import proctor as msg
+from cbt_server.protocol.base import Sequenced
 from cbt_server.runtime import proctor_service as svc
 from cbt_server.runtime.auth import (
     actor_of,
@@ -73,8 +73,8 @@ class ProctorHandler(SocketHandler):
         self.hub.add_proctor(conn)
         conn.start_pump(self.on_event)
 
-    async def _command(self, sid: int, command: Message) -> None:
-        command_type: str = command.type  # type: ignore[attr-defined]
+    async def _command(self, sid: int, command: Sequenced) -> None:
+        command_type = command.type
         who = actor_of(self.principal)
         rt = self.rt
         async with rt.unit() as work:
