@@ -148,6 +148,12 @@ class CandidateProtocol(Protocol):
 
     # --- events in ------------------------------------------------------------------------
 
+    @staticmethod
+    def hears(event: Event) -> bool:
+        """Whether the client may be told anything of this event (most events, one for
+        each answer, are not its business: they cost no plan)."""
+        return event.kind in HANDLED or event.kind is Kind.CANDIDATE_TAKEOVER
+
     def event(self, event: Event) -> Plan:
         """The plan for one event of this candidate's: what their client is told."""
         login = self._logged_in()

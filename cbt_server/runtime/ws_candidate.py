@@ -62,7 +62,8 @@ class CandidateHandler(SocketHandler):
         return self.protocol.receive(frames)
 
     async def on_event(self, event: Event) -> None:
-        await self.carry_out(self.protocol.event(event))
+        if self.protocol.hears(event):
+            await self.carry_out(self.protocol.event(event))
 
     async def perform(self, effect: object) -> object:
         if isinstance(effect, Save):

@@ -81,12 +81,9 @@ class SocketHandler:
         raise NotImplementedError
 
     async def perform(self, effect: object) -> object:
-        """Carry out one effect; its result goes back into the plan."""
-        if isinstance(effect, Send):
-            await self.send(effect.message)
-        elif isinstance(effect, Fail):
-            await self.fail(effect.error, effect.ref_seq)
-        elif isinstance(effect, Grade):
+        """Carry out one effect (but `Send` and `Fail`, which `carry_out` does itself);
+        its result goes back into the plan."""
+        if isinstance(effect, Grade):
             if effect.candidate_id is not None:
                 await self.sweeper.grade(effect.candidate_id)
             if effect.wake:
@@ -105,6 +102,12 @@ class SocketHandler:
             except StopIteration:
                 return
             result, error = None, None
+            if isinstance(effect, Send):  # most effects are acks: straight out
+                await self.send(effect.message)
+                continue
+            if isinstance(effect, Fail):
+                await self.fail(effect.error, effect.ref_seq)
+                continue
             try:
                 result = await self.perform(effect)
             except Exception as failed:

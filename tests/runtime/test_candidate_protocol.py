@@ -316,7 +316,10 @@ def test_other_events_are_read_and_sent_if_they_say_anything() -> None:
 
 def test_events_the_client_does_not_hear_of_do_nothing() -> None:
     for kind in (Kind.CANDIDATE_ANSWERED, Kind.CANDIDATE_CONNECTED, Kind.SESSION_CHECKIN):
+        assert not CandidateProtocol.hears(Event(kind, 3, 7))
         assert drive(logged_in().event(Event(kind, 3, 7))) == []
+    for kind in (Kind.CANDIDATE_TAKEOVER, Kind.RESYNC, Kind.CANDIDATE_TIME, Kind.SESSION_PAUSED):
+        assert CandidateProtocol.hears(Event(kind, 3, 7))
 
 
 def test_no_effect_is_left_half_done_when_an_error_comes_back() -> None:
