@@ -131,12 +131,8 @@ class CandidateProtocol(Protocol):
         """
         if not group:
             return
-        if self.login is None:
-            for message in group:
-                yield Fail(ProtocolError(ErrorCode.HELLO_REQUIRED, "log in with `hello` first"),
-                           message.seq)  # fmt: skip
-            return
         try:
+            self._logged_in()
             outcomes = yield Save(group)
         except Exception as error:  # nothing was committed: each message gets the error
             for message in group:
