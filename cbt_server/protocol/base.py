@@ -81,3 +81,11 @@ class Message(BaseModel):
     """Base of every message: strict types, no unknown fields, immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Sequenced(Message):
+    """A message the server answers by its `seq`: `ack` once it is done and committed (or
+    was already), or `error` with `ref_seq`."""
+
+    type: str
+    seq: Seq

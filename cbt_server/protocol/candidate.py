@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from cbt_server.exam.grading import ItemType
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
-from cbt_server.protocol.base import ItemId, Message, Millis, Reason, Seq
+from cbt_server.protocol.base import ItemId, Message, Millis, Reason, Seq, Sequenced
 
 Choice = Annotated[str, Field(min_length=1, max_length=8)]
 Response = Annotated[list[Choice], Field(max_length=6)]
@@ -37,27 +37,28 @@ class Hello(Message):
     resume_token: Annotated[str, Field(max_length=128)] | None = None
 
 
-class Answer(Message):
+class ItemChange(Sequenced):
+    """A change to one item of the paper."""
+
+    item_id: ItemId
+
+
+class Answer(ItemChange):
     """Set the response to one item (an empty list clears it)."""
 
     type: Literal["answer"] = "answer"
-    seq: Seq
-    item_id: ItemId
     response: Response
 
 
-class Flag(Message):
+class Flag(ItemChange):
     """Mark or unmark an item for review."""
 
     type: Literal["flag"] = "flag"
-    seq: Seq
-    item_id: ItemId
     flagged: bool
 
 
-class Submit(Message):
+class Submit(Sequenced):
     type: Literal["submit"] = "submit"
-    seq: Seq
 
 
 class Ping(Message):

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
-from cbt_server.protocol.base import CandidateId, Message, Millis, Reason, Seq
+from cbt_server.protocol.base import CandidateId, Message, Millis, Reason, Sequenced
 from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong
 
 NonEmptyReason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -29,68 +29,61 @@ class ProctorHello(Message):
     session_id: CandidateId
 
 
-class OpenCheckin(Message):
+class OpenCheckin(Sequenced):
     type: Literal["open_checkin"] = "open_checkin"
-    seq: Seq
 
 
-class Start(Message):
+class Start(Sequenced):
     type: Literal["start"] = "start"
-    seq: Seq
 
 
-class Pause(Message):
+class Pause(Sequenced):
     """Pause one candidate, or the whole room when `candidate_id` is null."""
 
     type: Literal["pause"] = "pause"
-    seq: Seq
     candidate_id: CandidateId | None = None
     reason: NonEmptyReason
 
 
-class Resume(Message):
+class Resume(Sequenced):
     type: Literal["resume"] = "resume"
-    seq: Seq
     candidate_id: CandidateId | None = None
     reason: Reason = ""
 
 
-class ExtraTime(Message):
+class ExtraTime(Sequenced):
     type: Literal["extra_time"] = "extra_time"
-    seq: Seq
     candidate_id: CandidateId
     seconds: Annotated[int, Field(ge=1, le=4 * 3600)]
     reason: NonEmptyReason
 
 
-class Unlock(Message):
+class SeatCommand(Sequenced):
+    """A command about one candidate, with its reason for the room record."""
+
+    candidate_id: CandidateId
+    reason: NonEmptyReason
+
+
+class Unlock(SeatCommand):
     """Let a candidate log in again at another PC; their current connection is closed."""
 
     type: Literal["unlock"] = "unlock"
-    seq: Seq
-    candidate_id: CandidateId
-    reason: NonEmptyReason
 
 
-class ForceSubmit(Message):
+class ForceSubmit(SeatCommand):
     type: Literal["force_submit"] = "force_submit"
-    seq: Seq
-    candidate_id: CandidateId
-    reason: NonEmptyReason
 
 
-class MarkAbsent(Message):
+class MarkAbsent(SeatCommand):
     type: Literal["mark_absent"] = "mark_absent"
-    seq: Seq
-    candidate_id: CandidateId
     reason: Reason = ""
 
 
-class Note(Message):
+class Note(Sequenced):
     """An entry for the room record (考场记录表)."""
 
     type: Literal["note"] = "note"
-    seq: Seq
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
 

@@ -27,12 +27,8 @@ from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
-from cbt_server.runtime.candidate_service import (
-    close_own_pause,
-    lock_candidate,
-    lock_candidates,
-    submitted_event,
-)
+from cbt_server.runtime.candidate.rows import lock_candidate, lock_candidates
+from cbt_server.runtime.candidate.submit import close_own_pause, submitted_event
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import clock_facts, room_pause, session_clock_facts

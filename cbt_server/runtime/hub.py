@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import WSCloseCode, web
 
@@ -95,6 +96,18 @@ class ProctorConnection(Connection):
     pass
 
 
+C = TypeVar("C", bound=Connection)
+
+
+def _discard(registry: dict[int, set[C]], key: int, conn: C) -> None:
+    """Take `conn` out of `registry[key]`, and the key out when it has none left."""
+    conns = registry.get(key)
+    if conns is not None:
+        conns.discard(conn)
+        if not conns:
+            del registry[key]
+
+
 class Hub:
     """Routes events to the connections of this process that they concern."""
 
@@ -117,21 +130,13 @@ class Hub:
         self._candidates[conn.candidate_id].add(conn)
 
     def remove_candidate(self, conn: CandidateConnection) -> None:
-        conns = self._candidates.get(conn.candidate_id)
-        if conns is not None:
-            conns.discard(conn)
-            if not conns:
-                del self._candidates[conn.candidate_id]
+        _discard(self._candidates, conn.candidate_id, conn)
 
     def add_proctor(self, conn: ProctorConnection) -> None:
         self._proctors[conn.session_id].add(conn)
 
     def remove_proctor(self, conn: ProctorConnection) -> None:
-        conns = self._proctors.get(conn.session_id)
-        if conns is not None:
-            conns.discard(conn)
-            if not conns:
-                del self._proctors[conn.session_id]
+        _discard(self._proctors, conn.session_id, conn)
 
     def connections(self) -> list[Connection]:
         found: list[Connection] = [c for cs in self._candidates.values() for c in cs]

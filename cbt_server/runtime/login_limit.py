@@ -13,49 +13,12 @@ address): claiming another seat at each try does not escape limits altogether.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
 
+from cbt_server.auth.ratelimit import SlidingWindow
 from cbt_server.errors import RateLimited
 
-
-class FailureLimiter:
-    def __init__(self, limit: int, window: float, *, max_keys: int = 50_000) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError("limit and window must be positive")
-        self.limit = limit
-        self.window = window
-        self._max_keys = max_keys
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def _recent(self, key: str, now: float) -> deque[float] | None:
-        failures = self._failures.get(key)
-        if failures is None:
-            return None
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return None
-        return failures
-
-    def wait_time(self, key: str, now: float) -> float:
-        """Seconds until `key` may try again (0 if it may now)."""
-        failures = self._recent(key, now)
-        if failures is None or len(failures) < self.limit:
-            return 0.0
-        return failures[0] + self.window - now
-
-    def fail(self, key: str, now: float) -> None:
-        failures = self._recent(key, now)
-        if failures is None:
-            failures = deque()
-            self._failures[key] = failures
-            while len(self._failures) > self._max_keys:
-                self._failures.popitem(last=False)
-        failures.append(now)
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
+MAX_KEYS = 50_000
+"""Tickets, seats and addresses remembered per limit (the least recently failed go first)."""
 
 
 class LoginLimits:
@@ -69,11 +32,11 @@ class LoginLimits:
         per_address: int = 30,
         window: float = 300.0,
     ) -> None:
-        self.ticket = FailureLimiter(per_ticket, window)
-        self.seat = FailureLimiter(per_seat, window)
+        self.ticket = SlidingWindow(per_ticket, window, max_keys=MAX_KEYS)
+        self.seat = SlidingWindow(per_seat, window, max_keys=MAX_KEYS)
         # Looser than the seat limit: behind NAT or a reverse proxy a whole room shares
         # one address, and ordinary typing mistakes must not lock it out.
-        self.address = FailureLimiter(per_address, window)
+        self.address = SlidingWindow(per_address, window, max_keys=MAX_KEYS)
 
     def check(self, ticket: str, seat: str, now: float, address: str | None = None) -> None:
         """Raise RateLimited if this ticket, this seat or this address has failed too
@@ -87,10 +50,10 @@ class LoginLimits:
             )
 
     def failed(self, ticket: str, seat: str, now: float, address: str | None = None) -> None:
-        self.ticket.fail(ticket, now)
-        self.seat.fail(seat, now)
+        self.ticket.record(ticket, now)
+        self.seat.record(seat, now)
         if address is not None:
-            self.address.fail(address, now)
+            self.address.record(address, now)
 
     def succeeded(self, ticket: str) -> None:
-        self.ticket.clear(ticket)
+        self.ticket.reset(ticket)

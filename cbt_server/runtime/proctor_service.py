@@ -7,8 +7,10 @@ audit entry (who, when, what, why) and change events.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +23,10 @@ from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
+from cbt_server.protocol import ErrorCode, Message, ProtocolError
 from cbt_server.protocol import proctor as msg
-from cbt_server.runtime.candidate_service import close_own_pause, lock_candidate, mark_submitted
+from cbt_server.runtime.candidate.rows import get_row, lock_candidate
+from cbt_server.runtime.candidate.submit import close_own_pause, mark_submitted
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.facts import candidate_pause, clock_facts, room_pause, session_clock_facts
 from cbt_server.runtime.papers import ensure_papers
@@ -37,44 +41,57 @@ class Actor:
 
 
 async def lock_session(session: AsyncSession, session_id: int) -> models.ExamSession:
-    exam = await session.scalar(
-        select(models.ExamSession)
-        .where(models.ExamSession.id == session_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if exam is None:
-        raise NotFound(f"no session {session_id}")
-    return exam
+    return await get_row(session, models.ExamSession, session_id, "session", lock=True)
 
 
-async def _candidate_of(
-    session: AsyncSession, exam: models.ExamSession, candidate_id: int
-) -> models.Candidate:
-    candidate = await lock_candidate(session, candidate_id)
-    if candidate.session_id != exam.id:
-        raise NotFound(f"candidate {candidate_id} is not in session {exam.code}")
-    return candidate
+@dataclass(frozen=True, slots=True)
+class Order:
+    """Where a command is carried out: in which transaction and session, by whom, when,
+    with the events it appends to (and the cipher and clock policy some commands need)."""
 
+    db: AsyncSession
+    session_id: int
+    who: Actor
+    now: datetime
+    events: list[Event]
+    cipher: ContentCipher
+    policy: DowntimePolicy
 
-async def _audit(
-    session: AsyncSession,
-    who: Actor,
-    action: str,
-    exam: models.ExamSession,
-    candidate: models.Candidate | None,
-    reason: str,
-    now: datetime,
-    data: dict[str, object] | None = None,
-) -> None:
-    target = (
-        audit.candidate_target(exam.code, candidate.ticket)
-        if candidate is not None
-        else audit.session_target(exam.code)
-    )
-    await audit.record(
-        session, who.username, who.role, action, target, reason, dict(data or {}), at=now
-    )
+    async def exam(self) -> models.ExamSession:
+        """The session, locked for update."""
+        return await lock_session(self.db, self.session_id)
+
+    async def seat(
+        self, candidate_id: int, *, started: bool = False
+    ) -> tuple[models.ExamSession, models.Candidate]:
+        """The session and one of its candidates, both locked for update (the session
+        checked to be started first, if `started`)."""
+        exam = await self.exam()
+        if started:
+            _require_started(exam)
+        candidate = await lock_candidate(self.db, candidate_id)
+        if candidate.session_id != exam.id:
+            raise NotFound(f"candidate {candidate_id} is not in session {exam.code}")
+        return exam, candidate
+
+    async def record(
+        self,
+        action: str,
+        exam: models.ExamSession,
+        candidate: models.Candidate | None = None,
+        reason: str = "",
+        data: dict[str, object] | None = None,
+    ) -> None:
+        """The audit entry of the command: who, when, what, on whom, why."""
+        target = (
+            audit.candidate_target(exam.code, candidate.ticket)
+            if candidate is not None
+            else audit.session_target(exam.code)
+        )
+        who = self.who
+        await audit.record(
+            self.db, who.username, who.role, action, target, reason, dict(data or {}), at=self.now
+        )
 
 
 async def _candidates(session: AsyncSession, session_id: int) -> list[models.Candidate]:
@@ -91,40 +108,31 @@ async def _candidates(session: AsyncSession, session_id: int) -> list[models.Can
 # --- session-wide ---------------------------------------------------------------------
 
 
-async def open_checkin(
-    session: AsyncSession, session_id: int, who: Actor, now: datetime, events: list[Event]
-) -> None:
-    exam = await lock_session(session, session_id)
+async def open_checkin(order: Order, command: msg.OpenCheckin) -> None:
+    exam = await order.exam()
     exam.state = lifecycle.open_checkin(SessionState(exam.state)).value
-    await _audit(session, who, "session.open_checkin", exam, None, "", now)
-    events.append(Event(Kind.SESSION_CHECKIN, exam.id))
+    await order.record("session.open_checkin", exam)
+    order.events.append(Event(Kind.SESSION_CHECKIN, exam.id))
 
 
-async def start(
-    session: AsyncSession,
-    cipher: ContentCipher,
-    session_id: int,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> int:
+async def start(order: Order, command: msg.Start) -> int:
     """Start the session: the clock starts for everyone; returns how many begin answering.
 
     Papers were assembled when candidates were registered or checked in; any checked-in
     candidate still without one gets it now (or the start is refused, naming why).
     """
-    exam = await lock_session(session, session_id)
+    exam = await order.exam()
     exam.state = lifecycle.start_session(SessionState(exam.state)).value
-    exam.started_at = now
-    exam.started_by = who.username
-    candidates = await _candidates(session, exam.id)
+    exam.started_at = order.now
+    exam.started_by = order.who.username
+    candidates = await _candidates(order.db, exam.id)
     waiting = [c for c in candidates if c.state == CandidateState.CHECKED_IN]
-    await ensure_papers(session, cipher, exam, waiting)
+    await ensure_papers(order.db, order.cipher, exam, waiting)
     for candidate in waiting:
         candidate.state = lifecycle.on_session_start(CandidateState(candidate.state)).value
-        candidate.started_at = now
-    await _audit(session, who, "session.start", exam, None, "", now, {"answering": len(waiting)})
-    events.append(Event(Kind.SESSION_STARTED, exam.id))
+        candidate.started_at = order.now
+    await order.record("session.start", exam, data={"answering": len(waiting)})
+    order.events.append(Event(Kind.SESSION_STARTED, exam.id))
     return len(waiting)
 
 
@@ -133,165 +141,122 @@ def _require_started(exam: models.ExamSession) -> None:
         raise InvalidTransition(f"session {exam.code} is {exam.state}, not started")
 
 
-async def pause(
-    session: AsyncSession,
-    session_id: int,
-    candidate_id: int | None,
-    reason: str,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> None:
+async def pause(order: Order, command: msg.Pause) -> None:
     """Pause one candidate, or the whole room (`candidate_id` None)."""
-    exam = await lock_session(session, session_id)
-    _require_started(exam)
-    if candidate_id is None:
-        if await room_pause(session, exam.id) is not None:
+    db, now, by, reason = order.db, order.now, order.who.username, command.reason
+    if command.candidate_id is None:
+        exam = await order.exam()
+        _require_started(exam)
+        if await room_pause(db, exam.id) is not None:
             raise InvalidTransition("the room is paused already")
-        session.add(
-            models.Pause(session_id=exam.id, started_at=now, reason=reason, by=who.username)
-        )
-        await _audit(session, who, "session.pause", exam, None, reason, now)
-        events.append(Event(Kind.SESSION_PAUSED, exam.id))
+        db.add(models.Pause(session_id=exam.id, started_at=now, reason=reason, by=by))
+        await order.record("session.pause", exam, None, reason)
+        order.events.append(Event(Kind.SESSION_PAUSED, exam.id))
         return
-    candidate = await _candidate_of(session, exam, candidate_id)
+    exam, candidate = await order.seat(command.candidate_id, started=True)
     candidate.state = lifecycle.pause(CandidateState(candidate.state)).value
-    session.add(
+    db.add(
         models.Pause(
-            session_id=exam.id,
-            candidate_id=candidate.id,
-            started_at=now,
-            reason=reason,
-            by=who.username,
+            session_id=exam.id, candidate_id=candidate.id, started_at=now, reason=reason, by=by
         )
     )
-    await _audit(session, who, "candidate.pause", exam, candidate, reason, now)
-    events.append(Event(Kind.CANDIDATE_PAUSED, exam.id, candidate.id))
+    await order.record("candidate.pause", exam, candidate, reason)
+    order.events.append(Event(Kind.CANDIDATE_PAUSED, exam.id, candidate.id))
 
 
-async def resume(
-    session: AsyncSession,
-    session_id: int,
-    candidate_id: int | None,
-    reason: str,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> None:
+async def resume(order: Order, command: msg.Resume) -> None:
     """End the pause of one candidate, or of the whole room (`candidate_id` None)."""
-    exam = await lock_session(session, session_id)
-    if candidate_id is None:
-        open_pause = await room_pause(session, exam.id)
+    if command.candidate_id is None:
+        exam = await order.exam()
+        open_pause = await room_pause(order.db, exam.id)
         if open_pause is None:
             raise InvalidTransition("the room is not paused")
-        open_pause.ended_at = now
-        await _audit(session, who, "session.resume", exam, None, reason, now)
-        events.append(Event(Kind.SESSION_RESUMED, exam.id))
+        open_pause.ended_at = order.now
+        await order.record("session.resume", exam, None, command.reason)
+        order.events.append(Event(Kind.SESSION_RESUMED, exam.id))
         return
-    candidate = await _candidate_of(session, exam, candidate_id)
+    exam, candidate = await order.seat(command.candidate_id)
     candidate.state = lifecycle.resume(CandidateState(candidate.state)).value
-    own = await candidate_pause(session, candidate.id)
+    own = await candidate_pause(order.db, candidate.id)
     if own is not None:
-        own.ended_at = now
-    await _audit(session, who, "candidate.resume", exam, candidate, reason, now)
-    events.append(Event(Kind.CANDIDATE_RESUMED, exam.id, candidate.id))
+        own.ended_at = order.now
+    await order.record("candidate.resume", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_RESUMED, exam.id, candidate.id))
 
 
-async def extra_time(
-    session: AsyncSession,
-    session_id: int,
-    candidate_id: int,
-    seconds: int,
-    reason: str,
-    who: Actor,
-    now: datetime,
-    policy: DowntimePolicy,
-    events: list[Event],
-) -> None:
+async def extra_time(order: Order, command: msg.ExtraTime) -> None:
     """Grant extra time to a candidate still in the exam and not yet out of time."""
-    exam = await lock_session(session, session_id)
-    _require_started(exam)
-    candidate = await _candidate_of(session, exam, candidate_id)
+    exam, candidate = await order.seat(command.candidate_id, started=True)
     if CandidateState(candidate.state) not in lifecycle.IN_EXAM:
         raise InvalidTransition(f"cannot grant extra time in state {candidate.state!r}")
-    if clock.is_expired(await clock_facts(session, exam, candidate, policy), now):
+    if clock.is_expired(await clock_facts(order.db, exam, candidate, order.policy), order.now):
         raise TimeUp("the candidate's time has already run out")
+    seconds, reason = command.seconds, command.reason
     if seconds <= 0:
         raise InvalidTransition("extra time must be positive")
-    session.add(
-        models.TimeGrant(
-            candidate_id=candidate.id, seconds=seconds, reason=reason, by=who.username, at=now
-        )
+    by, at = order.who.username, order.now
+    order.db.add(
+        models.TimeGrant(candidate_id=candidate.id, seconds=seconds, reason=reason, by=by, at=at)
     )
-    await _audit(
-        session, who, "candidate.extra_time", exam, candidate, reason, now, {"seconds": seconds}
-    )
-    events.append(Event(Kind.CANDIDATE_TIME, exam.id, candidate.id, {"reason": reason}))
+    await order.record("candidate.extra_time", exam, candidate, reason, {"seconds": seconds})
+    order.events.append(Event(Kind.CANDIDATE_TIME, exam.id, candidate.id, {"reason": reason}))
 
 
-async def unlock(
-    session: AsyncSession,
-    session_id: int,
-    candidate_id: int,
-    reason: str,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> None:
+async def unlock(order: Order, command: msg.Unlock) -> None:
     """Let a candidate log in on another PC; that login will close the old connection."""
-    exam = await lock_session(session, session_id)
-    candidate = await _candidate_of(session, exam, candidate_id)
+    exam, candidate = await order.seat(command.candidate_id)
     if CandidateState(candidate.state) is CandidateState.ABSENT:
         raise InvalidTransition("cannot unlock an absent candidate")
     candidate.unlocked = True
-    await _audit(session, who, "candidate.unlock", exam, candidate, reason, now)
-    events.append(Event(Kind.CANDIDATE_UNLOCKED, exam.id, candidate.id))
+    await order.record("candidate.unlock", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_UNLOCKED, exam.id, candidate.id))
 
 
-async def force_submit(
-    session: AsyncSession,
-    session_id: int,
-    candidate_id: int,
-    reason: str,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> None:
-    exam = await lock_session(session, session_id)
-    candidate = await _candidate_of(session, exam, candidate_id)
-    mark_submitted(candidate, exam, SubmitReason.PROCTOR, now, events)
-    await close_own_pause(session, candidate, now)
-    await _audit(session, who, "candidate.force_submit", exam, candidate, reason, now)
+async def force_submit(order: Order, command: msg.ForceSubmit) -> None:
+    exam, candidate = await order.seat(command.candidate_id)
+    mark_submitted(candidate, exam, SubmitReason.PROCTOR, order.now, order.events)
+    await close_own_pause(order.db, candidate, order.now)
+    await order.record("candidate.force_submit", exam, candidate, command.reason)
 
 
-async def mark_absent(
-    session: AsyncSession,
-    session_id: int,
-    candidate_id: int,
-    reason: str,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> None:
-    exam = await lock_session(session, session_id)
-    candidate = await _candidate_of(session, exam, candidate_id)
+async def mark_absent(order: Order, command: msg.MarkAbsent) -> None:
+    exam, candidate = await order.seat(command.candidate_id)
     candidate.state = lifecycle.mark_absent(CandidateState(candidate.state)).value
-    await _audit(session, who, "candidate.absent", exam, candidate, reason, now)
-    events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
+    await order.record("candidate.absent", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
 
 
-async def note(
-    session: AsyncSession,
-    session_id: int,
-    text: str,
-    who: Actor,
-    now: datetime,
-    events: list[Event],
-) -> None:
+async def note(order: Order, command: msg.Note) -> None:
     """Add an entry to the room record (考场记录表)."""
-    exam = await lock_session(session, session_id)
-    session.add(models.RoomNote(session_id=exam.id, at=now, author=who.username, text=text))
-    await _audit(session, who, "session.note", exam, None, text, now)
+    exam = await order.exam()
+    order.db.add(
+        models.RoomNote(
+            session_id=exam.id, at=order.now, author=order.who.username, text=command.text
+        )
+    )
+    await order.record("session.note", exam, None, command.text)
+
+
+COMMANDS: dict[type[Message], Callable[[Order, Any], Awaitable[object]]] = {
+    msg.OpenCheckin: open_checkin,
+    msg.Start: start,
+    msg.Pause: pause,
+    msg.Resume: resume,
+    msg.ExtraTime: extra_time,
+    msg.Unlock: unlock,
+    msg.ForceSubmit: force_submit,
+    msg.MarkAbsent: mark_absent,
+    msg.Note: note,
+}
+"""Each command of a console, and what carries it out."""
+
+
+async def carry_out(order: Order, command: Message) -> None:
+    """Carry out one command of a console in its unit of work."""
+    command_of = COMMANDS.get(type(command))
+    if command_of is None:  # pragma: no cover - the parser admits no other type
+        raise ProtocolError(ErrorCode.UNEXPECTED, f"unexpected {command!r}")
+    await command_of(order, command)
 
 
 # --- the console's view ---------------------------------------------------------------
@@ -383,9 +348,7 @@ async def room_view(
     policy: DowntimePolicy,
     paper_sizes: dict[int, int] | None = None,
 ) -> msg.Room:
-    exam = await session.get(models.ExamSession, session_id, populate_existing=True)
-    if exam is None:
-        raise NotFound(f"no session {session_id}")
+    exam = await get_row(session, models.ExamSession, session_id, "session")
     candidates = await _candidates(session, exam.id)
     return msg.Room(
         server_time=now,

@@ -31,7 +31,7 @@ from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import ClockFacts, DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime.candidate_service import pause_scope, result_view_of, state_message
+from cbt_server.runtime.candidate.views import pause_scope, result_view_of, state_message
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.facts import room_pause, session_clock_facts

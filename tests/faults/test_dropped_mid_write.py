@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from cbt_server.runtime import candidate_service
+from cbt_server.runtime.candidate import changes
 from tests.conftest import ServerFactory
 from tests.faults.page import PageCandidate, pick
 from tests.runtime.exam_setup import prepare_database, settings_for
@@ -59,7 +59,7 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
 
     slow_writes: list[float] = []
     slow_begun, slow_over = asyncio.Event(), asyncio.Event()
-    real_save = candidate_service.save_changes_many
+    real_save = changes.save_changes_many
 
     async def slow_save(session: Any, requests: Any, **kwargs: Any) -> Any:
         if slow_writes:  # only the first write is slow: the one the link dies under
@@ -85,7 +85,7 @@ async def test_a_link_dropped_mid_write_does_not_lock_out_other_writers(
     await asyncio.gather(*(p.until_paper() for p in pages))
     dropped, other = pages
 
-    monkeypatch.setattr(candidate_service, "save_changes_many", slow_save)
+    monkeypatch.setattr(changes, "save_changes_many", slow_save)
     item = dropped.paper[0]
     dropped.answer(item["item_id"], pick(item, 0))
     await asyncio.wait_for(slow_begun.wait(), timeout=10)

@@ -243,9 +243,9 @@ async def test_proctor_of_another_session_is_refused(
 async def test_a_connection_that_never_logs_in_is_closed(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cbt_server.runtime import ws_candidate
+    from cbt_server.runtime import ws_connection
 
-    monkeypatch.setattr(ws_candidate, "HELLO_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(ws_connection, "HELLO_TIMEOUT_SECONDS", 0.5)
     idle = await Client.open(f"{server.ws_url}/ws/candidate")
     await idle.send({"type": "ping"})
     await idle.expect("pong")

@@ -14,11 +14,12 @@ from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.exam.state import SubmitReason
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime import candidate_service as svc
+from cbt_server.runtime.candidate import changes as svc
+from cbt_server.runtime.candidate.submit import mark_submitted
+from cbt_server.runtime.candidate_protocol import event_tells, message_of_event
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.grading_service import grade_many
 from cbt_server.runtime.papers import Layouts
-from cbt_server.runtime.ws_candidate import event_tells, message_of_event
 from cbt_server.settings import Settings
 from tests.runtime.test_room_states import counting
 from tests.runtime.test_save_many import POLICY, Room, _answer, _room, read_papers
@@ -44,7 +45,7 @@ async def _answer_and_submit(
             candidate = await session.get(models.Candidate, p.id)
             exam = await session.get(models.ExamSession, room.exam.session_id)
             assert candidate is not None and exam is not None
-            svc.mark_submitted(candidate, exam, SubmitReason.CANDIDATE, now, [])
+            mark_submitted(candidate, exam, SubmitReason.CANDIDATE, now, [])
 
 
 async def _locked(session: AsyncSession, room: Room) -> list[models.Candidate]:

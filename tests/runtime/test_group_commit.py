@@ -14,7 +14,7 @@ from sqlalchemy import select
 from cbt_server.db import models
 from cbt_server.errors import Paused
 from cbt_server.protocol import SUBPROTOCOL
-from cbt_server.runtime import candidate_service
+from cbt_server.runtime.candidate import changes
 from cbt_server.runtime.context import Work
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.group_commit import GroupCommit
@@ -148,14 +148,14 @@ async def test_a_failing_connection_does_not_fail_the_others(
 ) -> None:
     clients, papers, proctor = await _room(server, exam)
     broken = exam.people[0].id
-    real = candidate_service.save_changes_many
+    real = changes.save_changes_many
 
     async def save_changes_many(session: Any, requests: Any, **kwargs: Any) -> Any:
         if any(request.candidate_id == broken for request in requests):
             raise RuntimeError("disk full (simulated) for one candidate")
         return await real(session, requests, **kwargs)
 
-    monkeypatch.setattr(candidate_service, "save_changes_many", save_changes_many)
+    monkeypatch.setattr(changes, "save_changes_many", save_changes_many)
     try:
         frames = [_answers(paper, 1)[0] for paper in papers]
         for client, frame in zip(clients, frames, strict=True):  # all in flight together

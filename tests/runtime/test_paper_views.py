@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.types import utcnow
-from cbt_server.runtime import candidate_service as svc
+from cbt_server.runtime.candidate.changes import paper_index
+from cbt_server.runtime.candidate.login import login
 from cbt_server.runtime.papers import ItemViews, PaperViews, build_paper_view
 from cbt_server.settings import Settings
 from item_bank.importers.native import import_native
@@ -61,13 +62,13 @@ async def test_a_connection_takes_its_paper_index_from_the_layout_parsed_at_chec
     exam = await build_exam(sessionmaker, cipher, candidates=2, prepare_papers=False)
     drawn, undrawn = exam.people
     async with sessionmaker.begin() as session:
-        await svc.login(
+        await login(
             session, cipher, ticket=drawn.ticket, id_number=drawn.id_number,
             resume_token=None, seat=drawn.seat, conn_id="c1", now=utcnow(), events=[],
         )  # fmt: skip
     views = PaperViews(cipher)
     async with sessionmaker() as session:
-        expected = await svc.paper_index(session, drawn.id)
+        expected = await paper_index(session, drawn.id)
         assert len(expected) == 100
         await views.of_candidate(session, drawn.id)  # check-in builds the paper's view
         with counting(session) as statements:

@@ -19,7 +19,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime.candidate_service import candidate_state
+from cbt_server.runtime.candidate.views import candidate_state
 from cbt_server.runtime.papers import PaperViews
 from cbt_server.runtime.room_states import read_room_states
 from cbt_server.settings import Settings

@@ -16,8 +16,11 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
-from cbt_server.runtime import candidate_service as svc
+from cbt_server.protocol.candidate import Answer, Flag
+from cbt_server.protocol.proctor import Start
 from cbt_server.runtime import proctor_service
+from cbt_server.runtime.candidate import changes as svc
+from cbt_server.runtime.candidate.login import login
 from cbt_server.runtime.events import Event
 from cbt_server.settings import Settings
 from tests.runtime.exam_setup import Exam, build_exam
@@ -42,13 +45,14 @@ async def _room(
     async with sessionmaker.begin() as session:
         for person in exam.people:
             conns[person.id] = f"conn-{code}-{person.seat}"
-            await svc.login(
+            await login(
                 session, cipher, ticket=person.ticket, id_number=person.id_number,
                 resume_token=None, seat=person.seat, conn_id=conns[person.id], now=now, events=[],
             )  # fmt: skip
     async with sessionmaker.begin() as session:
         who = proctor_service.Actor("proctor", "proctor")
-        await proctor_service.start(session, cipher, exam.session_id, who, now, [])
+        order = proctor_service.Order(session, exam.session_id, who, now, [], cipher, POLICY)
+        await proctor_service.start(order, Start(seq=1))
     room = Room(exam, conns, {}, {})
     await read_papers(sessionmaker, room)
     return room
@@ -62,9 +66,9 @@ async def read_papers(sessionmaker: async_sessionmaker[AsyncSession], room: Room
             room.items[person.id] = [(i, options) for i, (_k, options) in index.items()]
 
 
-def _answer(room: Room, candidate: int, position: int, seq: int) -> svc.SetAnswer:
+def _answer(room: Room, candidate: int, position: int, seq: int) -> Answer:
     item, options = room.items[candidate][position]
-    return svc.SetAnswer(seq, item, [options[0]] if options else ["true"])
+    return Answer(seq=seq, item_id=item, response=[options[0]] if options else ["true"])
 
 
 async def _scenario(
@@ -100,11 +104,13 @@ async def _scenario(
             [
                 _answer(room, four, 0, 1),
                 _answer(room, four, 1, 2),
-                svc.SetFlag(3, room.items[four][2][0], True),
+                Flag(seq=3, item_id=room.items[four][2][0], flagged=True),
             ],
         ),  # fmt: skip
         svc.SaveRequest(
-            five, conns[five], [svc.SetAnswer(1, "no-such-item", ["A"]), _answer(room, five, 3, 2)]
+            five,
+            conns[five],
+            [Answer(seq=1, item_id="no-such-item", response=["A"]), _answer(room, five, 3, 2)],
         ),
         svc.SaveRequest(
             six, conns[six], [stored, _answer(room, six, 1, 2), _answer(room, six, 2, 3)]

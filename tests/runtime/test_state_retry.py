@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from cbt_server.runtime import candidate_service, ws_candidate
+from cbt_server.runtime import ws_candidate
+from cbt_server.runtime.candidate import views
 from tests.conftest import LiveServer
 from tests.runtime.exam_setup import Exam
 from tests.runtime.wsclient import candidate_login
@@ -17,7 +18,7 @@ from tests.runtime.wsclient import candidate_login
 async def test_the_state_is_read_again_after_a_pool_timeout(
     server: LiveServer, exam: Exam, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = candidate_service.candidate_state
+    real = views.candidate_state
     failures = {"left": 2}
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -26,7 +27,7 @@ async def test_the_state_is_read_again_after_a_pool_timeout(
             raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached (simulated)")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(candidate_service, "candidate_state", flaky)
+    monkeypatch.setattr(views, "candidate_state", flaky)
     monkeypatch.setattr(ws_candidate, "STATE_RETRY_PAUSES", (0.05, 0.05, 0.05))
     person = exam.people[0]
     client, state = await candidate_login(server.ws_url, person.ticket, person.id_number)

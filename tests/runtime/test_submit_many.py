@@ -14,7 +14,8 @@ from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
-from cbt_server.runtime import candidate_service as svc
+from cbt_server.runtime.candidate import submit as svc
+from cbt_server.runtime.candidate.changes import SaveRequest, save_changes_many
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.settings import Settings
 from tests.runtime.test_room_states import counting
@@ -35,9 +36,9 @@ async def _scenario(
         paused = await session.get(models.Candidate, three)
         assert paused is not None
         paused.state = "paused"
-        await svc.save_changes_many(
+        await save_changes_many(
             session,
-            [svc.SaveRequest(five, room.conns[five], [_answer(room, five, 0, 3)])],
+            [SaveRequest(five, room.conns[five], [_answer(room, five, 0, 3)])],
             now=utcnow(),
             policy=POLICY,
             events=[],

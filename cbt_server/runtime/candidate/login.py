@@ -1,0 +1,135 @@
+"""A candidate's login on a connection, and the release of that connection."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cbt_server import audit
+from cbt_server.content_crypto import ContentCipher
+from cbt_server.db import models
+from cbt_server.errors import AlreadyLoggedIn, LoginFailed
+from cbt_server.exam import state as lifecycle
+from cbt_server.exam.state import CandidateState, SessionState
+from cbt_server.runtime.candidate.rows import (
+    CANDIDATE_ROLE,
+    Holding,
+    actor,
+    exam_of,
+    lock_candidate,
+    lock_candidates,
+)
+from cbt_server.runtime.events import Event, Kind
+from cbt_server.runtime.papers import ensure_papers
+from cbt_server.runtime.ws_core import LoggedIn
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _same_id_number(stored: str, given: str) -> bool:
+    a = stored.strip().upper().encode()
+    b = given.strip().upper().encode()
+    return hmac.compare_digest(a, b)
+
+
+async def login(
+    session: AsyncSession,
+    cipher: ContentCipher,
+    *,
+    ticket: str,
+    id_number: str,
+    resume_token: str | None,
+    seat: int | None,
+    conn_id: str,
+    now: datetime,
+    events: list[Event],
+) -> LoggedIn:
+    """Log a candidate in on connection `conn_id`.
+
+    A candidate who logged in before may come back only with the resume token of that
+    login (same PC), or after a proctor unlocked them (another PC): then the new login
+    takes over and the old connection, wherever it is, is told to close.
+    """
+    found = await session.scalar(
+        select(models.Candidate.id).where(models.Candidate.ticket == ticket.strip())
+    )
+    if found is None:
+        raise LoginFailed("ticket number or ID-card number is wrong")
+    candidate = await lock_candidate(session, found)
+    if not _same_id_number(candidate.id_number, id_number):
+        raise LoginFailed("ticket number or ID-card number is wrong")
+    exam = await exam_of(session, candidate)
+    current = CandidateState(candidate.state)
+    new_state = lifecycle.check_in(current, SessionState(exam.state))
+
+    resumed = False
+    if candidate.login_token_hash:
+        if resume_token and hmac.compare_digest(
+            token_hash(resume_token), candidate.login_token_hash
+        ):
+            token, resumed = resume_token, True
+        elif candidate.unlocked:
+            token = secrets.token_urlsafe(24)
+        else:
+            raise AlreadyLoggedIn(
+                "this candidate is logged in on another PC; a proctor must unlock "
+                "them before they can log in here"
+            )
+    else:
+        token = secrets.token_urlsafe(24)
+
+    if new_state in (CandidateState.CHECKED_IN, CandidateState.ANSWERING, CandidateState.PAUSED):
+        await ensure_papers(session, cipher, exam, [candidate])
+    if current is CandidateState.REGISTERED:
+        candidate.checked_in_at = now
+    if new_state is CandidateState.ANSWERING and candidate.started_at is None:
+        candidate.started_at = now
+    candidate.state = new_state.value
+
+    previous = candidate.connection_id
+    candidate.connection_id = conn_id
+    candidate.login_token_hash = token_hash(token)
+    candidate.unlocked = False
+    candidate.login_seat = seat
+    candidate.last_seen_at = now
+    if previous is not None and previous != conn_id:
+        events.append(Event(Kind.CANDIDATE_TAKEOVER, exam.id, candidate.id, {"conn_id": conn_id}))
+    events.append(Event(Kind.CANDIDATE_CONNECTED, exam.id, candidate.id))
+    if not resumed:
+        await audit.record(
+            session,
+            actor(candidate),
+            CANDIDATE_ROLE,
+            "candidate.login",
+            audit.candidate_target(exam.code, candidate.ticket),
+            data={"seat": seat, "state": new_state.value},
+            at=now,
+        )
+    return LoggedIn(candidate.id, exam.id, conn_id, token)
+
+
+async def disconnect_many(
+    session: AsyncSession,
+    connections: Sequence[Holding],
+    now: datetime,
+    events: list[Event],
+) -> None:
+    """Release the connection slots of these connections where they still hold their
+    candidate; all at once (a room leaving after it submitted): one lock of them all,
+    one flush."""
+    candidates = await lock_candidates(session, [c.candidate_id for c in connections])
+    for connection in connections:
+        if connection.holds(candidates):
+            candidate = candidates[connection.candidate_id]
+            candidate.connection_id = None
+            candidate.last_seen_at = now
+            events.append(Event(Kind.CANDIDATE_DISCONNECTED, candidate.session_id, candidate.id))
+    await session.flush()
