@@ -14,12 +14,12 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from cbt_server import runtime
-from cbt_server.appkeys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.auth.routes import setup as setup_staff_auth
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.checkpoint import checkpoint_forever
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
+from cbt_server.keys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.runtime.tasks import stop_tasks
 from cbt_server.settings import Settings
 from cbt_server.web import errors, health, lab, security, templates

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.accounts import ROLES, create_user, list_users
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.assignments import assign, list_assignments
 from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
 from cbt_server.auth.web import page_context, read_form, require, require_page, see_other
 from cbt_server.enrolment.sessions import session_codes
 from cbt_server.errors import DomainError
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.web.templates import render
 
 

@@ -14,7 +14,6 @@ import hmac
 import math
 import secrets
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +22,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 from sqlalchemy import select
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.access import authorize
 from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.login import LoginStatus, log_in, log_out
@@ -34,11 +32,9 @@ from cbt_server.auth.sessions import find_session, session_id_of
 from cbt_server.db.models import ExamSession
 from cbt_server.db.types import utcnow
 from cbt_server.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from cbt_server.keys import AUTH_CLOCK, AUTH_CONFIG, LOGIN_LIMITER, SESSIONMAKER
 from cbt_server.web.templates import render
 
-AUTH_CONFIG = web.AppKey("auth_config", AuthConfig)
-LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindow)
-CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("auth_clock")
 """Where sign-in reads the time (tests may move it)."""
 
 _PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("cbt_principal")
@@ -63,7 +59,7 @@ def page_context(principal: Principal | None, **extra: Any) -> dict[str, Any]:
 
 
 def now_of(app: web.Application) -> datetime:
-    return app[CLOCK]()
+    return app[AUTH_CLOCK]()
 
 
 def client_of(request: web.Request) -> str:
@@ -328,7 +324,7 @@ def configure(app: web.Application, config: AuthConfig) -> None:
 
 def setup(app: web.Application, config: AuthConfig | None = None) -> None:
     configure(app, config or AuthConfig())
-    app[CLOCK] = utcnow
+    app[AUTH_CLOCK] = utcnow
     app.router.add_get(LOGIN_PATH, login_form)
     app.router.add_post(LOGIN_PATH, login_submit)
     app.router.add_post("/staff/logout", logout)

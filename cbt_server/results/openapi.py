@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cbt_server import __version__
+from cbt_server.keys import OPENAPI
 
 _METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -68,9 +69,6 @@ class OpenApiRegistry:
                 "schemas": copy.deepcopy(self.schemas),
             },
         }
-
-
-OPENAPI = web.AppKey("openapi_registry", OpenApiRegistry)
 
 
 class ErrorDetail(BaseModel):

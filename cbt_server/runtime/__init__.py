@@ -13,14 +13,24 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cbt_server.appkeys import CIPHER, SESSIONMAKER, SETTINGS
 from cbt_server.db.engine import make_sessionmaker
+from cbt_server.keys import (
+    CIPHER,
+    HUB,
+    LOGIN_LIMITS,
+    LOOP_WATCH,
+    ROOM_STATES,
+    RUNTIME,
+    RUNTIME_MOUNTED,
+    SESSIONMAKER,
+    SETTINGS,
+    SWEEPER,
+)
 from cbt_server.runtime import liveness
 from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
 from cbt_server.runtime.heap import HeapFreezer
 from cbt_server.runtime.hub import Hub
-from cbt_server.runtime.keys import HUB, LOGIN_LIMITS, LOOP_WATCH, ROOM_STATES, RUNTIME, SWEEPER
 from cbt_server.runtime.login_limit import LoginLimits
 from cbt_server.runtime.loopwatch import LoopWatch, log_stall
 from cbt_server.runtime.notifier import make_notifier
@@ -34,7 +44,6 @@ log = logging.getLogger(__name__)
 
 CANDIDATE_PATH = "/ws/candidate"
 PROCTOR_PATH = "/ws/proctor"
-_MOUNTED = web.AppKey("exam_runtime_mounted", bool)
 
 
 async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -93,9 +102,9 @@ async def _close_sockets(app: web.Application) -> None:
 
 def setup(app: web.Application) -> None:
     """Mount the exam runtime (idempotent). Call after the database context is added."""
-    if app.get(_MOUNTED):
+    if app.get(RUNTIME_MOUNTED):
         return
-    app[_MOUNTED] = True
+    app[RUNTIME_MOUNTED] = True
     app.router.add_get(CANDIDATE_PATH, candidate_socket)
     app.router.add_get(PROCTOR_PATH, proctor_socket)
     app.cleanup_ctx.append(runtime_ctx)

@@ -13,6 +13,7 @@ from typing import ClassVar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cbt_server.keys import LOGIN_LIMITS, ROOM_STATES, RUNTIME
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime.candidate import changes, views
 from cbt_server.runtime.candidate import login as logins
@@ -22,7 +23,6 @@ from cbt_server.runtime.candidate_protocol import CandidateProtocol
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.hub import RESYNC, CandidateConnection
-from cbt_server.runtime.keys import LOGIN_LIMITS, ROOM_STATES, RUNTIME
 from cbt_server.runtime.papers import PaperIndex
 from cbt_server.runtime.ws_common import GROUP_LIMIT, check_origin
 from cbt_server.runtime.ws_connection import SocketHandler, serve

@@ -14,9 +14,9 @@ from typing import ClassVar, TypeVar
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from cbt_server.errors import Unavailable
+from cbt_server.keys import HUB, RUNTIME, SWEEPER
 from cbt_server.protocol import SUBPROTOCOL, Message
 from cbt_server.runtime.hub import Connection
-from cbt_server.runtime.keys import HUB, RUNTIME, SWEEPER
 from cbt_server.runtime.ws_common import (
     HELLO_TIMEOUT_SECONDS,
     INBOX_SIZE,

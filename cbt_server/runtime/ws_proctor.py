@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from cbt_server.auth.principal import Principal
+from cbt_server.keys import RUNTIME
 from cbt_server.protocol import proctor as msg
 from cbt_server.protocol.base import Sequenced
 from cbt_server.runtime import proctor_service as svc
@@ -21,7 +22,6 @@ from cbt_server.runtime.auth import (
 )
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.hub import RESYNC, ProctorConnection
-from cbt_server.runtime.keys import RUNTIME
 from cbt_server.runtime.proctor_protocol import ProctorProtocol, coalesces, seats_to_update
 from cbt_server.runtime.ws_common import check_origin
 from cbt_server.runtime.ws_connection import SocketHandler, serve

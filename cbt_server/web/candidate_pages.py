@@ -19,14 +19,13 @@ from pathlib import Path
 from aiohttp import web
 
 import client_web
+from cbt_server.keys import STATIC, STRINGS
 from cbt_server.web import static
 from cbt_server.web.templates import render
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 WS_PATH = "/ws/candidate"
-
-STRINGS = web.AppKey("candidate_strings", dict[str, str])
 
 
 class StringsError(ValueError):
@@ -63,7 +62,7 @@ def translator(strings: Mapping[str, str]) -> Callable[[str], str]:
 
 
 async def candidate_page(request: web.Request) -> web.Response:
-    files = request.app[static.STATIC]
+    files = request.app[STATIC]
     strings: dict[str, str] = request.app[STRINGS]
     response = render(
         request,

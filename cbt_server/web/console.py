@@ -13,11 +13,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cbt_server import audit
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.policy import Action, Duty, Role, decide
 from cbt_server.auth.web import page_context, require, require_page, require_session
 from cbt_server.db.models import Assignment, Room
 from cbt_server.enrolment.sessions import sessions_with_rooms
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.paperwork.chart import render_chart
 from cbt_server.paperwork.records import load_score_summary
 from cbt_server.protocol import SUBPROTOCOL

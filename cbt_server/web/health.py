@@ -8,8 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from cbt_server import __version__
-from cbt_server.appkeys import ENGINE, SETTINGS
-from cbt_server.runtime.keys import LOOP_WATCH
+from cbt_server.keys import ENGINE, LOOP_WATCH, SETTINGS
 from cbt_server.runtime.loops import loop_name
 
 

@@ -21,12 +21,12 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from cbt_server import lab_readiness
-from cbt_server.appkeys import SESSIONMAKER, SETTINGS
 from cbt_server.auth.policy import Action
 from cbt_server.auth.web import require, require_page
 from cbt_server.db.models import LabReport
 from cbt_server.db.types import utcnow
 from cbt_server.errors import InvalidInput, TooLarge
+from cbt_server.keys import LAB_STATE, SESSIONMAKER, SETTINGS
 from cbt_server.lab_documents import whole_number
 from cbt_server.tokens import Scope, authenticate, bearer_secret, hash_secret
 from cbt_server.web.templates import render
@@ -45,15 +45,12 @@ REPORTS_KEPT_PER_PC = 10
 
 
 @dataclass
-class _LabState:
+class LabState:
     """Per-app state: tokens seen recently, and the server's CPU model once read."""
 
     tokens: dict[str, float] = field(default_factory=dict)
     cpu_model: str | None = None
     logical_cores: int | None = None
-
-
-_STATE = web.AppKey("lab_state", _LabState)
 
 
 # --- access -----------------------------------------------------------------------------
@@ -73,7 +70,7 @@ async def require_lab_token(request: web.Request) -> None:
     secret = bearer_secret(request.headers.get("Authorization"))
     if secret is None and not token_required(request.app[SETTINGS]):
         return
-    state = request.app[_STATE]
+    state = request.app[LAB_STATE]
     key = hash_secret(secret) if secret else ""
     now = time.monotonic()
     if secret and state.tokens.get(key, 0.0) > now:
@@ -227,7 +224,7 @@ async def readiness_data(request: web.Request) -> dict[str, Any]:
 
 async def server_facts(app: web.Application) -> lab_readiness.ServerFacts:
     """CPU, memory and free disk of the machine the server runs on."""
-    state = app[_STATE]
+    state = app[LAB_STATE]
     if state.cpu_model is None:
         cpu = await asyncio.to_thread(sysinfo.cpu_facts)
         state.cpu_model, state.logical_cores = cpu.model, cpu.logical_cores
@@ -325,7 +322,7 @@ def _number(value: Any) -> float | None:
 
 def setup(app: web.Application) -> None:
     """Register the lab routes on the app (called once by create_app)."""
-    app[_STATE] = _LabState()
+    app[LAB_STATE] = LabState()
     app.router.add_get("/api/v1/lab/ping", ping)
     app.router.add_get("/api/v1/lab/download", download)
     app.router.add_post("/api/v1/lab/upload", upload)

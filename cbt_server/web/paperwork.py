@@ -11,13 +11,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.access import duty_of
 from cbt_server.auth.policy import Action, decide
 from cbt_server.auth.principal import Principal
 from cbt_server.auth.web import now_of, page_context, require_session, see_other
 from cbt_server.db.models import ExamSession
 from cbt_server.errors import Conflict
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.paperwork.chart import render_chart
 from cbt_server.paperwork.figures import format_rate, format_score
 from cbt_server.paperwork.records import load_room_record, load_score_summary

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.appkeys import ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.errors import NotAuthenticated, Unavailable
+from cbt_server.keys import ENGINE, FEED_READY, SESSIONMAKER, SETTINGS, SITE_KEY
 from cbt_server.results import api_spec, openapi
 from cbt_server.results.csv_export import to_csv_bytes
 from cbt_server.results.feed import (
@@ -32,15 +32,13 @@ from cbt_server.results.feed import (
     verified,
 )
 from cbt_server.results.hooks import install_result_signing
-from cbt_server.results.signing import SiteKey, load_or_create_key
+from cbt_server.results.signing import load_or_create_key
 from cbt_server.tokens import Scope, authenticate, bearer_secret
 from cbt_server.web.errors import domain_error_response
 
 log = logging.getLogger(__name__)
 
 SCOPE = Scope.RESULTS_READ
-SITE_KEY = web.AppKey("site_signing_key", SiteKey)
-FEED_READY = web.AppKey("results_feed_ready", bool)
 
 
 async def results_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from cbt_server.keys import STATIC, TEMPLATES
 from cbt_server.web.static_files import (
     URL_PREFIX,
     Mount,
@@ -19,12 +20,9 @@ from cbt_server.web.static_files import (
     StaticFiles,
     content_digest,
 )
-from cbt_server.web.templates import TEMPLATES
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-
-STATIC = web.AppKey("static_files", StaticFiles)
 
 
 def accepts_gzip(header: str) -> bool:

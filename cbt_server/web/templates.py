@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
+from cbt_server.keys import TEMPLATES
 
 
 def make_environment() -> jinja2.Environment:

@@ -27,11 +27,11 @@ from sqlalchemy import select, update
 
 from cbt_server import runtime
 from cbt_server.app import create_app
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.sessions import open_session
 from cbt_server.db import models
 from cbt_server.demo import PROCTOR, SESSION_CODE, prepare_demo
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.settings import Settings, load_settings
 from tests.conftest import free_port
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
-from cbt_server.web.static import STATIC
+from cbt_server.keys import STATIC
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from cbt_server import keys
 from cbt_server.web import static, templates
 from cbt_server.web.static import accepts_gzip
 from cbt_server.web.static_files import Mount, StaticError, StaticFiles, hashed_path
@@ -192,7 +193,7 @@ async def client(
 async def test_hashed_url_is_cached_for_a_year_and_gzipped(
     client: Client,
 ) -> None:
-    files = client.app[static.STATIC]
+    files = client.app[keys.STATIC]
     url = files.url("page/app.js")
     response = await client.get(url, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
     assert response.status == 200
@@ -208,7 +209,7 @@ async def test_hashed_url_is_cached_for_a_year_and_gzipped(
 async def test_identity_when_gzip_is_not_accepted(
     client: Client,
 ) -> None:
-    files = client.app[static.STATIC]
+    files = client.app[keys.STATIC]
     response = await client.get(
         files.url("page/app.js"), headers={"Accept-Encoding": "gzip;q=0"}, auto_decompress=False
     )
@@ -220,7 +221,7 @@ async def test_identity_when_gzip_is_not_accepted(
 async def test_etag_revalidation_answers_304(
     client: Client,
 ) -> None:
-    files = client.app[static.STATIC]
+    files = client.app[keys.STATIC]
     first = await client.get("/static/page/app.js", headers={"Accept-Encoding": "gzip"})
     assert first.headers["Cache-Control"] == "no-cache"
     etag = first.headers["ETag"]
@@ -240,7 +241,7 @@ async def test_etag_revalidation_answers_304(
 async def test_small_and_binary_files_are_not_gzipped(
     client: Client,
 ) -> None:
-    files = client.app[static.STATIC]
+    files = client.app[keys.STATIC]
     response = await client.get(
         files.url("page/lib/b.js"), headers={"Accept-Encoding": "gzip"}, auto_decompress=False
     )
@@ -260,7 +261,7 @@ async def test_unknown_and_stale_names_are_404(
 async def test_head_has_headers_and_no_body(
     client: Client,
 ) -> None:
-    files = client.app[static.STATIC]
+    files = client.app[keys.STATIC]
     response = await client.head(files.url("page/style.css"))
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/css; charset=utf-8"
@@ -271,11 +272,11 @@ def test_templates_get_static_url_and_static_deps(tree: tuple[Mount, ...]) -> No
     app = web.Application()
     templates.setup(app)
     static.setup(app, tree)
-    env = app[templates.TEMPLATES]
+    env = app[keys.TEMPLATES]
     rendered = env.from_string(
         "{{ static_url('page/app.js') }}|{{ static_deps('page/lib/a.js') | join(',') }}"
     ).render()
-    files = app[static.STATIC]
+    files = app[keys.STATIC]
     assert rendered == f"{files.url('page/app.js')}|{files.url('page/lib/b.js')}"
 
 

@@ -15,9 +15,9 @@ import pytest
 from playwright.async_api import BrowserContext, Locator, Page, expect
 from sqlalchemy import select, update
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
 from cbt_server.demo import PROCTOR, SESSION_CODE
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.protocol import SUBPROTOCOL
 from tests.candidate_web import pages
 from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused

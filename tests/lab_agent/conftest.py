@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from cbt_server.accounts import create_user
-from cbt_server.appkeys import SESSIONMAKER
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.settings import Settings
 from cbt_server.tokens import create_token
 from tests.auth.factories import PASSWORD, signed_in

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db.models import LabReport
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.web import lab
 from lab_agent.bench import Baseline
 from lab_agent.report import CPU_KEYS, LINK_KEYS, REPORT_KEYS

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db.models import LabReport
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.settings import Settings
 from cbt_server.tokens import revoke_token
 from cbt_server.web import lab

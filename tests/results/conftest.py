@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cbt_server.appkeys import SESSIONMAKER
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.tokens import create_token
 from tests.conftest import LiveServer
 from tests.results.seed import Seeder

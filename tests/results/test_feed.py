@@ -7,8 +7,8 @@ import asyncio
 
 from sqlalchemy import select, text
 
-from cbt_server.appkeys import ENGINE, SETTINGS
 from cbt_server.db.models import Result
+from cbt_server.keys import ENGINE, SETTINGS
 from cbt_server.results.feed import decode_cursor, encode_cursor, feed_triggers_present
 from tests.results.conftest import Site
 

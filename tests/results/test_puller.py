@@ -12,11 +12,11 @@ from typing import Any
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from cbt_server.appkeys import SETTINGS
 from cbt_server.centre.state import StateError
 from cbt_server.centre.store import site_lock
 from cbt_server.cli import main
 from cbt_server.cli.centre import centre_group
+from cbt_server.keys import SETTINGS
 from tests.conftest import ServerFactory, free_port
 from tests.results.conftest import Site
 

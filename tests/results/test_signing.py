@@ -178,8 +178,7 @@ async def test_results_written_by_earlier_startup_tasks_are_signed(settings: Set
     from aiohttp import web
 
     from cbt_server.app import create_app, database_ctx
-    from cbt_server.appkeys import SESSIONMAKER
-    from cbt_server.web.results_api import SITE_KEY
+    from cbt_server.keys import SESSIONMAKER, SITE_KEY
 
     tasks: list[asyncio.Task[str]] = []
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from cbt_server import runtime
 from cbt_server.app import create_app
 from cbt_server.auth import routes as auth_routes
-from cbt_server.auth.web import AUTH_CONFIG
+from cbt_server.keys import AUTH_CONFIG
 from cbt_server.settings import Settings, load_settings
 from tests.conftest import LiveServer, free_port
 from tests.runtime.exam_setup import Exam, prepare_database

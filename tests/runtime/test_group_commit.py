@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from cbt_server.db import models
 from cbt_server.errors import Paused
+from cbt_server.keys import RUNTIME
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.runtime.candidate import changes
 from cbt_server.runtime.context import Work
 from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.group_commit import GroupCommit
-from cbt_server.runtime.keys import RUNTIME
 from cbt_server.settings import Settings
 from tests.conftest import LiveServer
 from tests.runtime.exam_setup import Exam, open_db

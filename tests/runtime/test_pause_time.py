@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cbt_server.db import models
-from cbt_server.runtime.keys import RUNTIME
+from cbt_server.keys import RUNTIME
 from cbt_server.settings import Settings
 from tests.clock import SteppedClock
 from tests.conftest import LiveServer

@@ -12,8 +12,8 @@ from aiohttp import web
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cbt_server.errors import InvalidTransition
+from cbt_server.keys import HUB, RUNTIME, SWEEPER
 from cbt_server.protocol.candidate import Ack
-from cbt_server.runtime.keys import HUB, RUNTIME, SWEEPER
 from cbt_server.runtime.ws_connection import SocketHandler
 from cbt_server.runtime.ws_core import Fail, Grade, Plan, Send
 

@@ -26,13 +26,13 @@ from websockets.typing import Subprotocol
 
 from cbt_server.accounts import create_user
 from cbt_server.app import create_app
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.sessions import open_session, revoke
 from cbt_server.auth.web import configure
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.enrolment.sample import migrated
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.settings import Settings, load_settings
 from cbt_server.tokens import create_token, revoke_token

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.auth.sessions import session_id_of
 from cbt_server.db import models
+from cbt_server.keys import SESSIONMAKER
 from tests.security.conftest import Site
 
 

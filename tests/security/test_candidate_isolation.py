@@ -16,11 +16,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
 from cbt_server.enrolment.sample import SAMPLE_BANK
+from cbt_server.keys import SESSIONMAKER, STATIC
 from cbt_server.protocol import parse_to_candidate
-from cbt_server.web.static import STATIC
 from item_bank.importers.native import import_native
 from tests.runtime.exam_setup import Person
 from tests.runtime.wsclient import Client, command, forbidden_fields

@@ -15,8 +15,8 @@ import io
 import aiohttp
 from sqlalchemy import update
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
+from cbt_server.keys import SESSIONMAKER
 from tests.runtime.wsclient import command
 from tests.security.conftest import Site
 from tests.security.test_candidate_isolation import a_choice

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from websockets.sync.client import ClientConnection, connect
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.runtime.papers import layout_index
 from tests.runtime.exam_setup import Person

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from websockets.sync.client import ClientConnection
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
+from cbt_server.keys import SESSIONMAKER
 from cbt_server.protocol import ProtocolError, parse_proctor
 from cbt_server.protocol import proctor as msg
 from cbt_server.protocol.candidate import Ping

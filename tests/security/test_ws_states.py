@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from cbt_server.appkeys import SESSIONMAKER
 from cbt_server.db import models
-from cbt_server.runtime.keys import RUNTIME, SWEEPER
+from cbt_server.keys import RUNTIME, SESSIONMAKER, SWEEPER
 from cbt_server.runtime.papers import layout_index
 from tests.clock import SteppedClock
 from tests.runtime.wsclient import Client, command
