@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp import web
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -26,6 +27,10 @@ from cbt_server.enrolment.sample import migrated_engine
 from cbt_server.settings import Settings, load_settings
 
 PG_URL_ENV = "CBT_TEST_PG_URL"
+
+# `make mutation` runs every mutant against the same examples: a score then depends
+# neither on the luck of the draw nor on examples an earlier mutant's run saved.
+hypothesis_settings.register_profile("mutation", derandomize=True, database=None)
 
 
 def free_port() -> int:
