@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given, settings
@@ -284,3 +284,74 @@ def test_matches_simulation(
         assert remaining(f, sec(now)) == min(formula, timedelta(0))
         assert is_expired(f, sec(now))
         assert deadline(f, sec(now)) == sec(expiry)
+
+
+# --- exact instants: each boundary decided one way, on purpose --------------------------
+
+
+def test_the_start_instant_is_running_and_the_submission_instant_is_not() -> None:
+    f = facts(stopped_at=at(42))
+    assert is_running(f, T0)  # time counts from started_at itself
+    assert not is_running(f, T0 - timedelta(microseconds=1))
+    assert is_running(f, at(42) - timedelta(microseconds=1))
+    assert not is_running(f, at(42))  # submitted at this instant: stopped
+    assert deadline(f, at(42)) is None
+
+
+def test_the_deadline_instant_is_expired_and_not_running() -> None:
+    f = facts()
+    assert is_running(f, at(90) - timedelta(microseconds=1))
+    assert not is_running(f, at(90))
+    assert is_expired(f, at(90))
+    assert remaining_ms(f, at(90)) == 0
+
+
+def test_the_first_instant_of_a_pause_is_paused() -> None:
+    f = facts(pauses=(Interval(at(10), at(25)),))
+    assert not is_paused(f, at(10) - timedelta(microseconds=1))
+    assert is_paused(f, at(10))
+    assert not is_running(f, at(10))
+    assert deadline(f, at(10)) is None
+
+
+def test_a_pause_from_the_very_deadline_does_not_hold_off_expiry() -> None:
+    # Time ran out at 90; a pause opened at that instant does not keep the candidate in.
+    f = facts(pauses=(Interval(at(90)),))
+    assert is_expired(f, at(120))
+    assert deadline(f, at(120)) == at(90)
+    closed = facts(pauses=(Interval(at(90), at(100)),))
+    assert deadline(closed, at(120)) == at(90)
+
+
+def test_extra_time_granted_at_the_instant_time_runs_out_counts() -> None:
+    f = facts(grants=(Grant(at(90), mins(10)),))
+    assert not is_expired(f, at(95))
+    assert is_running(f, at(95))
+    assert remaining(f, at(95)) == mins(5)
+    assert deadline(f, at(95)) == at(100)
+    assert is_expired(f, at(100))
+    # One microsecond late, the same grant no longer revives the candidate.
+    late = facts(grants=(Grant(at(90) + timedelta(microseconds=1), mins(10)),))
+    assert is_expired(late, at(95))
+    assert deadline(late, at(95)) == at(90)
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: such a datetime is naive by Python's definition."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_tzinfo_without_an_offset_counts_as_naive() -> None:
+    moment = datetime(2024, 5, 18, 9, tzinfo=_NoOffset())
+    with pytest.raises(ValueError, match="must be a timezone-aware datetime"):
+        Interval(moment)
+    with pytest.raises(ValueError, match="now must be"):
+        remaining(facts(), moment)
+
+
+def test_union_length_adds_every_disjoint_run() -> None:
+    runs = [Interval(at(0), at(1)), Interval(at(2), at(4)), Interval(at(5), at(8))]
+    assert union_length(runs, at(0), at(10)) == mins(6)
+    assert union_length(reversed(runs), at(0), at(10)) == mins(6)
