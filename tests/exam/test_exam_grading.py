@@ -108,7 +108,46 @@ def test_mapping_from_item_file_dict() -> None:
     )
     assert m.entries == {"A": 1.0, "C": -0.5}
     assert (m.lower_bound, m.upper_bound, m.default) == (0.0, 2.0, 0.0)
-    assert ScoreMapping.from_dict({"entries": {"A": 1}}).upper_bound is None
+    bare = ScoreMapping.from_dict({"entries": {"A": 1}})
+    assert (bare.lower_bound, bare.upper_bound, bare.default) == (None, None, 0.0)
+    assert ScoreMapping.from_dict({"entries": {"A": 1}, "default": None}).default == 0.0
+
+
+def test_mapping_from_item_file_dict_keeps_its_default() -> None:
+    m = ScoreMapping.from_dict({"default": -0.5, "entries": {"A": 1, "B": 1}})
+    assert m.default == -0.5
+    it = item("m", MULTI, 2)
+    # A wrong extra choice costs half a point on the 0..2 scale: (1 + 1 - 0.5) / 2 * 2.
+    assert score_item(it, key("m", MULTI, "A", "B", mapping=m), ["A", "B", "D"]).score == 1.5
+
+
+@pytest.mark.parametrize(
+    ("mapping", "response", "expected"),
+    [
+        (ScoreMapping(entries={"A": 0.5, "B": 0.5}), ["A", "B"], 1.0),  # full mark 1
+        (ScoreMapping(entries={"A": 0.5, "B": 0.5}), ["A"], 0.5),
+        (ScoreMapping(entries={"A": 0.25, "B": 0.25}), ["B"], 0.5),  # full mark 0.5
+        (ScoreMapping(entries={"A": 1}, upper_bound=1), ["A"], 1.0),
+    ],
+)
+def test_mapping_with_a_full_mark_of_one_or_less_scores(
+    mapping: ScoreMapping, response: list[str], expected: float
+) -> None:
+    it = item("m", MULTI, 1)
+    assert score_item(it, key("m", MULTI, "A", "B", mapping=mapping), response).score == expected
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        ScoreMapping(entries={"A": 0, "B": -1}),  # no positive entry: full mark 0
+        ScoreMapping(entries={"A": 1}, upper_bound=0),
+        ScoreMapping(entries={"A": 1}, lower_bound=-1, upper_bound=-1),
+    ],
+)
+def test_mapping_without_a_positive_full_mark_scores_zero(mapping: ScoreMapping) -> None:
+    r = score_item(item("m", MULTI, 2), key("m", MULTI, "A", mapping=mapping), ["A"])
+    assert (r.score, r.max_score) == (0.0, 2.0)  # not a ZeroDivisionError, not full marks
 
 
 def test_rounding_half_up_to_two_decimals() -> None:
@@ -130,6 +169,7 @@ def test_whole_paper_total_and_pass() -> None:
     responses["not-on-paper"] = ["A"]
     result = grade(items, keys, responses, pass_mark=60)
     assert (result.total, result.max_total, result.passed) == (60.0, 100.0, True)
+    assert result.pass_mark == 60.0 and isinstance(result.pass_mark, float)
     assert result.counts == {"correct": 50, "partial": 0, "wrong": 0, "unanswered": 30}
     responses.pop("s0")
     failed = grade(items, keys, responses, pass_mark=60)
