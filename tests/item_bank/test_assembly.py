@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from item_bank.assembly import (
     BlueprintUnsatisfiable,
     assemble,
     assemble_many,
+    candidate_rng,
     check_feasible,
     option_order,
 )
@@ -243,3 +245,170 @@ def test_paper_from_dict_refuses_bad_documents(document: dict) -> None:
 
     with pytest.raises(FormatError):
         Paper.from_dict(document)
+
+
+# --- a known paper for a known seed ---------------------------------------------------
+
+
+def test_a_known_seed_gives_the_known_paper() -> None:
+    """Papers are re-derived from their seed (reprints, audits, a restarted server): the
+    draw for given inputs must never change without a new ASSEMBLY_VERSION."""
+    paper = assemble(BANK, blueprint(), "golden-seed", "ticket-0001")
+    assert paper.paper_id == "7db9cdf02cb1498a270a8f5090420684"
+    assert (paper.blueprint_id, paper.seed) == ("bp-test", "golden-seed")
+    layout = [[f"{i.item_id}:{''.join(i.option_order)}" for i in s.items] for s in paper.sections]
+    assert layout == [
+        ["s-KP1-2-1:CABD", "s-KP1-1-0:CDAB", "s-KP2-4-1:DABC", "s-KP2-4-0:DCAB"],
+        ["m-KP1-3-1:ADCBE"],
+        ["t-KP2-1-0:", "t-KP2-1-1:", "t-KP2-2-2:", "t-KP2-1-3:"],
+    ]
+
+
+def test_the_candidate_generator_is_seeded_from_the_documented_inputs() -> None:
+    expected = 17004460294585420147
+    assert candidate_rng("bp-test", "golden-seed", "ticket-0001").getrandbits(64) == expected
+    assert candidate_rng("bp-test", "golden-seed", "ticket-0001", 0).getrandbits(64) == expected
+    assert candidate_rng("bp-test", "golden-seed", "ticket-0001", 1).getrandbits(64) != expected
+
+
+def test_assemble_gives_each_candidate_what_assemble_many_gives() -> None:
+    """A late candidate's paper comes from `assemble`, the room's from `assemble_many`:
+    a candidate must get the same paper either way (unless a clash forced a redraw)."""
+    bp = blueprint()
+    keys = [f"ticket-{n:04d}" for n in range(30)]
+    papers = assemble_many(BANK, bp, "s", keys)
+    assert list(papers) == keys
+    for key in keys:
+        assert assemble(BANK, bp, "s", key) == papers[key]
+
+
+# --- uniformity: every item and every order equally likely -----------------------------
+
+# Upper 0.1 % points of the chi-square distribution. The seeds are fixed, so each test is
+# deterministic; a fair draw would exceed the bound for one seed in a thousand.
+CHI_SQUARE_999 = {3: 16.266, 5: 20.515, 23: 49.728}
+
+
+def chi_square(counts: Counter[Any], categories: int, draws: int) -> float:
+    expected = draws / categories
+    assert len(counts) <= categories
+    missing = categories - len(counts)
+    return sum((n - expected) ** 2 / expected for n in counts.values()) + missing * expected
+
+
+def one_cell(count: int) -> Blueprint:
+    return blueprint(
+        total_score=count,
+        sections=[
+            {
+                "type": "single",
+                "score_each": 1,
+                "cells": [{"knowledge_point": "KP1", "difficulty": "easy", "count": count}],
+            }
+        ],
+    )
+
+
+def test_the_draw_takes_each_item_and_each_pair_equally_often() -> None:
+    pool = [choice_item(f"i{n}", shuffle=False) for n in range(4)]
+    bp = one_cell(2)
+    draws = 3000
+    items: Counter[str] = Counter()
+    pairs: Counter[frozenset[str]] = Counter()
+    for n in range(draws):
+        drawn = assemble(pool, bp, "uniform", f"c{n}").item_ids
+        items.update(drawn)
+        pairs[frozenset(drawn)] += 1
+    assert chi_square(items, 4, 2 * draws) < CHI_SQUARE_999[3], items
+    assert chi_square(pairs, 6, draws) < CHI_SQUARE_999[5], pairs
+
+
+def test_the_shuffle_gives_each_order_equally_often() -> None:
+    pool = [choice_item(f"i{n}", shuffle=False) for n in range(3)]
+    bp = one_cell(3)
+    draws = 3000
+    orders = Counter(tuple(assemble(pool, bp, "uniform", f"c{n}").item_ids) for n in range(draws))
+    assert chi_square(orders, 6, draws) < CHI_SQUARE_999[5], orders
+
+
+def test_option_orders_are_equally_likely() -> None:
+    import random
+
+    item = choice_item("p", options=5, pinned=("C",))
+    draws = 4800
+    rng = random.Random(20240518)
+    orders = Counter(option_order(item, rng) for _ in range(draws))
+    assert all(order[2] == "C" for order in orders)
+    assert chi_square(orders, 24, draws) < CHI_SQUARE_999[23], orders
+
+
+# --- what the scan skips: it skips the item, never the rest of the bank ----------------
+
+
+def test_unclassified_items_are_skipped_not_the_rest_of_the_bank() -> None:
+    bp = one_cell(2)
+    first = [
+        replace(choice_item("a-no-kp"), knowledge_point=None),
+        replace(choice_item("a-no-difficulty"), difficulty=None),
+        choice_item("a-foreign", occupation="childcare"),
+        choice_item("a-other-level", level=4),
+    ]
+    usable = [choice_item("u1"), choice_item("u2")]
+    for skipped in first:
+        assert check_feasible([skipped, *usable], bp) == []
+        assert sorted(assemble([skipped, *usable], bp, "s", "c").item_ids) == ["u1", "u2"]
+
+
+def test_an_item_outside_every_band_is_skipped_not_the_rest_of_the_bank() -> None:
+    bp = blueprint(
+        total_score=2,
+        difficulty_bands={"easy": [1, 2], "hard": [4, 5]},
+        sections=[
+            {
+                "type": "single",
+                "score_each": 1,
+                "cells": [
+                    {"knowledge_point": "KP1", "difficulty": "easy", "count": 1},
+                    {"knowledge_point": "KP1", "difficulty": "hard", "count": 1},
+                ],
+            }
+        ],
+    )
+    bank = [choice_item("m3", difficulty=3), choice_item("e2", difficulty=2)]
+    bank.append(choice_item("h5", difficulty=5))
+    assert check_feasible(bank, bp) == []
+    assert sorted(assemble(bank, bp, "s", "c").item_ids) == ["e2", "h5"]
+    (shortage,) = check_feasible(bank[:2], bp)
+    assert (shortage.band, shortage.needed, shortage.available) == ("hard", 1, 0)
+
+
+def test_an_unsatisfiable_blueprint_is_named_in_the_error() -> None:
+    bp = blueprint(
+        total_score=4,
+        sections=[
+            {
+                "type": "single",
+                "score_each": 1,
+                "cells": [
+                    {"knowledge_point": "KP1", "difficulty": "easy", "count": 3},
+                    {"knowledge_point": "KP2", "difficulty": "easy", "count": 1},
+                ],
+            }
+        ],
+    )
+    small = [choice_item("x1"), choice_item("x2")]
+    expected = (
+        "the item bank cannot satisfy blueprint 'bp-test' (2 cell(s) short):\n"
+        "  - 单选题 (single), knowledge point KP1, difficulty easy: needs 3, bank has 2, "
+        "short by 1\n"
+        "  - 单选题 (single), knowledge point KP2, difficulty easy: needs 1, bank has 0, "
+        "short by 1"
+    )
+    for attempt in (
+        lambda: assemble(small, bp, "s", "c"),
+        lambda: assemble_many(small, bp, "s", ["c1", "c2"]),
+    ):
+        with pytest.raises(BlueprintUnsatisfiable) as caught:
+            attempt()
+        assert caught.value.blueprint_id == "bp-test"
+        assert str(caught.value) == expected
