@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint mutation install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,5 +27,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# How well the fast tests notice a changed line of the pure core (docs/testing.md): a few
+# minutes, not part of `make test`; run it when the core changes. Starts from a fresh copy
+# so no result is carried over from older code or tests.
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run $(MUTMUT_ARGS)
+	$(BIN)/python tools/mutation_report.py
+
 clean:
-	rm -rf $(VENV) var artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var artifacts mutants .pytest_cache .mypy_cache .ruff_cache
