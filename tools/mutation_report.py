@@ -4,7 +4,8 @@ Run from the repository root after `mutmut run` (`make mutation` does both). Mut
 only change the text of an error message are counted apart: they are not logic, and a
 test pinning every message word for word would be worse than none. A mutant is message
 text when all it changes is a string (or an f-string, or a string put in its place) that
-is an argument of the exception in a `raise`, or of a call listed in MESSAGE_ARGUMENTS.
+is an argument of the exception in a `raise`, or any argument at a position listed in
+MESSAGE_ARGUMENTS (parameters that only end up in a message).
 
 Every other survivor must be named in docs/testing.md with the reason it is equivalent;
 the report lists those that are not, and exits 1 if there are any.
@@ -21,8 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# (called function, argument index) whose argument only names a value in an error message.
-MESSAGE_ARGUMENTS = {("_require_aware", 1)}
+# (called function, argument index) of parameters used only in an error message: the
+# clock's `_require_aware(moment, what)`, the state machine's `_refuse(what, state)` and
+# `_move(state, allowed, to, what)`.
+MESSAGE_ARGUMENTS = {("_require_aware", 1), ("_refuse", 0), ("_move", 3)}
 DETECTED = {"killed", "timeout", "caught by type check"}
 STATUS_BY_EXIT_CODE = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"}
 STATUS_BY_EXIT_CODE |= {34: "skipped", 36: "timeout", 37: "caught by type check"}
@@ -94,9 +97,11 @@ def _is_text(node: ast.AST) -> bool:
     )
 
 
-def _in_message_position(node: ast.AST, ancestors: tuple[ast.AST, ...]) -> bool:
-    if any(isinstance(a, ast.Raise) for a in ancestors):
-        return True
+def _in_raise(ancestors: tuple[ast.AST, ...]) -> bool:
+    return any(isinstance(a, ast.Raise) for a in ancestors)
+
+
+def _in_message_argument(node: ast.AST, ancestors: tuple[ast.AST, ...]) -> bool:
     chain = (*ancestors, node)
     for call, child in zip(chain, chain[1:], strict=False):
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
@@ -112,7 +117,8 @@ def _message_only(original: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
         *_differences(ast.Module(original.body, []), ast.Module(mutant.body, [])),
     ]
     return bool(differences) and all(
-        _is_text(node) and _in_message_position(node, ancestors) for node, ancestors in differences
+        (_is_text(node) and _in_raise(ancestors)) or _in_message_argument(node, ancestors)
+        for node, ancestors in differences
     )
 
 
