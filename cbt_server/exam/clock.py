@@ -88,27 +88,12 @@ def _require_aware(moment: datetime, what: str) -> None:
 
 def union_length(intervals: Iterable[Interval], lo: datetime, hi: datetime) -> timedelta:
     """Total length of the union of `intervals` clipped to `[lo, hi]` (open ends run to hi)."""
-    if hi <= lo:
-        return ZERO
-    clipped: list[tuple[datetime, datetime]] = []
-    for interval in intervals:
-        start = max(interval.start, lo)
-        end = hi if interval.end is None else min(interval.end, hi)
-        if start < end:
-            clipped.append((start, end))
-    clipped.sort()
     total = ZERO
-    current_start: datetime | None = None
-    current_end: datetime | None = None
-    for start, end in clipped:
-        if current_end is None or current_start is None or start > current_end:
-            if current_end is not None and current_start is not None:
-                total += current_end - current_start
-            current_start, current_end = start, end
-        elif end > current_end:
-            current_end = end
-    if current_end is not None and current_start is not None:
-        total += current_end - current_start
+    covered = lo  # the intervals so far cover nothing after this instant
+    for interval in sorted(intervals, key=lambda interval: interval.start):
+        end = hi if interval.end is None else min(interval.end, hi)
+        total += max(end - max(interval.start, covered), ZERO)
+        covered = max(covered, end)
     return total
 
 
