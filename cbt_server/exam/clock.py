@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 ZERO = timedelta(0)
 
@@ -99,9 +100,7 @@ def union_length(intervals: Iterable[Interval], lo: datetime, hi: datetime) -> t
 
 def _effective_now(facts: ClockFacts, now: datetime) -> datetime:
     _require_aware(now, "now")
-    if facts.stopped_at is not None and now > facts.stopped_at:
-        return facts.stopped_at
-    return now
+    return now if facts.stopped_at is None else min(now, facts.stopped_at)
 
 
 def _excluded(facts: ClockFacts) -> list[Interval]:
@@ -125,9 +124,9 @@ def allowed(facts: ClockFacts, now: datetime) -> timedelta:
 def elapsed(facts: ClockFacts, now: datetime) -> timedelta:
     """Time counted against the candidate between `started_at` and `now`."""
     moment = _effective_now(facts, now)
-    if facts.started_at is None or moment <= facts.started_at:
+    if facts.started_at is None:
         return ZERO
-    wall = moment - facts.started_at
+    wall = max(moment - facts.started_at, ZERO)  # none before the start
     return wall - union_length(_excluded(facts), facts.started_at, moment)
 
 
@@ -142,17 +141,14 @@ def remaining(facts: ClockFacts, now: datetime) -> timedelta:
     the candidate back (they were due to be submitted at that moment).
     """
     left = _raw_remaining(facts, now)
-    if left > ZERO and facts.grants and expired_at(facts, now) is not None:
+    if facts.grants and expired_at(facts, now) is not None:
         return min(left, ZERO)
     return left
 
 
 def remaining_ms(facts: ClockFacts, now: datetime) -> int:
     """Time left in whole milliseconds, never negative (the figure sent to clients)."""
-    left = remaining(facts, now)
-    if left <= ZERO:
-        return 0
-    return left // timedelta(milliseconds=1)
+    return max(remaining(facts, now), ZERO) // timedelta(milliseconds=1)
 
 
 def is_paused(facts: ClockFacts, now: datetime) -> bool:
@@ -198,10 +194,9 @@ def expired_at(facts: ClockFacts, now: datetime) -> datetime | None:
     if facts.started_at is None:
         return None
     moment = _effective_now(facts, now)
-    if moment <= facts.started_at:
-        return None
     # Walk the timeline: between boundaries, remaining time falls one second per second
-    # where not excluded and stays put where excluded; grants add at their moment.
+    # where not excluded and stays put where excluded; grants add at their moment. At or
+    # before the start there is no segment, and the full duration is left.
     excluded = _excluded(facts)
     boundaries = {facts.started_at, moment}
     for interval in excluded:
@@ -210,7 +205,7 @@ def expired_at(facts: ClockFacts, now: datetime) -> datetime | None:
             boundaries.add(interval.end)
     boundaries.update(grant.at for grant in facts.grants)
     points = sorted(b for b in boundaries if facts.started_at <= b <= moment)
-    for left_edge, right_edge in zip(points, points[1:], strict=False):
+    for left_edge, right_edge in pairwise(points):
         at_left = _raw_remaining(facts, left_edge)
         if at_left <= ZERO:
             return left_edge
