@@ -62,7 +62,7 @@ class ScoreMapping:
         upper = data.get("upper_bound")
         return cls(
             entries=entries,
-            default=float(data.get("default", 0) or 0),
+            default=float(data.get("default") or 0),
             lower_bound=None if lower is None else float(lower),
             upper_bound=None if upper is None else float(upper),
         )
@@ -204,8 +204,8 @@ def grade(
         if item.item_id not in keys:
             raise ValueError(f"no key for item {item.item_id!r}")
         results.append(score_item(item, keys[item.item_id], responses.get(item.item_id, ())))
-    total = sum((_frac(r.score) for r in results), Fraction(0))
-    max_total = sum((_frac(r.max_score) for r in results), Fraction(0))
+    total = sum(_frac(r.score) for r in results)
+    max_total = sum(_frac(r.max_score) for r in results)
     counts = {outcome.value: 0 for outcome in Outcome}
     for r in results:
         counts[r.outcome.value] += 1
