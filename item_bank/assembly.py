@@ -178,13 +178,13 @@ def candidate_rng(
 ) -> random.Random:
     """The generator for one candidate's paper, seeded from a SHA-256 of the inputs."""
     material = "\x1f".join([ASSEMBLY_VERSION, blueprint_id, seed, candidate_key, str(attempt)])
-    digest = hashlib.sha256(material.encode("utf-8")).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    digest = hashlib.sha256(material.encode()).digest()
+    return random.Random(int.from_bytes(digest))
 
 
 def _paper_id(blueprint_id: str, seed: str, candidate_key: str, attempt: int) -> str:
     material = "\x1f".join(["cbt-paper/1", blueprint_id, seed, candidate_key, str(attempt)])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
 def _draw(
