@@ -223,15 +223,12 @@ def option_order(item: Item, rng: random.Random) -> tuple[str, ...]:
 
     Items with `shuffle` off keep their order; true/false items have no options.
     """
-    ids = [option.id for option in item.options]
     if not item.shuffle:
-        return tuple(ids)
-    free = [index for index, option in enumerate(item.options) if not option.pinned]
-    moving = [ids[index] for index in free]
+        return tuple(option.id for option in item.options)
+    moving = [option.id for option in item.options if not option.pinned]
     _shuffle(rng, moving)
-    for index, option_id in zip(free, moving, strict=True):
-        ids[index] = option_id
-    return tuple(ids)
+    shuffled = iter(moving)
+    return tuple(option.id if option.pinned else next(shuffled) for option in item.options)
 
 
 # Own Fisher-Yates steps on `randrange`, so the draw does not depend on how a future
