@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import client_web
+from cbt_server.graphs import strongly_connected
 
 log = logging.getLogger(__name__)
 
@@ -198,54 +199,8 @@ def _rewrite(source: _Source, hashed: dict[str, str]) -> bytes:
 
 
 def _components(sources: dict[str, _Source]) -> list[list[str]]:
-    """Strongly connected components of the reference graph, dependencies first (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    result: list[list[str]] = []
-    counter = 0
-
-    def edges(name: str) -> list[str]:
-        return sorted({target for _, _, target in sources[name].refs})
-
-    for root in sorted(sources):
-        if root in index:
-            continue
-        # Iterative DFS: (node, iterator over its edges).
-        work: list[tuple[str, Iterator[str]]] = []
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        work.append((root, iter(edges(root))))
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges(child))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                result.append(sorted(component))
-    return result
+    """Strongly connected components of the reference graph, dependencies first."""
+    return strongly_connected(sources, lambda name: (target for _, _, target in sources[name].refs))
 
 
 def content_digest(data: bytes) -> str:
