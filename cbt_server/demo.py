@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server.accounts import create_user, hash_password
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.db.migrate import migrated
 from cbt_server.enrolment.roster import prepare_papers
 from cbt_server.enrolment.sample import (
     SAMPLE_BLUEPRINT_ID,
     Person,
     every_sample,
-    migrated,
     seat_people,
     store_samples,
 )

@@ -16,10 +16,10 @@ from typing import Any
 from cbt_server.accounts import create_user
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.db.migrate import migrated
 from cbt_server.enrolment.sample import (
     SAMPLES,
     Person,
-    migrated,
     sample_blueprint,
     sample_exam,
     seat_people,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cbt_server.app import create_app
 from cbt_server.db.engine import make_sessionmaker
-from cbt_server.enrolment.sample import migrated_engine
+from cbt_server.db.migrate import migrated_engine
 from cbt_server.settings import Settings, load_settings
 
 PG_URL_ENV = "CBT_TEST_PG_URL"

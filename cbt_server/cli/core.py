@@ -51,7 +51,7 @@ def settings_from(ctx: click.Context) -> Settings:
 
 def run_in_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one transaction on a migrated database; domain errors become CliError."""
-    from cbt_server.enrolment.sample import migrated
+    from cbt_server.db.migrate import migrated
 
     async def go() -> T:
         async with migrated(settings) as sessionmaker, sessionmaker.begin() as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cbt_server.db.engine import make_engine, make_sessionmaker
+from cbt_server.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x43425400  # "CBT\0": advisory lock id for migrations
@@ -46,3 +51,23 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
+
+
+@asynccontextmanager
+async def migrated_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine on the settings' database, migrated to the head; disposed after."""
+    engine = make_engine(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    try:
+        await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def migrated(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A sessionmaker on the settings' migrated database; the engine is disposed after."""
+    async with migrated_engine(settings) as engine:
+        yield make_sessionmaker(engine)

@@ -5,30 +5,27 @@ fixtures all build their exams with these steps, from the sample bank shipped in
 item_bank/samples, so each of them sees what a prepared real room looks like: items
 stored encrypted, a session of a stored blueprint, candidates in their seats and every
 paper assembled before the start. Each caller keeps only its own data (who sits where,
-which accounts exist). The first links (`migrated_engine`, `migrated`) are also how the
-`cbt` commands open their database (cbt_server.cli.core.run_in_db).
+which accounts exist). The chain starts from a migrated database
+(`cbt_server.db.migrate.migrated_engine` / `migrated`), which is also how the `cbt`
+commands open theirs.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.db.engine import make_engine, make_sessionmaker
-from cbt_server.db.migrate import upgrade
 from cbt_server.enrolment.roster import Entrant, candidate_row
 from cbt_server.enrolment.sessions import SessionSpec, add_room, add_session
 from cbt_server.errors import InvalidInput, NotFound
 from cbt_server.item_store import store_blueprint, store_items
 from cbt_server.runtime.papers import ensure_papers
-from cbt_server.settings import Settings
 from item_bank.blueprint import load_blueprint
 from item_bank.importers.native import import_native
 from item_bank.model import Blueprint, Item
@@ -49,26 +46,6 @@ class Person(NamedTuple):
 
 
 # --- engine → schema ------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def migrated_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine on the settings' database, migrated to the head; disposed after."""
-    engine = make_engine(
-        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
-    )
-    try:
-        await upgrade(engine)
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@asynccontextmanager
-async def migrated(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A sessionmaker on the settings' migrated database; the engine is disposed after."""
-    async with migrated_engine(settings) as engine:
-        yield make_sessionmaker(engine)
 
 
 # --- the bank -------------------------------------------------------------------------

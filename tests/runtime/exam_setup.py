@@ -20,10 +20,10 @@ from cbt_server.auth.sessions import open_session
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.engine import make_engine, make_sessionmaker
+from cbt_server.db.migrate import migrated
 from cbt_server.db.types import utcnow
 from cbt_server.enrolment.sample import (
     SAMPLE_BLUEPRINT_ID,
-    migrated,
     sample_exam,
     seat_people,
     store_samples,

@@ -31,7 +31,7 @@ from cbt_server.auth.sessions import open_session, revoke
 from cbt_server.auth.web import configure
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.enrolment.sample import migrated
+from cbt_server.db.migrate import migrated
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.settings import Settings, load_settings
