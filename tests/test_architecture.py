@@ -100,8 +100,8 @@ def test_the_cycle_finder_finds_a_deferred_cycle() -> None:
 
 
 def test_the_reader_sees_deferred_imports_and_skips_type_checking_ones() -> None:
-    # cbt_server.app builds the app from modules it imports inside functions; if the reader
-    # missed those, the graph test below would pass without looking.
+    # Some modules import inside functions (run_in_db opens the database that way); if the
+    # reader missed those imports, the graph test below would pass without looking.
     deferred = [
         module
         for module in MODULES
