@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cbt demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
+	$(BIN)/cbt-server demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

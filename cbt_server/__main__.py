@@ -1,4 +1,4 @@
-"""`python -m cbt_server` is the `cbt` command."""
+"""`python -m cbt_server` is the `cbt-server` command."""
 
 import sys
 

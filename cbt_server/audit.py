@@ -5,7 +5,7 @@ Every entry carries the hash of the one before it:
 of the entry's fields. Editing, deleting or inserting an entry in the middle breaks the
 chain at that point, and `verify_chain` names the first entry that no longer fits.
 (Cutting entries off the end leaves a shorter valid chain; the tail hash printed by
-`cbt audit verify` is what to note down on paper to detect that.)
+`cbt-server audit verify` is what to note down on paper to detect that.)
 
 This module only ever inserts. There is no update or delete path in the code; the
 `prev_hash` column is unique, so two writers that read the same tail cannot both append.

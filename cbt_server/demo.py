@@ -92,7 +92,7 @@ async def _ensure_session(session: AsyncSession, cipher: ContentCipher) -> model
         select(models.ExamSession).where(models.ExamSession.code == SESSION_CODE)
     )
     if exam is None:
-        # Made as `cbt session create` makes a session (checked, audited), then seated.
+        # Made as `cbt-server session create` makes a session (checked, audited), then seated.
         exam = await create_session(
             session,
             SessionSpec(

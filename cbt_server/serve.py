@@ -1,4 +1,4 @@
-"""Run the server for `cbt serve` and `cbt demo`: one process, or N workers on PostgreSQL."""
+"""Run the server for `cbt-server serve` and `demo`: one process, or N workers on PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt item-bank`: import, validate, assemble, and seal item banks from the command line.
+"""`cbt-server item-bank`: import, validate, assemble, and seal item banks from the command line.
 
 The group works on its own (the library needs no server). On its own, `import` checks
 files like `validate` does; the server makes it store items by installing a hook:

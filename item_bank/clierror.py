@@ -1,7 +1,7 @@
-"""The one user-facing CLI failure, shared by `cbt item-bank` and the server's `cbt`.
+"""The one user-facing CLI failure, shared by `cbt-server item-bank` and the server's `cbt-server`.
 
 It lives here, in the library, because item_bank runs on its own and must not import
-the server; the server's CLI core re-uses it, so every `cbt` command fails the same way.
+the server; the server's CLI core re-uses it, so every `cbt-server` command fails the same way.
 """
 
 from __future__ import annotations

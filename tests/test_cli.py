@@ -1,4 +1,4 @@
-"""The `cbt` command: user errors give a message and an exit code, never a traceback."""
+"""The `cbt-server` command: user errors give a message and an exit code, never a traceback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt demo` (what `make demo` runs): serves /healthz and writes every credential."""
+"""`cbt-server demo` (what `make demo` runs): serves /healthz and writes every credential."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt package import`: a sealed package is stored whole; a tampered one not at all."""
+"""`cbt-server package import`: a sealed package is stored whole; a tampered one not at all."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt serve --workers 2` on PostgreSQL: two worker processes share one port."""
+"""`cbt-server serve --workers 2` on PostgreSQL: two worker processes share one port."""
 
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ def test_two_workers_serve_one_port(pg_url: str, tmp_path: Path) -> None:
     try:
 
         def healthz() -> dict[str, object] | None:
-            assert process.poll() is None, "cbt serve exited early"
+            assert process.poll() is None, "cbt-server serve exited early"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                     return dict(json.load(r))
             except OSError:
                 return None
 
-        health = wait_until_sync(healthz, "cbt serve to answer /healthz", within=90, every=0.1)
+        health = wait_until_sync(healthz, "the server to answer /healthz", within=90, every=0.1)
         assert health["database"] == "postgresql"
 
         def listening_workers() -> int:

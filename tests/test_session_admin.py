@@ -1,4 +1,4 @@
-"""`cbt session create|list`: a lab administrator sets up a session, then imports its roster."""
+"""`cbt-server session create|list`: an administrator sets up a session, then imports its roster."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt audit verify`: the tamper-evident audit log."""
+"""`cbt-server audit verify`: the tamper-evident audit log."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""`cbt blueprint import|list`: blueprints (组卷方案) into this server without a package.
+"""`cbt-server blueprint import|list`: blueprints (组卷方案) into this server without a package.
 
-Sealed packages (`cbt package import`) carry blueprints with their items; this is for a
+Sealed packages (`cbt-server package import`) carry blueprints with their items; this is for a
 centre that issues items and blueprints as separate plain files.
 """
 

@@ -1,4 +1,4 @@
-"""`cbt centre ...`: what the city assessment centre runs against each site's server."""
+"""`cbt-server centre ...`: what the city assessment centre runs against each site's server."""
 
 from __future__ import annotations
 

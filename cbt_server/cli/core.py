@@ -1,4 +1,4 @@
-"""The core of the `cbt` command: the root group and what every command group shares.
+"""The core of the `cbt-server` command: the root group and what every command group shares.
 
 The group modules (cbt_server.cli.db, .user, .roster, ...) import this module and
 nothing of each other; cbt_server.cli.main mounts them on the root group. User errors
@@ -133,7 +133,7 @@ def cli(ctx: click.Context, data_dir: str | None, database_url: str | None) -> N
 
 
 def store_in_server(settings: Settings, items: list[Item]) -> None:
-    """`cbt item-bank import` stores into this server's database: all items or none."""
+    """`cbt-server item-bank import` stores into this server's database: all items or none."""
     from cbt_server.content_crypto import ContentCipher
     from cbt_server.item_store import store_items
 

@@ -1,4 +1,4 @@
-"""`cbt db upgrade`: the database schema."""
+"""`cbt-server db upgrade`: the database schema."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt demo`: load the demo exam and run the server (what `make demo` runs)."""
+"""`cbt-server demo`: load the demo exam and run the server (what `make demo` runs)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The assembled `cbt` command: every command group mounted on the root group."""
+"""The assembled `cbt-server` command: every command group mounted on the root group."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI, turning user errors into messages and exit codes."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        outcome = cli.main(args=argv, prog_name="cbt", standalone_mode=False)
+        outcome = cli.main(args=argv, prog_name="cbt-server", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130

@@ -1,4 +1,4 @@
-"""`cbt package import`: load a sealed paper package into this server."""
+"""`cbt-server package import`: load a sealed paper package into this server."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def package_group() -> None:
 
 @package_group.command("import")
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
-@_key_file("--key", "key_file", "The site's AES key file (from `cbt item-bank keygen`).")
+@_key_file("--key", "key_file", "The site's AES key file (from `cbt-server item-bank keygen`).")
 @_key_file("--verify-key", "verify_file", "The issuer's Ed25519 public key (PEM).")
 @click.option("--actor", default=None, help="Who is importing (for the audit log).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

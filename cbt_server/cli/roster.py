@@ -1,4 +1,4 @@
-"""`cbt roster import|prepare|list`: candidate rosters (考生名册) and their papers."""
+"""`cbt-server roster import|prepare|list`: candidate rosters (考生名册) and their papers."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool, no_papers: boo
 
     Every row is checked; one bad row rejects the whole file and nothing is stored.
     After an import the candidates' papers are assembled where the session's blueprint
-    and items are in the bank (else later with `cbt roster prepare`).
+    and items are in the bank (else later with `cbt-server roster prepare`).
     """
     settings = settings_from(ctx)
     try:

@@ -1,4 +1,4 @@
-"""`cbt serve`: run the exam server."""
+"""`cbt-server serve`: run the exam server."""
 
 from __future__ import annotations
 

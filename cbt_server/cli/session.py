@@ -1,4 +1,4 @@
-"""`cbt session create|list`: exam sessions (场次) and their rooms."""
+"""`cbt-server session create|list`: exam sessions (场次) and their rooms."""
 
 from __future__ import annotations
 

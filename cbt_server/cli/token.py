@@ -1,4 +1,4 @@
-"""`cbt token create|list|revoke`: API tokens for the city centre and lab agents."""
+"""`cbt-server token create|list|revoke`: API tokens for the city centre and lab agents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cbt user add|assign|unlock|list`: staff accounts and their session assignments."""
+"""`cbt-server user add|assign|unlock|list`: staff accounts and their session assignments."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Apply Alembic migrations programmatically (on server start and from `cbt db upgrade`)."""
+"""Apply Alembic migrations programmatically (on server start and from `cbt-server db upgrade`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Enrolment: exam sessions, their rooms and rosters, and the sample exam chain.
 
-Plain services with no click and no aiohttp in them: the `cbt` CLI, the web handlers,
+Plain services with no click and no aiohttp in them: the `cbt-server` CLI, the web handlers,
 the demo, the load tests and the test fixtures all call these same functions.
 """

@@ -1,12 +1,12 @@
 """The sample exam, built in one chain of steps: engine → schema → exam → room.
 
-The demo (`cbt demo`), the load tests' rooms (loadtests/roomdata.py) and the test
+The demo (`cbt-server demo`), the load tests' rooms (loadtests/roomdata.py) and the test
 fixtures all build their exams with these steps, from the sample bank shipped in
 item_bank/samples, so each of them sees what a prepared real room looks like: items
 stored encrypted, a session of a stored blueprint, candidates in their seats and every
 paper assembled before the start. Each caller keeps only its own data (who sits where,
 which accounts exist). The chain starts from a migrated database
-(`cbt_server.db.migrate.migrated_engine` / `migrated`), which is also how the `cbt`
+(`cbt_server.db.migrate.migrated_engine` / `migrated`), which is also how the `cbt-server`
 commands open theirs.
 """
 

@@ -22,7 +22,7 @@ from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 @dataclass(frozen=True, slots=True)
 class SessionSpec:
-    """What an administrator asks for (`cbt session create`); the sample chain too."""
+    """What an administrator asks for (`cbt-server session create`); the sample chain too."""
 
     code: str
     blueprint_id: str

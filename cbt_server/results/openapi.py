@@ -63,7 +63,7 @@ class OpenApiRegistry:
                     "bearer": {
                         "type": "http",
                         "scheme": "bearer",
-                        "description": "Token from `cbt token create --scope ...`.",
+                        "description": "Token from `cbt-server token create --scope ...`.",
                     }
                 },
                 "schemas": copy.deepcopy(self.schemas),

@@ -1,7 +1,7 @@
 """Papers: assembled ahead of the start, stored per candidate, shown without keys.
 
 Assembly (item_bank.assembly) runs when a session is prepared (roster import or
-`cbt roster prepare`), or at the latest when a candidate checks in, so starting a room
+`cbt-server roster prepare`), or at the latest when a candidate checks in, so starting a room
 only flips states. The candidate's view of a paper is built from the stored layout and the
 decrypted items, keeping stems and options only.
 """

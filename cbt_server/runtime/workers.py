@@ -1,4 +1,4 @@
-"""Several server processes on one port (`cbt serve --workers N`), on PostgreSQL.
+"""Several server processes on one port (`cbt-server serve --workers N`), on PostgreSQL.
 
 Each worker is a whole server (its own event loop, database pool and LISTEN connection)
 bound to the same address with SO_REUSEPORT, so the kernel spreads new connections over

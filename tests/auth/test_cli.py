@@ -1,4 +1,4 @@
-"""`cbt user ...` and `cbt audit verify`: accounts, assignments, and tamper detection."""
+"""`cbt-server user ...` and `audit verify`: accounts, assignments, and tamper detection."""
 
 from __future__ import annotations
 

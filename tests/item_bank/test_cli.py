@@ -1,4 +1,4 @@
-"""`cbt item-bank` through click's CliRunner: the --json contract, exit codes, no tracebacks."""
+"""`cbt-server item-bank` via click's CliRunner: the --json contract, exit codes, no tracebacks."""
 
 from __future__ import annotations
 
@@ -319,7 +319,7 @@ def test_inspect_with_the_wrong_key_is_a_clear_error(tmp_path: Path, write: Any)
 
 
 def test_exit_code_survives_the_cbt_entry_point(tmp_path: Path) -> None:
-    """The server's `cbt` runs click with standalone_mode=False; rejections still exit 1."""
+    """The server's `cbt-server` runs click with standalone_mode=False; rejections still exit 1."""
     cbt = pytest.importorskip("cbt_server.cli")
     target = tmp_path / "text_entry.xml"
     shutil.copy(QTI / "text_entry.xml", target)

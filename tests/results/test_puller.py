@@ -1,4 +1,4 @@
-"""`cbt centre pull` against a live site: resumes, verifies, refuses tampered results,
+"""`cbt-server centre pull` against a live site: resumes, verifies, refuses tampered results,
 pins the key, survives interruption without duplicates, and reports network trouble."""
 
 from __future__ import annotations

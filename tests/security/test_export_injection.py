@@ -2,7 +2,7 @@
 printed sheets, and stays text: no formula when the centre opens the results CSV in
 Excel, no markup in the pages staff open.
 
-There is no roster importer yet (`cbt roster import` of issue 4 is not written), so the
+There is no roster importer yet (`cbt-server roster import` of issue 4 is not written), so the
 candidates' names are stored as a roster import would store them; everything after that
 is the real path: log in, answer, submit, grading, the results CSV, the paperwork.
 """

@@ -1,8 +1,8 @@
 """Hostile files through every upload path: refused whole, with a message naming the file
 and the reason, no traceback, nothing stored, and without doing the damage first.
 
-Item files (`cbt item-bank import`: xlsx, CSV, QTI XML and zip, native YAML) and sealed
-packages (`cbt package import`) come in through the CLI; staff forms and lab reports
+Item files (`cbt-server item-bank import`: xlsx, CSV, QTI XML and zip, native YAML) and sealed
+packages (`cbt-server package import`) come in through the CLI; staff forms and lab reports
 through HTTP. The importers' own tests (tests/item_bank) pin the rules one by one; here
 the files go through the command a lab administrator runs, against a real database, and
 the damage is measured: memory while refusing a zip bomb, connections to an external DTD.
@@ -34,7 +34,7 @@ QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 
 
 def cbt(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """Run the `cbt` command in this process; its exit code and all it printed."""
+    """Run the `cbt-server` command in this process; its exit code and all it printed."""
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out + err
@@ -51,7 +51,7 @@ def items_stored(data_dir: Path) -> int:
 def import_items(
     capsys: pytest.CaptureFixture[str], data_dir: Path, path: Path
 ) -> tuple[int, str, int]:
-    """`cbt item-bank import PATH` into the site in `data_dir`: exit code, output, and the
+    """`cbt-server item-bank import PATH` into the site in `data_dir`: exit code, output, and the
     peak of Python memory allocated meanwhile."""
     tracemalloc.start()
     try:

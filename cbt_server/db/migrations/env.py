@@ -8,7 +8,7 @@ from cbt_server.db.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through cbt_server.db.migrate (cbt db upgrade)")
+    raise RuntimeError("run migrations through cbt_server.db.migrate (cbt-server db upgrade)")
 
 context.configure(
     connection=connection,
