@@ -1,4 +1,5 @@
 # Two commands for a fresh machine with Python 3.11+: `make demo` and `make test`.
+# `make demo` keeps the demo's data and credentials between runs; `make demo RESET=1` starts over.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cbt-server demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
+	$(BIN)/cbt-server demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(if $(RESET),--reset)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

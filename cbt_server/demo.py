@@ -1,7 +1,10 @@
 """The demo exam behind `make demo`: sample bank, session DEMO-01, 30 candidates.
 
-Re-running keeps what is stored (answers, results) and issues fresh proctor and centre
-credentials, since only hashes of the old ones exist. `--reset` starts from empty.
+Re-running keeps what is stored (answers, results) and every credential written to
+demo-credentials.json the last time: the proctor password and the centre token there are
+checked against their stored hashes and reused; only one that no longer works (the file
+lost or edited, the token revoked) is replaced. `--reset` starts from an empty database
+with new credentials.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.accounts import create_user, hash_password
+from cbt_server.accounts import create_user, hash_password, verify_password
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.migrate import migrated
@@ -29,9 +33,10 @@ from cbt_server.enrolment.sample import (
     store_samples,
 )
 from cbt_server.enrolment.sessions import SessionSpec, create_session
+from cbt_server.errors import DomainError, InvalidInput
 from cbt_server.idcard import make_number
 from cbt_server.settings import Settings
-from cbt_server.tokens import Scope, create_token, revoke_token
+from cbt_server.tokens import Scope, authenticate, create_token, revoke_token
 
 SESSION_CODE = "DEMO-01"
 ROOM_CODE = "LAB-01"
@@ -113,13 +118,19 @@ async def _ensure_session(session: AsyncSession, cipher: ContentCipher) -> model
     return exam
 
 
-async def _proctor_password(session: AsyncSession, exam: models.ExamSession) -> str:
-    password = secrets.token_urlsafe(12)
+async def _proctor_password(
+    session: AsyncSession, exam: models.ExamSession, previous: str | None
+) -> str:
     user = await session.scalar(select(models.User).where(models.User.username == PROCTOR))
     if user is None:
+        password = secrets.token_urlsafe(12)
         user = await create_user(session, PROCTOR, password, "proctor", "演示监考员")
     else:
-        user.password_hash = hash_password(password)
+        if previous and verify_password(user.password_hash, previous):
+            password = previous
+        else:
+            password = secrets.token_urlsafe(12)
+            user.password_hash = hash_password(password)
         user.failed_logins = 0
         user.locked_until = None
     # The demo proctor is also the examiner leader (考评组长), so the demo can be signed.
@@ -131,7 +142,15 @@ async def _proctor_password(session: AsyncSession, exam: models.ExamSession) -> 
     return password
 
 
-async def _centre_token(session: AsyncSession) -> str:
+async def _centre_token(session: AsyncSession, previous: str | None) -> str:
+    if previous:
+        try:
+            row = await authenticate(session, previous, Scope.RESULTS_READ)
+        except DomainError:
+            pass
+        else:
+            if row.name == CENTRE_TOKEN_NAME:
+                return previous
     existing = await session.scalar(
         select(models.ApiToken).where(models.ApiToken.name == CENTRE_TOKEN_NAME)
     )
@@ -142,14 +161,34 @@ async def _centre_token(session: AsyncSession) -> str:
     return (await create_token(session, CENTRE_TOKEN_NAME, Scope.RESULTS_READ)).secret
 
 
-async def _prepare(settings: Settings) -> dict[str, Any]:
+def _previous_credentials(path: Path) -> dict[str, Any]:
+    """What the last run wrote, or {} when there is no readable file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InvalidInput(
+            f"{path} is not readable JSON ({error}): delete it (new credentials are issued) "
+            "or run with --reset"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+async def _prepare(settings: Settings, previous: dict[str, Any]) -> dict[str, Any]:
+    proctor = previous.get("proctor")
+    old_password = _text(proctor.get("password")) if isinstance(proctor, dict) else None
     async with migrated(settings) as sessionmaker:
         cipher = ContentCipher.from_data_dir(settings.data_path)
         async with sessionmaker.begin() as session:
             await store_samples(session, cipher, *every_sample())
             exam = await _ensure_session(session, cipher)
-            password = await _proctor_password(session, exam)
-            token = await _centre_token(session)
+            password = await _proctor_password(session, exam, old_password)
+            token = await _centre_token(session, _text(previous.get("centre_token")))
     return {
         "base_url": f"http://{settings.host}:{settings.port}",
         "session": SESSION_CODE,
@@ -163,14 +202,27 @@ async def _prepare(settings: Settings) -> dict[str, Any]:
 
 
 def prepare_demo(settings: Settings, *, reset: bool = False) -> Path:
-    """Load the demo into the configured database and write var/demo-credentials.json."""
+    """Load the demo into the configured database and write var/demo-credentials.json.
+
+    Without `reset` the credentials of the last run stay valid (see the module's doc);
+    with it the SQLite database file is deleted first. A PostgreSQL database is not dropped
+    by the demo: `reset` there is refused (InvalidInput) before anything changes.
+    """
     data = settings.data_path
-    data.mkdir(parents=True, exist_ok=True)
-    if reset and settings.is_sqlite:
-        for suffix in ("", "-wal", "-shm"):
-            (data / f"cbt.sqlite3{suffix}").unlink(missing_ok=True)
-    credentials = asyncio.run(_prepare(settings))
     path = data / "demo-credentials.json"
+    if reset and not settings.is_sqlite:
+        raise InvalidInput(
+            "--reset deletes the demo's SQLite file only; on PostgreSQL drop and re-create "
+            "the database yourself, then run the demo again"
+        )
+    data.mkdir(parents=True, exist_ok=True)
+    if reset:
+        database = make_url(settings.effective_database_url).database
+        if database and database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(database + suffix).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+    credentials = asyncio.run(_prepare(settings, _previous_credentials(path)))
     path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2), encoding="utf-8")
     path.chmod(0o600)
     return path

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cbt_server.runtime.workers import run_workers, serve_one
 from cbt_server.settings import Settings
 
 
-def run_server(settings: Settings) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM shut down gracefully)."""
+def run_server(settings: Settings, *, credentials: Path | None = None) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM shut down gracefully). `credentials`: the
+    demo's credentials file, named in the ready message."""
     if settings.workers > 1:
         run_workers(settings)
     else:
-        serve_one(settings)
+        serve_one(settings, credentials=credentials)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,8 @@ class Settings:
     workers: int = _setting(
         1,
         "CBT_WORKERS",
-        "Server processes sharing the port (more than 1 needs PostgreSQL).",
+        "Server processes sharing the port (more than 1 needs PostgreSQL and SO_REUSEPORT: "
+        "not on Windows).",
         _positive_int,
     )
     event_loop: str = _setting(
@@ -142,6 +144,13 @@ class Settings:
         # Checked here so that every way of making settings (load_settings, replace) holds it.
         if self.workers > 1 and self.is_sqlite:
             raise SettingsError("workers > 1 needs PostgreSQL (set CBT_DATABASE_URL)")
+        if self.workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+            # Windows has no SO_REUSEPORT: the workers could not share the port.
+            raise SettingsError(
+                "workers > 1 needs SO_REUSEPORT, which this system (Windows) does not have: "
+                "run one process (workers 1), or several single-worker servers on "
+                "different ports behind a load balancer"
+            )
 
     @property
     def data_path(self) -> Path:

@@ -58,3 +58,20 @@ def test_demo_serves_and_writes_credentials(tmp_path: Path) -> None:
     assert creds["proctor"]["username"] and len(creds["proctor"]["password"]) >= 10
     assert creds["centre_token"].startswith("cbt_")
     assert (tmp_path / "var" / "cbt.sqlite3").exists()
+
+
+def test_the_ready_message_says_where_to_go_and_how_to_stop(tmp_path: Path) -> None:
+    from cbt_server.runtime.workers import ready_message
+    from cbt_server.settings import Settings
+
+    creds = tmp_path / "demo-credentials.json"
+    text = ready_message(Settings(host="0.0.0.0", port=9000), "asyncio", creds)
+    lines = text.splitlines()
+    assert lines[0].startswith("CBT server ready on http://127.0.0.1:9000")
+    assert "http://127.0.0.1:9000/?seat=N" in text
+    assert "http://127.0.0.1:9000/staff/login" in text
+    assert "LAN address" in text and str(creds) in text
+    assert lines[-1].startswith("Press Ctrl+C to stop")
+    served = ready_message(Settings(host="10.0.0.5", port=8080), "uvloop")
+    assert "http://10.0.0.5:8080/staff/login" in served
+    assert "credentials" not in served and "LAN address" not in served

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cbt_server.durable import fsync_dir
+
 STATE_VERSION = 1
 
 
@@ -97,11 +99,3 @@ def save_state(out_dir: Path, state: SiteState) -> None:
         os.fsync(out.fileno())
     os.replace(tmp, path)
     fsync_dir(out_dir)
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,16 +67,47 @@ def append_durably(path: Path, lines: Iterable[bytes]) -> int:
 
 @contextmanager
 def site_lock(out_dir: Path, site: str) -> Iterator[None]:
-    """Hold an exclusive lock on the site's files; StateError if another pull holds it."""
+    """Hold an exclusive lock on the site's files; StateError if another pull holds it.
+
+    flock on POSIX, msvcrt's byte lock on Windows (a city centre may run Windows): both
+    are imported here, not at module level, so the CLI starts on either system.
+    """
     lock_path = out_dir / f"{site}.lock"
     with open(lock_path, "a+b") as handle:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            _lock(handle.fileno())
+        except OSError:
             raise StateError(
                 f"another pull of site {site!r} is running (lock {lock_path})"
             ) from None
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            _unlock(handle.fileno())
+
+
+if sys.platform == "win32":
+
+    def _lock(fd: int) -> None:
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fd: int) -> None:
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+
+    def _lock(fd: int) -> None:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)

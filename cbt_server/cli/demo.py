@@ -12,7 +12,12 @@ from cbt_server.errors import DomainError
 @click.command()
 @host_option
 @port_option
-@click.option("--reset", is_flag=True, help="Delete the demo database first.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Start over: delete the demo's SQLite database and issue new credentials. "
+    "Without it a re-run keeps the data and the credentials in demo-credentials.json.",
+)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo data and exit.")
 @click.pass_context
 def demo(
@@ -31,4 +36,4 @@ def demo(
         raise CliError(error.message) from None
     click.echo(f"demo credentials written to {credentials_path}")
     if not no_serve:
-        run_server(settings)
+        run_server(settings, credentials=credentials_path.resolve())

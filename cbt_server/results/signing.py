@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from cbt_server.durable import fsync_dir
 from cbt_server.results.canonical import SIGNATURE_FIELD, canonical_bytes
 
 ALGORITHM = "Ed25519"
@@ -116,11 +117,7 @@ def _create(path: Path) -> None:
             os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
 
 
 def public_key_from_b64(text: str) -> Ed25519PublicKey:

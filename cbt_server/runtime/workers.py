@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
@@ -32,13 +33,44 @@ RESTART_PAUSE = 1.0
 """Seconds between a worker's death and its restart (no tight crash loop)."""
 
 
-def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
-    """Run one server process until SIGTERM/SIGINT (aiohttp shuts down gracefully)."""
+ALL_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
+
+
+def ready_message(settings: Settings, loop_kind: str, credentials: Path | None = None) -> str:
+    """What the server prints once it listens: where candidates and staff go, where the
+    demo's credentials are, how to stop it. The first line starts `CBT server ready on`
+    (scripts wait for it)."""
+    listening_everywhere = settings.host in ALL_ADDRESSES
+    host = "127.0.0.1" if listening_everywhere else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    base = f"http://{host}:{settings.port}"
+    lines = [
+        f"CBT server ready on {base}  (health: {base}/healthz; event loop: {loop_kind})",
+        f"  candidates 考生:        {base}/?seat=N   (N: the PC's seat number)",
+        f"  staff console 监考台:   {base}/staff/login",
+    ]
+    if listening_everywhere:
+        lines.append("  (listening on every address: lab PCs use this machine's LAN address)")
+    if credentials is not None:
+        lines.append(f"  demo credentials:       {credentials}")
+    lines.append("Press Ctrl+C to stop the server. 按 Ctrl+C 停止服务。")
+    return "\n".join(lines)
+
+
+def serve_one(
+    settings: Settings, *, reuse_port: bool = False, credentials: Path | None = None
+) -> None:
+    """Run one server process until SIGTERM/SIGINT (aiohttp shuts down gracefully).
+
+    Where the loop has no signal handlers (Windows), aiohttp skips them and Ctrl+C
+    arrives as KeyboardInterrupt, which run_app also turns into a graceful shutdown.
+    """
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    base = f"http://{settings.host}:{settings.port}"
     loop_kind, new_loop = loop_factory(settings.event_loop)
+    message = ready_message(settings, loop_kind, credentials)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     web.run_app(
@@ -48,10 +80,7 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         reuse_port=reuse_port,
         access_log=None,
         loop=new_loop(),
-        print=lambda _: print(
-            f"CBT server ready on {base}  (health: {base}/healthz; event loop: {loop_kind})",
-            flush=True,
-        ),
+        print=lambda _: print(message, flush=True),
     )
 
 
