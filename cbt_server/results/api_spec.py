@@ -1,4 +1,5 @@
-"""OpenAPI description of the results API (GET /api/v1/keys, /results, /results.csv).
+"""OpenAPI description of the results API (GET /api/v1/keys, /results, /results.csv,
+/sessions/{code}).
 
 The paths are data; the component schemas are generated from `documents`.
 `cbt_server.web.results_api.setup` registers both. tests/results/test_openapi.py
@@ -121,6 +122,35 @@ PATHS: dict[str, dict[str, Any]] = {
                     "content": {"text/csv": {"schema": {"type": "string"}}},
                 },
                 **_AUTH_ERRORS,
+            },
+        }
+    },
+    "/api/v1/sessions/{code}": {
+        "get": {
+            "summary": "One exam session: final or not, its blueprint and every item's points",
+            "operationId": "getSession",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {
+                    "name": "code",
+                    "in": "path",
+                    "required": True,
+                    "description": "Session code (场次), as in each result's `session`.",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The session.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/SessionDocument"}
+                        }
+                    },
+                },
+                "401": _AUTH_ERRORS["401"],
+                "403": _AUTH_ERRORS["403"],
+                "404": error_response("No session with this code."),
             },
         }
     },

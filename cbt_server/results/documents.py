@@ -117,8 +117,71 @@ class KeyList(BaseModel):
     keys: list[SiteKey]
 
 
+class BlueprintSection(BaseModel):
+    """A section (大题) of the blueprint: one item type and the points of each of its items."""
+
+    type: Annotated[str, Field(description="single, multiple or true_false.")]
+    title: str
+    score_each: Annotated[str, _TWO_DECIMALS]
+    items: Annotated[int, Field(ge=0, description="Items of this section on every paper.")]
+
+
+class BlueprintRef(BaseModel):
+    """The blueprint (组卷方案) that fixed the session's papers and their points."""
+
+    id: str
+    title: str
+    digest: Annotated[
+        str,
+        Field(
+            description="`sha256:` and the hex SHA-256 of the blueprint as stored (its "
+            "canonical JSON): the version the papers were drawn from."
+        ),
+    ]
+    total_score: Annotated[str, _TWO_DECIMALS]
+    pass_mark: Annotated[str, _TWO_DECIMALS]
+    sections: list[BlueprintSection]
+
+
+class ItemPoints(BaseModel):
+    """The points one item is worth on this session's papers (its section's score_each)."""
+
+    item_id: str
+    section: Annotated[int, Field(ge=0, description="Index into the blueprint's sections.")]
+    points: Annotated[str, _TWO_DECIMALS]
+
+
+class SessionDocument(BaseModel):
+    """An exam session (场次): its state, whether its results are final, and the blueprint
+    and per-item points from which every result's score can be recomputed."""
+
+    code: Annotated[str, Field(description="Session code (场次).")]
+    title: str
+    occupation: str
+    level: Annotated[int, Field(ge=1, le=5)]
+    room: str
+    state: Annotated[str, Field(description="scheduled, checkin, started or ended.")]
+    started_at: TimeText | None
+    ended_at: TimeText | None
+    final: Annotated[bool, Field(description="Signed by the examiner leader.")]
+    signed_by: str | None
+    signed_at: TimeText | None
+    blueprint: BlueprintRef
+    items: Annotated[
+        list[ItemPoints],
+        Field(description="Every item on any paper of the session, by item id."),
+    ]
+
+
 SIGNATURE_FIELD = "signature"
 
 
 # The documents of the results API, as component schemas of the OpenAPI document.
-API_MODELS: tuple[type[BaseModel], ...] = (SiteKey, KeyList, ResultItem, Result, ResultPage)
+API_MODELS: tuple[type[BaseModel], ...] = (
+    SiteKey,
+    KeyList,
+    ResultItem,
+    Result,
+    ResultPage,
+    SessionDocument,
+)

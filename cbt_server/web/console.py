@@ -9,14 +9,25 @@ WebSocket; this module serves the page that hosts it, with what the script needs
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from aiohttp import web
 from sqlalchemy import select
 
 from cbt_server import audit
 from cbt_server.auth.policy import Action, Duty, Role, decide
-from cbt_server.auth.web import page_context, require, require_page, require_session
+from cbt_server.auth.principal import Principal
+from cbt_server.auth.web import (
+    current_principal,
+    page_context,
+    require,
+    require_page,
+    require_session,
+)
 from cbt_server.db.models import Assignment, Room
 from cbt_server.enrolment.sessions import sessions_with_rooms
+from cbt_server.errors import NotAuthenticated, NotFound
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.paperwork.chart import render_chart
 from cbt_server.paperwork.records import load_score_summary
@@ -27,8 +38,8 @@ PROCTOR_WS_PATH = "/ws/proctor"
 OFFLINE_WARNING_MS = 30_000
 
 
-async def session_list(request: web.Request) -> web.Response:
-    principal, _ = await require_page(request, Action.LIST_SESSIONS)
+async def _visible_sessions(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+    """The sessions this staff member may see, with room, candidates and their duty."""
     duties: dict[int, Duty] = {}
     async with request.app[SESSIONMAKER]() as db:
         if principal.role is not Role.LAB_ADMIN:
@@ -38,11 +49,70 @@ async def session_list(request: web.Request) -> web.Response:
                 duties[row.session_id] = Duty.LEADER if row.leader else Duty.MEMBER
         only = None if principal.role is Role.LAB_ADMIN else set(duties)
         rows = await sessions_with_rooms(db, only=only, by_schedule=True)
-    sessions = [
+    return [
         {"exam": exam, "room": room, "candidates": n, "duty": duties.get(exam.id, Duty.NONE)}
         for exam, room, n in rows
     ]
+
+
+async def session_list(request: web.Request) -> web.Response:
+    principal, _ = await require_page(request, Action.LIST_SESSIONS)
+    sessions = await _visible_sessions(request, principal)
     return render(request, "console/sessions.html", page_context(principal, sessions=sessions))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+async def sessions_json(request: web.Request) -> web.Response:
+    """GET /api/staff/sessions[?code=C]: the sessions this staff member may see, as JSON;
+    each with the integer `id` the console's `hello` names. With `code`, that one session
+    (404 if it does not exist or is not this member's to see)."""
+    principal, _ = await require(request, Action.LIST_SESSIONS)
+    code = request.query.get("code")
+    rows = await _visible_sessions(request, principal)
+    if code is not None:
+        rows = [row for row in rows if row["exam"].code == code]
+        if not rows:
+            raise NotFound(f"no exam session with code {code!r} that you may see")
+    return web.json_response(
+        {
+            "sessions": [
+                {
+                    "id": row["exam"].id,
+                    "code": row["exam"].code,
+                    "title": row["exam"].title,
+                    "state": row["exam"].state,
+                    "room": row["room"].code,
+                    "seats": row["room"].seat_count,
+                    "candidates": row["candidates"],
+                    "blueprint_id": row["exam"].blueprint_id,
+                    "duty": row["duty"].value,
+                    "scheduled_at": _iso(row["exam"].scheduled_at),
+                    "signed_by": row["exam"].signed_by,
+                    "signed_at": _iso(row["exam"].signed_at),
+                }
+                for row in rows
+            ]
+        }
+    )
+
+
+async def whoami(request: web.Request) -> web.Response:
+    """GET /api/staff/me: who is signed in, and the CSRF token a program sends in
+    X-CSRF-Token with every state-changing request (pages carry it in a meta tag)."""
+    principal = await current_principal(request)
+    if principal is None:
+        raise NotAuthenticated("sign in as staff first (/staff/login)")
+    return web.json_response(
+        {
+            "username": principal.username,
+            "role": principal.role.value,
+            "csrf_token": principal.csrf_token,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 async def session_page(request: web.Request) -> web.Response:
@@ -125,5 +195,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/console", session_list)
     app.router.add_get("/console/sessions/{code}", session_page)
     app.router.add_get("/console/sessions/{code}/chart.svg", score_chart)
+    app.router.add_get("/api/staff/me", whoami)
+    app.router.add_get("/api/staff/sessions", sessions_json)
     app.router.add_get("/api/staff/sessions/{code}/audit", session_audit)
     app.router.add_get("/api/staff/audit/verify", verify_audit)

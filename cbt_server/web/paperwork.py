@@ -3,6 +3,9 @@
 GET  /paperwork/sessions/{code}/room-record    考场记录表 (A4, print CSS)
 GET  /paperwork/sessions/{code}/score-summary  成绩汇总表 (A4, print CSS, with the chart)
 POST /paperwork/sessions/{code}/sign           the leader signs the summary; results final
+                                               (a form: 303 back to the summary; with
+                                               `Accept: application/json`: the sign-off
+                                               as JSON, refusals in the one error shape)
 """
 
 from __future__ import annotations
@@ -74,17 +77,35 @@ async def score_summary(request: web.Request) -> web.Response:
     return await _summary_page(request, principal, exam)
 
 
+def _wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
 async def sign(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     principal, _, exam = await require_session(request, Action.SIGN_SUMMARY, code)
     try:
         async with request.app[SESSIONMAKER].begin() as db:
-            await sign_summary(db, exam, principal, now_of(request.app))
+            signed = await sign_summary(db, exam, principal, now_of(request.app))
     except Conflict as error:
+        if _wants_json(request):
+            raise
+
         async with request.app[SESSIONMAKER]() as db:
             fresh = await db.get(ExamSession, exam.id)
         return await _summary_page(
             request, principal, fresh or exam, status=409, error=error.message
+        )
+    if _wants_json(request):
+        return web.json_response(
+            {
+                "session": signed.session_code,
+                "final": True,
+                "signed_by": signed.signed_by,
+                "signed_at": signed.signed_at.isoformat(),
+                "results": signed.results,
+                "digest": signed.digest,
+            }
         )
     return see_other(f"/paperwork/sessions/{quote(code, safe='')}/score-summary")
 

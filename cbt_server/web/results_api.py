@@ -1,4 +1,5 @@
-"""The city centre's results API: /api/v1/keys, /api/v1/results, /api/v1/results.csv.
+"""The city centre's results API: /api/v1/keys, /api/v1/results, /api/v1/results.csv,
+/api/v1/sessions/{code}.
 
 `setup(app)` adds the routes, describes them in the OpenAPI document, and appends a
 cleanup context (after the database one) that makes the app's sessionmaker sign every
@@ -32,6 +33,7 @@ from cbt_server.results.feed import (
     verified,
 )
 from cbt_server.results.hooks import install_result_signing
+from cbt_server.results.session_document import load_session_document
 from cbt_server.results.signing import load_or_create_key
 from cbt_server.tokens import Scope, authenticate, bearer_secret
 from cbt_server.web.errors import domain_error_response
@@ -91,6 +93,20 @@ async def results(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
+async def session_document(request: web.Request) -> web.Response:
+    try:
+        async with request.app[SESSIONMAKER].begin() as session:
+            await _authorize(request, session)
+            document = await load_session_document(session, request.match_info["code"])
+    except _Unauthenticated as refused:
+        return refused.response
+    return web.json_response(document, dumps=_dumps)
+
+
+def _dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def _render_json(loaded: RowPage) -> bytes:
     page = loaded.publish().to_json()
     return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -133,5 +149,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/keys", keys)
     app.router.add_get("/api/v1/results", results)
     app.router.add_get("/api/v1/results.csv", results_csv)
+    app.router.add_get("/api/v1/sessions/{code}", session_document)
     openapi.setup(app)
     openapi.register_paths(app, api_spec.PATHS, api_spec.SCHEMAS)

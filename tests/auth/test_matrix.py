@@ -73,6 +73,15 @@ TABLE: list[Row] = [
     ),  # fmt: skip
     Row("GET", "/console/sessions/{code}/chart.svg", "/console/sessions/S1/chart.svg", S1_DATA),
     Row("GET", "/api/staff/sessions/{code}/audit", "/api/staff/sessions/S1/audit", S1_DATA),
+    Row("GET", "/api/staff/me", "/api/staff/me", statuses(401, 200, 200, 200, 200, 200, 200)),
+    # Any staff member lists the sessions they may see; by code, one they may not is 404.
+    Row("GET", "/api/staff/sessions", "/api/staff/sessions", statuses(401, *[200] * 6)),
+    Row(
+        "GET",
+        "/api/staff/sessions",
+        "/api/staff/sessions?code=S1",
+        statuses(401, 200, 200, 200, 404, 200, 404),
+    ),  # fmt: skip
     Row(
         "GET",
         "/api/staff/audit/verify",

@@ -12,7 +12,7 @@ from cbt_server.results.openapi import register_paths, registry
 from cbt_server.settings import Settings
 from tests.results.conftest import Site
 
-MINE = ("/api/v1/results", "/api/v1/keys", "/api/v1/openapi.json")
+MINE = ("/api/v1/results", "/api/v1/keys", "/api/v1/openapi.json", "/api/v1/sessions")
 
 
 def _routes(app: web.Application) -> set[tuple[str, str]]:
