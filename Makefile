@@ -4,20 +4,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SERVER_STAMP := $(VENV)/.installed-server
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
 .PHONY: demo test lint mutation install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The demo needs the server alone; tests and linters need the dev tools (Playwright,
+# Locust, schemathesis...), which take most of an install's time.
+$(SERVER_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $(SERVER_STAMP)
+
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(SERVER_STAMP)
 	$(BIN)/cbt-server demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(if $(RESET),--reset)
 
 test: $(STAMP)
