@@ -3,6 +3,7 @@ modules, the server without signal handlers, `--workers` refused without SO_REUS
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import click
 import pytest
+from aiohttp.web_runner import GracefulExit
 
 from cbt_server import durable
 from cbt_server.cli.main import cli, main
+from cbt_server.runtime.workers import stop_on_ctrl_c
 from cbt_server.settings import Settings, SettingsError
 from tests.conftest import free_port
 from tests.waiting import wait_until_sync
@@ -140,3 +143,20 @@ def test_no_directory_fsync_on_windows(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(sys, "platform", "linux")
     with pytest.raises(PermissionError):
         durable.fsync_dir(tmp_path)
+
+
+def test_ctrl_c_asks_the_loop_for_a_graceful_exit_not_a_keyboard_interrupt() -> None:
+    """On a loop without signal handlers, SIGINT ends run_app's loop with aiohttp's
+    GracefulExit (a clean shutdown), never a KeyboardInterrupt inside some task."""
+    loop = asyncio.new_event_loop()
+    previous = stop_on_ctrl_c(loop)
+    try:
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler) and handler is not signal.default_int_handler
+        handler(signal.SIGINT, None)
+        with pytest.raises(GracefulExit):
+            loop.run_forever()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        loop.close()
+    assert signal.getsignal(signal.SIGINT) is previous

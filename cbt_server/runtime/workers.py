@@ -11,6 +11,7 @@ servers on several ports (or machines) against the same database instead.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
 import multiprocessing
@@ -20,8 +21,10 @@ import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 
 from cbt_server.app import create_app
 from cbt_server.runtime.loops import loop_factory
@@ -63,8 +66,8 @@ def serve_one(
 ) -> None:
     """Run one server process until SIGTERM/SIGINT (aiohttp shuts down gracefully).
 
-    Where the loop has no signal handlers (Windows), aiohttp skips them and Ctrl+C
-    arrives as KeyboardInterrupt, which run_app also turns into a graceful shutdown.
+    Where the loop has no signal handlers (Windows), aiohttp skips them; Ctrl+C then
+    stops the server through `stop_on_ctrl_c`'s handler instead.
     """
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -73,15 +76,41 @@ def serve_one(
     message = ready_message(settings, loop_kind, credentials)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port,
-        access_log=None,
-        loop=new_loop(),
-        print=lambda _: print(message, flush=True),
-    )
+    loop = new_loop()
+    previous = stop_on_ctrl_c(loop)
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            reuse_port=reuse_port,
+            access_log=None,
+            loop=loop,
+            print=lambda _: print(message, flush=True),
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def stop_on_ctrl_c(loop: asyncio.AbstractEventLoop) -> Any:
+    """Make SIGINT (Ctrl+C) stop the server gracefully on a loop without signal handlers.
+
+    aiohttp asks the loop to handle SIGINT and SIGTERM; the Windows loops cannot
+    (NotImplementedError) and aiohttp then leaves Ctrl+C to Python's KeyboardInterrupt,
+    which can land inside a task and escape run_app's shutdown as an error. This plain
+    handler, installed first, asks the loop to raise aiohttp's GracefulExit instead, as
+    aiohttp's own handler does; where the loop does take signal handlers, aiohttp's
+    replaces it. Returns the handler it replaced, for the caller to put back.
+    """
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(_graceful_exit)
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _graceful_exit() -> None:
+    raise GracefulExit()
 
 
 async def _freeze_startup_objects(_app: web.Application) -> None:
