@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from cbt_server.protocol import SUBPROTOCOL
 from tests.conftest import free_port
@@ -155,6 +156,7 @@ async def _exam_day(base: str, roster: list[list[str]]) -> None:
         assert sign_off["final"] is True and sign_off["results"] == len(roster)
 
 
+@pytest.mark.slow
 async def test_the_readme_day_runs_as_written(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert not re.search(r"(^|[`\s(])cbt (?!-)", readme), "the README still runs `cbt …`"
