@@ -72,6 +72,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     heap.install()
     sweeper = Sweeper(runtime, on_open=heap.exam_open)
     hub = Hub(on_clock_event=sweeper.wake, on_finish_event=sweeper.wake_to_finish)
+    runtime.alarms.on_change = hub.alarms_changed
     app[RUNTIME] = runtime
     app[CLOCK_STEPS] = steps
     app[SWEEPER] = sweeper

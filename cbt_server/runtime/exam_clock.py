@@ -14,7 +14,7 @@ not taken at one instant; a clock slewed by NTP) pass through, but exam time nev
 backwards: a wall clock set back by less than the threshold holds it still meanwhile.
 
 The offset lives as long as the process. A process started after a step has only the wall
-clock (docs/operations.md says what that means for a restart); with several worker
+clock (docs/reliability.md says what that means for a restart); with several worker
 processes, each sees the step and takes it out itself.
 """
 
