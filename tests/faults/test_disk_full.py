@@ -11,13 +11,21 @@ through again; the pages keep their changes and, the space freed, everything is 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from cbt_server.db import models
 from cbt_server.keys import ENGINE, RUNTIME
+from cbt_server.settings import load_settings
 from tests.conftest import ServerFactory
 from tests.faults.checks import losses_in_rows, stored_answers
 from tests.faults.diskfull import DiskFull
@@ -124,3 +132,101 @@ async def test_a_console_opened_during_the_fault_sees_the_alarm(
     assert room["type"] == "room"
     assert [a["code"] for a in await next_alarms(console, wait=5)] == ["disk_full"]
     await console.close()
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 4 MiB file system of the test's own (a tmpfs; mounting one needs root)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root; the injected fault above runs anywhere")
+    where = Path(tempfile.mkdtemp(prefix="cbt-small-disk-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        where.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+        where.rmdir()
+
+
+def fill(where: Path) -> Path:
+    """Take every free byte of the file system `where` is on; the filler file."""
+    filler = where / "filler"
+    chunk = b"\0" * 65536
+    with filler.open("wb", buffering=0) as out:
+        for size in (65536, 4096, 512, 1):
+            while True:
+                try:
+                    out.write(chunk[:size])
+                except OSError as error:
+                    assert error.errno == errno.ENOSPC
+                    break
+    return filler
+
+
+async def test_a_really_full_file_system(
+    server_factory: ServerFactory, tmp_path: Path, small_disk: Path
+) -> None:
+    settings = load_settings(
+        {},
+        data_dir=str(tmp_path / "data"),
+        database_url=f"sqlite+aiosqlite:///{small_disk / 'cbt.sqlite3'}",
+    )
+    exam = await prepare_database(settings, candidates=3)
+    server = await server_factory(settings)
+    server.app[RUNTIME].alarms.clear_after = 1.0
+    pages = [
+        PageCandidate(server.ws_url, p.ticket, p.id_number, seat=p.seat, name=f"seat{p.seat}")
+        for p in exam.people
+    ]
+    for page in pages:
+        page.start()
+    await asyncio.gather(*(p.until_logins(1) for p in pages))
+    console, _ = await proctor_open(server.ws_url, exam.proctor_cookie, exam.session_id)
+    await command(console, "start")
+    await asyncio.gather(*(p.until_paper() for p in pages))
+
+    filler = fill(small_disk)
+    # Answer item after item until the disk refuses (the WAL may take some first).
+    alarmed = asyncio.create_task(next_alarms(console, wait=120))
+    n = 0
+    while not alarmed.done() and n < 4000:
+        for page in pages:
+            item = page.paper[n % len(page.paper)]
+            page.answer(item["item_id"], pick(item, n // len(page.paper)))
+        n += 1
+        await asyncio.sleep(0.02)
+    assert [a["code"] for a in await alarmed] == ["disk_full"]
+    await wait_until(
+        lambda: any(e["code"] == "unavailable" for p in pages for e in p.errors),
+        "a change refused",
+        within=15,
+    )
+    refusals = [e for p in pages for e in p.errors if e["code"] == "unavailable"]
+    assert all("disk is full" in e["message"] for e in refusals), refusals[:3]
+    assert any(page.outbox for page in pages)  # kept on the PCs
+
+    filler.unlink()  # space freed
+    await asyncio.gather(*(p.until_all_acked(limit_s=60) for p in pages))
+    assert await next_alarms(console) == []
+    stored = await stored_answers(settings, [p.id for p in exam.people])
+    problems: list[str] = []
+    for page, person in zip(pages, exam.people, strict=True):
+        rows = stored[person.id]
+        problems += losses_in_rows(page.name, page.ledger.acked, page.ledger.sent, rows)
+        final = {item: sorted(row.response) for item, row in rows.items()}
+        if final != {item: sorted(r) for item, r in page.intended().items()}:
+            problems.append(f"{page.name}: stored answers differ from the candidate's choices")
+    assert not problems, "\n".join(problems)
+    async with open_db(settings) as db:
+        assert (await db.execute(text("PRAGMA integrity_check"))).scalar() == "ok"
+    await console.close()
+    for page in pages:
+        await page.stop()
