@@ -20,7 +20,7 @@ from cbt_server.db.types import utcnow
 from cbt_server.keys import CLOCK_STEPS, RUNTIME, SWEEPER
 from cbt_server.paperwork.records import load_room_record
 from cbt_server.runtime.clock_steps import ACTION
-from cbt_server.runtime.exam_clock import ExamClock
+from cbt_server.runtime.exam_clock import ExamClock, Step
 from cbt_server.settings import Settings
 from tests.runtime.conftest import ExamServerFactory
 from tests.runtime.exam_setup import open_db, prepare_database
@@ -29,6 +29,7 @@ from tests.waiting import wait_until
 
 DURATION_S = 300
 TEN_MIN = 600.0
+ZERO = timedelta(0)
 
 
 class ServerClocks:
@@ -131,6 +132,12 @@ async def test_a_stepped_wall_clock_moves_no_remaining_time(
         "时钟跳变 +600.0 秒，计时未受影响",
         "时钟跳变 -1200.0 秒，计时未受影响",
     ]
+
+    # Another worker process that saw the same step finds it recorded.
+    first = entries[0]
+    same = Step(timedelta(seconds=600.4), utcnow(), first.at + timedelta(seconds=1), ZERO)
+    assert await server.app[CLOCK_STEPS].record(same) == []
+    assert len(await wait_until(recorded, "still two entries", within=1)) == 2
 
     # The deadline falls due when the time has really run out, at its exact moment.
     clocks.advance(left / 1000 - 1.5)
