@@ -70,7 +70,13 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime.now = ExamClock(on_step=steps.seen)
     heap = HeapFreezer(asyncio.get_running_loop())
     heap.install()
-    sweeper = Sweeper(runtime, on_open=heap.exam_open)
+
+    def exam_open(open_: bool) -> None:
+        heap.exam_open(open_)
+        if not open_ and isinstance(runtime.now, ExamClock):
+            runtime.now.follow_wall()  # a clock corrected between exams is right at the next
+
+    sweeper = Sweeper(runtime, on_open=exam_open)
     hub = Hub(on_clock_event=sweeper.wake, on_finish_event=sweeper.wake_to_finish)
     runtime.alarms.on_change = hub.alarms_changed
     app[RUNTIME] = runtime

@@ -13,9 +13,11 @@ runs on at one second per second. Differences under the threshold (the two readi
 not taken at one instant; a clock slewed by NTP) pass through, but exam time never runs
 backwards: a wall clock set back by less than the threshold holds it still meanwhile.
 
-The offset lives as long as the process. A process started after a step has only the wall
-clock (docs/reliability.md says what that means for a restart); with several worker
-processes, each sees the step and takes it out itself.
+The offset lives as long as sessions are open: when none is in check-in or running, exam
+time follows the wall clock again (`follow_wall`, called by the deadline sweeper), so a
+clock corrected between exams is simply right at the next. A process started after a step
+has only the wall clock (docs/reliability.md says what that means for a restart); with
+several worker processes, each sees the step and takes it out itself.
 """
 
 from __future__ import annotations
@@ -86,12 +88,23 @@ class ExamClock:
             step = Step(jump, wall, now, self.offset)
             log.warning(
                 "the wall clock was stepped by %+.3f s (now %s); exam time runs on from %s "
-                "(%+.3f s behind the wall clock in all)",
+                "(exam time = wall clock %+.3f s)",
                 jump.total_seconds(),
                 wall.isoformat(),
                 now.isoformat(),
-                self.offset.total_seconds(),
+                -self.offset.total_seconds(),
             )
             if self.on_step is not None:
                 self.on_step(step)
         return now
+
+    def follow_wall(self) -> None:
+        """No session is open: drop the steps seen, exam time is the wall clock again."""
+        if self.offset:
+            log.warning(
+                "no session open: exam time follows the wall clock again (it was %+.3f s off)",
+                -self.offset.total_seconds(),
+            )
+            self.offset = timedelta(0)
+            self._latest = self._last_wall = self.wall()
+            self._last_mono = self.mono()

@@ -150,3 +150,10 @@ async def test_a_stepped_wall_clock_moves_no_remaining_time(
     row = await candidate_row(settings, person.id)
     assert row.submit_reason == "timeout" and row.submitted_at == deadline
     await client.close()
+    # The room ended (the other candidate never came: absent); with no session open,
+    # exam time is the wall clock again, ready for the next exam.
+    clock = rt.now
+    assert isinstance(clock, ExamClock)
+    assert abs(clock.offset + timedelta(seconds=TEN_MIN)) < timedelta(milliseconds=50)
+    await wait_until(lambda: clock.offset == ZERO, "exam time to follow the wall clock", within=20)
+    assert abs(clock() - clocks.wall()) < timedelta(seconds=1)

@@ -96,3 +96,15 @@ def test_small_differences_pass_but_time_never_runs_backwards() -> None:
     clocks.step(2.1)  # over it
     assert now() == T0 + timedelta(seconds=12.4)
     assert len(steps) == 1
+
+
+def test_with_no_session_open_exam_time_follows_the_wall_clock_again() -> None:
+    clocks, now, steps = make()
+    clocks.step(TEN_MIN)
+    clocks.advance(1)
+    assert now() == T0 + timedelta(seconds=1)
+    now.follow_wall()
+    assert now() == clocks.wall_at == T0 + timedelta(seconds=TEN_MIN + 1)
+    clocks.advance(1)
+    assert now() == clocks.wall_at
+    assert len(steps) == 1 and now.offset == timedelta(0)
