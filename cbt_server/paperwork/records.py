@@ -44,6 +44,7 @@ INCIDENT_LABELS: dict[str, str] = {
     "candidate.absent": "标记缺考",
     "candidate.timeout": "到时自动交卷",
     "session.end": "考试结束",
+    "session.clock_step": "服务器时钟跳变",
     "paperwork.sign": "考评组长确认签署",
 }
 """Audit actions that appear on the room record. `session.note` entries are not listed:
@@ -238,6 +239,9 @@ def _detail(entry: AuditEntry) -> str:
     if isinstance(seconds, int | float) and not isinstance(seconds, bool):
         minutes = seconds / 60
         parts.append(f"延长 {minutes:g} 分钟" if minutes >= 1 else f"延长 {seconds:g} 秒")
+    jump = data.get("jump_s")
+    if isinstance(jump, int | float) and not isinstance(jump, bool):
+        parts.append(f"时钟跳变 {jump:+.1f} 秒，计时未受影响")
     if isinstance(data.get("results"), int):
         parts.append(f"成绩 {data['results']} 份定稿")
     for key in ("from_seat", "seat"):

@@ -55,6 +55,7 @@ class MessageType(StrEnum):
     # server -> proctor (also ack, error, closing, pong)
     ROOM = "room"
     SEAT = "seat"
+    ALARMS = "alarms"
 
 
 class ErrorCode(StrEnum):

@@ -152,7 +152,25 @@ class Seat(Message):
     candidate: SeatView
 
 
+class AlarmView(Message):
+    """One condition the proctor must act on now, e.g. the server's disk is full."""
+
+    code: Annotated[str, Field(max_length=64)]
+    """`disk_full`; a console shows codes it does not know with their `detail`."""
+    since: AwareDatetime
+    detail: Annotated[str, Field(max_length=2000)]
+
+
+class Alarms(Message):
+    """The server process's alarms, all of them (an empty list: none left). Sent after a
+    `room` while any is active, and whenever they change."""
+
+    type: Literal["alarms"] = "alarms"
+    server_time: AwareDatetime
+    alarms: list[AlarmView]
+
+
 ProctorOutbound = Annotated[
-    Room | Seat | Ack | Error | Closing | Pong,
+    Room | Seat | Alarms | Ack | Error | Closing | Pong,
     Field(discriminator="type"),
 ]

@@ -16,6 +16,7 @@ from aiohttp import web
 from cbt_server.db.engine import make_sessionmaker
 from cbt_server.keys import (
     CIPHER,
+    CLOCK_STEPS,
     HUB,
     LOGIN_LIMITS,
     LOOP_WATCH,
@@ -27,8 +28,10 @@ from cbt_server.keys import (
     SWEEPER,
 )
 from cbt_server.runtime import liveness
+from cbt_server.runtime.clock_steps import StepRecorder
 from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
+from cbt_server.runtime.exam_clock import ExamClock
 from cbt_server.runtime.heap import HeapFreezer
 from cbt_server.runtime.hub import Hub
 from cbt_server.runtime.login_limit import LoginLimits
@@ -61,11 +64,23 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         serialize_writes=read_engine is not None,
         process_id=process_id,
     )
+    # Exam time counts on a monotonic clock: a stepped wall clock moves no remaining time,
+    # and each step goes into the room record (runtime/exam_clock.py, clock_steps.py).
+    steps = StepRecorder(runtime)
+    runtime.now = ExamClock(on_step=steps.seen)
     heap = HeapFreezer(asyncio.get_running_loop())
     heap.install()
-    sweeper = Sweeper(runtime, on_open=heap.exam_open)
+
+    def exam_open(open_: bool) -> None:
+        heap.exam_open(open_)
+        if not open_ and isinstance(runtime.now, ExamClock):
+            runtime.now.follow_wall()  # a clock corrected between exams is right at the next
+
+    sweeper = Sweeper(runtime, on_open=exam_open)
     hub = Hub(on_clock_event=sweeper.wake, on_finish_event=sweeper.wake_to_finish)
+    runtime.alarms.on_change = hub.alarms_changed
     app[RUNTIME] = runtime
+    app[CLOCK_STEPS] = steps
     app[SWEEPER] = sweeper
     app[HUB] = hub
     app[ROOM_STATES] = RoomStates(runtime, hub.candidate_ids)
@@ -77,6 +92,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(sweeper.run(), name="cbt-deadlines"),
         asyncio.create_task(liveness.beat_forever(runtime), name="cbt-heartbeat"),
         asyncio.create_task(loop_watch.run(), name="cbt-loop-watch"),
+        asyncio.create_task(steps.run(), name="cbt-clock-steps"),
     ]
     try:
         yield

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.types import utcnow
 from cbt_server.exam.clock import DowntimePolicy
+from cbt_server.runtime.alarms import Alarms
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.group_commit import GroupCommit
 from cbt_server.runtime.notifier import Notifier
@@ -56,6 +57,8 @@ class Runtime:
         self.group = GroupCommit(self)
         """Short units of work of many connections, committed together."""
         self._write_lock = asyncio.Lock() if self.serialize_writes else None
+        self.alarms = Alarms(lambda: self.now())
+        """What the consoles must show now (a full disk), raised and cleared by `unit`."""
 
     @property
     def policy(self) -> DowntimePolicy:
@@ -66,11 +69,19 @@ class Runtime:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Work]:
-        """One short transaction; its events go out only after it committed."""
-        async with self._writer(), self.sessionmaker.begin() as session:
-            work = Work(session)
-            yield work
-            await self.notifier.stage(session, work.events)
+        """One short transaction; its events go out only after it committed.
+
+        A failure to write because the disk is full raises the console's alarm; writes
+        going through again clear it (`alarms.Alarms`)."""
+        try:
+            async with self._writer(), self.sessionmaker.begin() as session:
+                work = Work(session)
+                yield work
+                await self.notifier.stage(session, work.events)
+        except Exception as exc:
+            self.alarms.write_failed(exc)
+            raise
+        self.alarms.write_succeeded()
         await self.notifier.after_commit(work.events)
 
     @asynccontextmanager

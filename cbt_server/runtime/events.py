@@ -34,6 +34,7 @@ class Kind(StrEnum):
     CANDIDATE_UNLOCKED = "candidate.unlocked"
     CANDIDATE_TAKEOVER = "candidate.takeover"  # a new login holds the candidate now
     RESYNC = "resync"  # local only: events may have been missed, send the full state
+    ALARMS = "alarms"  # local only: this process's alarms changed (consoles only)
 
 
 CLOCK_KINDS = frozenset(

@@ -27,6 +27,8 @@ DRAIN_SECONDS = 10.0
 
 RESYNC = Event(Kind.RESYNC, 0)
 """Queued to every connection when events may have been missed: send the full state."""
+ALARMS = Event(Kind.ALARMS, 0)
+"""Queued to every console when this process's alarms changed: send the room and them."""
 
 
 class Connection:
@@ -178,6 +180,12 @@ class Hub:
         for conn in self.connections():
             conn.queue.put_nowait(RESYNC)
         self._on_clock_event()
+
+    def alarms_changed(self) -> None:
+        """This process's alarms changed: every console of this process is told."""
+        for conns in self._proctors.values():
+            for conn in conns:
+                conn.queue.put_nowait(ALARMS)
 
     async def close_all(self, reason: str = "server shutting down") -> None:
         """Finish the work in hand, tell every client to reconnect (to another process or

@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from cbt_server.errors import DomainError, Forbidden, LoggedInElsewhere
 from cbt_server.protocol import SUBPROTOCOL, ErrorCode, ProtocolError
 from cbt_server.protocol.candidate import Error
+from cbt_server.runtime.alarms import is_disk_full
 from cbt_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,11 @@ def to_ws_error(exc: BaseException, ref_seq: int | None = None) -> Outcome:
         return Outcome(Error(code=exc.code, message=exc.message, ref_seq=ref_seq))
     if isinstance(exc, TRANSIENT):
         log.warning("database unavailable while handling a message: %s", exc)
-        return Outcome(
-            Error(
-                code="unavailable",
-                message="the server cannot reach its database; nothing was saved, resend later",
-                ref_seq=ref_seq,
-            )
+        message = (
+            "the server's disk is full; nothing was saved, resend later"
+            if is_disk_full(exc)
+            else "the server cannot reach its database; nothing was saved, resend later"
         )
+        return Outcome(Error(code="unavailable", message=message, ref_seq=ref_seq))
     log.error("unexpected error handling a message", exc_info=exc)
     return Outcome(Error(code="internal", message="internal server error", ref_seq=ref_seq))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 
 from aiohttp import web
 
@@ -14,13 +15,14 @@ from cbt_server.keys import RUNTIME
 from cbt_server.protocol import proctor as msg
 from cbt_server.protocol.base import Sequenced
 from cbt_server.runtime import proctor_service as svc
+from cbt_server.runtime.alarms import Alarm
 from cbt_server.runtime.auth import (
     actor_of,
     authorize_proctor_command,
     authorize_watch,
     proctor_principal,
 )
-from cbt_server.runtime.events import Event
+from cbt_server.runtime.events import Event, Kind
 from cbt_server.runtime.hub import RESYNC, ProctorConnection
 from cbt_server.runtime.proctor_protocol import ProctorProtocol, coalesces, seats_to_update
 from cbt_server.runtime.ws_common import check_origin
@@ -97,6 +99,9 @@ class ProctorHandler(SocketHandler):
                 await conn.send(
                     await svc.room_view(db, conn.session_id, now, self.rt.policy, self.paper_sizes)
                 )
+                alarms = self.rt.alarms.active()
+                if alarms or any(event.kind is Kind.ALARMS for event in batch):
+                    await conn.send(alarms_message(alarms, now))
                 return
             views = await svc.seat_updates(
                 db, conn.session_id, ids, now, self.rt.policy, self.paper_sizes
@@ -108,3 +113,10 @@ class ProctorHandler(SocketHandler):
         if self.console is not None:
             self.hub.remove_proctor(self.console)
             await self.console.stop_pump()
+
+
+def alarms_message(alarms: Sequence[Alarm], now: datetime) -> msg.Alarms:
+    return msg.Alarms(
+        server_time=now,
+        alarms=[msg.AlarmView(code=a.code.value, since=a.since, detail=a.detail) for a in alarms],
+    )

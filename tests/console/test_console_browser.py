@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from cbt_server.db import models
 from cbt_server.demo import PROCTOR, SESSION_CODE
-from cbt_server.keys import SESSIONMAKER
+from cbt_server.keys import ENGINE, RUNTIME, SESSIONMAKER
 from cbt_server.protocol import SUBPROTOCOL
 from tests.candidate_web import pages
 from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
@@ -32,6 +32,7 @@ from tests.candidate_web.conftest import (  # the candidate page's fixtures, reu
     screens,
 )
 from tests.console.sim import SimCandidate
+from tests.faults.diskfull import DiskFull
 from tests.runtime.wsclient import Client
 
 pytestmark = pytest.mark.browser
@@ -396,3 +397,30 @@ async def test_sign_in_through_the_form_and_out_again(
     await expect(page).to_have_url(re.compile(r"/staff/login$"))
     await page.goto(f"{exam_server.base_url}/console")
     await expect(page).to_have_url(re.compile(r"/staff/login\?next="))
+
+
+async def test_a_full_disk_shows_a_red_alarm_until_space_is_freed(
+    exam_server: ExamServer, context: tuple[BrowserContext, PageWatch], screens: Screens
+) -> None:
+    ctx, watch = context
+    page = await open_console(ctx, exam_server)
+    alarms = page.locator("#alarms")
+    await expect(alarms).to_be_hidden()
+    disk = DiskFull(exam_server.app[ENGINE])
+    exam_server.app[RUNTIME].alarms.clear_after = 0.5
+    disk.full = True  # the heartbeat's write fails within 2 s
+    await expect(alarms).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(alarms.locator('.alarm[data-code="disk_full"]')).to_contain_text("磁盘已满")
+    await expect(alarms).to_contain_text("清理数据库所在磁盘")
+    color = await alarms.evaluate("(el) => getComputedStyle(el).backgroundColor")
+    assert color == "rgb(180, 35, 24)"  # --danger: red
+    await screens.shot(page, "console-disk-full")
+    # A console opened meanwhile shows it too (it comes after the room); opening one
+    # writes nothing (the staff session exists already).
+    second = await ctx.new_page()
+    await second.goto(f"{exam_server.base_url}/console/sessions/{SESSION_CODE}")
+    await expect(second.locator("#alarms")).to_be_visible(timeout=TIMEOUT_MS)
+    disk.full = False
+    await expect(alarms).to_be_hidden(timeout=TIMEOUT_MS)
+    await expect(second.locator("#alarms")).to_be_hidden(timeout=TIMEOUT_MS)
+    assert watch.problems == []

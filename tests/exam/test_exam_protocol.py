@@ -182,6 +182,11 @@ PROCTOR_OUT: list[Message] = [
         candidates=[SEAT],
     ),
     p.Seat(server_time=NOW, candidate=SEAT),
+    p.Alarms(
+        server_time=NOW,
+        alarms=[p.AlarmView(code="disk_full", since=NOW, detail="服务器磁盘已满 disk full")],
+    ),
+    p.Alarms(server_time=NOW, alarms=[]),
     c.Ack(seq=1),
     c.Error(code="forbidden", message="no", ref_seq=1),
     c.Closing(reason="bye", reconnect=False),

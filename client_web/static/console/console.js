@@ -44,6 +44,32 @@ function showMessage(text, isError = false) {
   box.hidden = !text;
 }
 
+const ALARM_LABELS = { disk_full: "服务器磁盘已满 Disk full" };
+
+// Alarms come as the whole list after every `room` while any is active, and whenever
+// they change: a `room` clears the box, the `alarms` after it (if any) fills it again.
+function renderAlarms(alarms) {
+  const box = document.getElementById("alarms");
+  box.replaceChildren(
+    ...alarms.map((alarm) => {
+      const line = document.createElement("p");
+      line.className = "alarm";
+      line.dataset.code = alarm.code;
+      const title = document.createElement("strong");
+      title.textContent = `⚠ ${ALARM_LABELS[alarm.code] || alarm.code}`;
+      const since = document.createElement("span");
+      since.className = "since";
+      since.textContent = `自 ${new Date(alarm.since).toLocaleTimeString("zh-CN")} 起`;
+      const detail = document.createElement("span");
+      detail.className = "detail";
+      detail.textContent = alarm.detail;
+      line.append(title, since, detail);
+      return line;
+    }),
+  );
+  box.hidden = alarms.length === 0;
+}
+
 function setLink(link, reason = "") {
   const el = document.getElementById("link");
   el.dataset.link = link;
@@ -189,8 +215,12 @@ function onMessage(message) {
         if (!state.seats.has(id)) state.cards.delete(id);
       }
       renderRoom();
+      renderAlarms([]);
       break;
     }
+    case "alarms":
+      renderAlarms(message.alarms);
+      break;
     case "seat": {
       noteServerTime(message.server_time);
       const seat = message.candidate;
