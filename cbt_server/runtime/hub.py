@@ -19,6 +19,7 @@ from aiohttp import WSCloseCode, web
 from cbt_server.protocol import Message, dump
 from cbt_server.protocol.candidate import Closing
 from cbt_server.runtime.events import CLOCK_KINDS, Event, Kind
+from cbt_server.runtime.ws_send import send_text
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Connection:
             return False
         async with self._send_lock:
             try:
-                await self.ws.send_str(dump(message))
+                await send_text(self.ws, dump(message))
             except (ConnectionError, RuntimeError):
                 return False
         return True

@@ -27,6 +27,7 @@ from cbt_server.runtime.ws_common import (
     to_ws_error,
 )
 from cbt_server.runtime.ws_core import Fail, Grade, Plan, Send
+from cbt_server.runtime.ws_send import send_text
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class SocketHandler:
             await self.conn.send(message)
         elif not self.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await self.ws.send_str(message.model_dump_json())
+                await send_text(self.ws, message.model_dump_json())
 
     async def fail(self, error: BaseException, ref_seq: int | None = None) -> None:
         outcome = to_ws_error(error, ref_seq)
