@@ -91,6 +91,9 @@ class CandidateProtocol(Protocol):
     def handle(self, message: Message) -> Plan:
         if isinstance(message, msg.Hello):
             yield from self._hello(message)
+        elif isinstance(message, msg.Focus):
+            self._logged_in()
+            yield message  # counted for the proctor; no answer
         elif isinstance(message, msg.Submit):
             login = self._logged_in()
             applied = yield message
