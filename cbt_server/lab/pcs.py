@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.db.models import CandidateLab, LabPc, LabPcMac, Room
+from cbt_server.db.models import CandidateLab, ExamSession, LabPc, LabPcMac, Room
 from cbt_server.errors import InvalidInput, MacBound, NotFound, StaleAgent, UnknownPc
 from cbt_server.lab import seatmap
 from cbt_server.lab.seatmap import Place, Registration, SeatFile
 
 HEARTBEAT_SECONDS = 15
+OPEN_STATES = ("checkin", "started")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +296,16 @@ async def pc_at(session: AsyncSession, address: str | None) -> LabPc | None:
     if not address:
         return None
     return await session.scalar(select(LabPc).where(LabPc.address == address))
+
+
+async def exam_open(session: AsyncSession, room_id: int) -> bool:
+    """Whether a session of this room is open for check-in or running."""
+    found = await session.scalar(
+        select(ExamSession.id)
+        .where(ExamSession.room_id == room_id, ExamSession.state.in_(OPEN_STATES))
+        .limit(1)
+    )
+    return found is not None
 
 
 async def room_has_pcs(session: AsyncSession, room_id: int) -> bool:

@@ -93,13 +93,27 @@ def _pc_id(raw: str) -> int:
 
 async def whoami(request: web.Request) -> web.Response:
     """GET /api/v1/lab/seat: the seat of the PC this request comes from (by its address),
-    for the candidate page; ``{"seat": null}`` when this PC is not mapped."""
+    for the candidate page, and whether an exam is open in its room (for the kiosk);
+    ``{"seat": null}`` when this PC is not mapped."""
     async with request.app[SESSIONMAKER]() as session:
         pc = await pcs.pc_at(session, request.remote)
         room = await session.get(Room, pc.room_id) if pc and pc.room_id else None
-    answer: dict[str, Any] = {"seat": None, "spare": False, "room": None, "pc": None}
+        exam_open = room is not None and await pcs.exam_open(session, room.id)
+    answer: dict[str, Any] = {
+        "seat": None,
+        "spare": False,
+        "room": None,
+        "pc": None,
+        "exam_open": False,
+    }
     if pc is not None and room is not None:
-        answer = {"seat": pc.seat, "spare": pc.spare, "room": room.code, "pc": pc.hostname}
+        answer = {
+            "seat": pc.seat,
+            "spare": pc.spare,
+            "room": room.code,
+            "pc": pc.hostname,
+            "exam_open": exam_open,
+        }
     return web.json_response(answer, headers={"Cache-Control": "no-store"})
 
 
