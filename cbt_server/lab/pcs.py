@@ -208,7 +208,7 @@ async def accept_requested(session: AsyncSession, room: Room) -> int:
     rows = await session.execute(
         select(LabPc.hostname, LabPc.requested_seat).where(LabPc.requested_room == room.code)
     )
-    places = seatmap.accepted_places(rows.tuples().all())
+    places = seatmap.accepted_places((h, s) for h, s in rows.all())
     if not places:
         raise InvalidInput(f"no agent asked for a seat of room {room.code}")
     return await apply_places(session, room, places, replace=False)
@@ -371,4 +371,4 @@ async def focus_counts(
             CandidateLab.candidate_id, CandidateLab.focus_lost, CandidateLab.fullscreen_exits
         ).where(CandidateLab.candidate_id.in_(list(candidate_ids)))
     )
-    return {cid: (lost, exits) for cid, lost, exits in rows.tuples().all()}
+    return {cid: (lost, exits) for cid, lost, exits in rows.all()}
