@@ -2,7 +2,7 @@
 // Text reaches the page only through textContent; no inline script or style is used.
 import { ACTIONS, commandFor } from "./actions.js";
 import { ProctorConnection } from "./connection.js";
-import { renderFocus, watchPcs } from "./pcs.js";
+import { renderFocus, renderPc, watchPcs } from "./pcs.js";
 import {
   VIEW_LABELS,
   clockRuns,
@@ -103,6 +103,7 @@ function renderSeat(seat) {
   }
   card.querySelector(".answered").textContent = progress;
   renderFocus(card, seat);
+  renderPc(card, seat.seat);
   renderActions(card, seat);
   tickSeat(seat, card);
   return card;

@@ -4,6 +4,25 @@
 // a seat card's focus-loss figures. Text goes in through textContent only.
 
 const REFRESH_MS = 5000;
+const bySeat = new Map(); // seat number -> the PC mapped to it, from the last refresh
+
+/** A seat card's line about its PC: which one, online or not, what failed. */
+export function pcLine(pc) {
+  if (!pc) return "";
+  let text = `${pc.hostname} ${pc.online ? "在线" : "离线"}`;
+  if (pc.measured && pc.failing.length) text += ` · ${pc.failing.join(", ")} 未通过`;
+  return text;
+}
+
+export function renderPc(card, seatNo) {
+  const el = card.querySelector(".pc");
+  if (!el) return;
+  const pc = bySeat.get(seatNo);
+  el.hidden = !pc;
+  el.textContent = pcLine(pc);
+  card.dataset.pcOnline = pc ? String(pc.online) : "";
+  card.classList.toggle("pc-problem", Boolean(pc && (!pc.online || (pc.measured && pc.failing.length))));
+}
 
 /** The line a seat card shows about its exam window, or "" when nothing happened. */
 export function focusLine(seat) {
@@ -60,6 +79,11 @@ function renderPcs(view) {
     return tr;
   });
   body.replaceChildren(...rows);
+  bySeat.clear();
+  for (const pc of view.pcs) if (pc.seat !== null) bySeat.set(pc.seat, pc);
+  for (const card of document.querySelectorAll("#seats .seat[data-seat]")) {
+    renderPc(card, Number(card.dataset.seat));
+  }
   const summary = document.getElementById("pcs-summary");
   const online = view.pcs.filter((pc) => pc.online).length;
   let text = `${view.pcs.length} 台机位，${online} 台在线`;
