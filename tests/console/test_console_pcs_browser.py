@@ -17,7 +17,6 @@ from sqlalchemy import select, update
 
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
-from cbt_server.demo import SESSION_CODE
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.lab import pcs, seatmap
 from tests.candidate_web import pages

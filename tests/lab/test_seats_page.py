@@ -11,7 +11,6 @@ import pytest
 
 from lab_agent import seat as agent_seat
 from lab_agent.link import RefusedError
-
 from tests.lab.test_pcs_live import ADDRESSES, Lab, agent, body, lab, register_all
 
 __all__ = ["lab"]  # the fixture
