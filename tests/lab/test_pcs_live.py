@@ -372,3 +372,17 @@ async def test_focus_before_login_is_an_error(lab: Lab) -> None:
     answer = await client.recv()
     assert answer["type"] == "error" and answer["code"] == "hello_required"
     await client.close()
+
+
+async def test_only_the_lab_administrator_maps_and_only_agents_register(lab: Lab) -> None:
+    url = f"{lab.live.base_url}/api/v1/lab/rooms/{lab.room}/seats/rule"
+    async with aiohttp.ClientSession() as http:
+        proctor = {"Cookie": f"cbt_staff={lab.exam.proctor_cookie}"}
+        async with http.post(url, json={"first": "127.0.0.2"}, headers=proctor) as r:
+            assert r.status == 403
+        async with http.post(url, json={"first": "127.0.0.2"}) as r:
+            assert r.status == 401
+        async with http.post(lab.live.base_url + "/api/v1/lab/pcs", json=body(1)) as r:
+            assert r.status == 401
+        async with http.get(lab.live.base_url + "/api/v1/lab/pcs", headers=proctor) as r:
+            assert r.status == 403
