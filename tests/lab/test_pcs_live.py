@@ -70,9 +70,15 @@ async def _admin(live: LiveServer) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def lab(exam_server_factory: ExamServerFactory, sqlite_settings: Settings) -> Lab:
-    exam = await prepare_database(sqlite_settings, candidates=3)
-    live = await exam_server_factory(sqlite_settings)
+def lab_settings(settings: Settings) -> Settings:
+    """SQLite, and PostgreSQL when CBT_TEST_PG_URL is set."""
+    return settings.replace(sqlite_synchronous="NORMAL")
+
+
+@pytest.fixture
+async def lab(exam_server_factory: ExamServerFactory, lab_settings: Settings) -> Lab:
+    exam = await prepare_database(lab_settings, candidates=3)
+    live = await exam_server_factory(lab_settings)
     async with live.app[SESSIONMAKER].begin() as session:
         token = (await create_token(session, "lab-agents", "lab:report")).secret
     cookie, csrf = await _admin(live)
@@ -218,7 +224,7 @@ async def test_bad_mappings_are_refused_whole(lab: Lab) -> None:
 
 
 async def test_the_map_survives_a_restart_and_comes_back_from_its_file(
-    lab: Lab, exam_server_factory: ExamServerFactory, sqlite_settings: Settings
+    lab: Lab, exam_server_factory: ExamServerFactory, lab_settings: Settings
 ) -> None:
     await register_all(lab)
     url = f"/api/v1/lab/rooms/{lab.room}/seats"
@@ -228,7 +234,7 @@ async def test_the_map_survives_a_restart_and_comes_back_from_its_file(
     assert [p["seat"] for p in exported["pcs"]] == [1, 2, 3, None]
     await lab.live.runner.cleanup()
 
-    again = await exam_server_factory(sqlite_settings)
+    again = await exam_server_factory(lab_settings)
     lab.live = again
     assert (await lab.call("GET", url))[1] == exported
     # Wipe the room's map, then load the file back: the same map.

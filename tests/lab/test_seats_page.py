@@ -11,9 +11,9 @@ import pytest
 
 from lab_agent import seat as agent_seat
 from lab_agent.link import RefusedError
-from tests.lab.test_pcs_live import ADDRESSES, Lab, agent, body, lab, register_all
+from tests.lab.test_pcs_live import ADDRESSES, Lab, agent, body, lab, lab_settings, register_all
 
-__all__ = ["lab"]  # the fixture
+__all__ = ["lab", "lab_settings"]  # the fixtures
 
 
 async def post_form(lab: Lab, how: str, data: aiohttp.FormData) -> tuple[int, str]:
