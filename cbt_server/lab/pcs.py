@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.db.models import CandidateLab, ExamSession, LabPc, LabPcMac, Room
+from cbt_server import lab_readiness
+from cbt_server.db.models import CandidateLab, ExamSession, LabPc, LabPcMac, LabReport, Room
 from cbt_server.errors import InvalidInput, MacBound, NotFound, StaleAgent, UnknownPc
 from cbt_server.lab import seatmap
 from cbt_server.lab.seatmap import Place, Registration, SeatFile
+from lab_agent.bench import Baseline
 
 HEARTBEAT_SECONDS = 15
 OPEN_STATES = ("checkin", "started")
@@ -99,12 +101,23 @@ async def register(
             .values(address=None)
         )
     pc.address = address
+    failing, measured = list(reg.failing), reg.measured
+    if not measured:  # the PC's latest `check` report, if the server has one
+        report = await session.scalar(
+            select(LabReport.report)
+            .where(LabReport.hostname == reg.hostname)
+            .order_by(LabReport.id.desc())
+            .limit(1)
+        )
+        if report is not None:  # judged again by the server's rules, as readiness does
+            checks = lab_readiness.judge_report(report, Baseline())
+            failing, measured = [c.name for c in checks if not c.passed], True
     pc.facts = {
         "os": reg.os,
         "screen": reg.screen,
         "addresses": list(reg.addresses),
-        "failing": list(reg.failing),
-        "measured": reg.measured,
+        "failing": failing,
+        "measured": measured,
         "agent_version": reg.agent_version,
     }
     pc.requested_room, pc.requested_seat = reg.room, reg.seat
@@ -113,10 +126,8 @@ async def register(
     await session.flush()
     await _set_macs(session, pc, reg.macs)
     await session.flush()
-    room_code = None
-    if pc.room_id is not None:
-        room_code = (await session.get(Room, pc.room_id)).code  # type: ignore[union-attr]
-    return Registered(pc, pc.agent_id, room_code)
+    placed = await session.get(Room, pc.room_id) if pc.room_id is not None else None
+    return Registered(pc, pc.agent_id, placed.code if placed is not None else None)
 
 
 async def heartbeat(session: AsyncSession, pc_id: int, agent_id: str, now: datetime) -> LabPc:

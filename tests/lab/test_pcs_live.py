@@ -27,6 +27,7 @@ from cbt_server.tokens import create_token
 from lab_agent import seat as agent_seat
 from lab_agent.link import LabClient, RefusedError
 from tests.conftest import LiveServer
+from tests.lab_agent.reports import report
 from tests.runtime.conftest import ExamServerFactory
 from tests.runtime.exam_setup import Exam, prepare_database
 from tests.runtime.wsclient import Client, command, proctor_open
@@ -392,3 +393,25 @@ async def test_only_the_lab_administrator_maps_and_only_agents_register(lab: Lab
             assert r.status == 401
         async with http.get(lab.live.base_url + "/api/v1/lab/pcs", headers=proctor) as r:
             assert r.status == 403
+
+
+async def test_a_pc_registered_without_figures_takes_its_latest_check_report(lab: Lab) -> None:
+    slow = report("LAB-03", cpu__score_single=10.0)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            lab.live.base_url + "/api/v1/lab/reports",
+            json=slow,
+            headers={"Authorization": f"Bearer {lab.token}"},
+        ) as r,
+    ):
+        assert r.status == 201
+    client = agent(lab, 3)
+    try:
+        registration = body(3) | {"failing": [], "measured": False}
+        await asyncio.to_thread(agent_seat.register, client, registration)
+    finally:
+        client.close()
+    status, view = await lab.call("GET", "/api/v1/lab/pcs")
+    (pc,) = view["pcs"]
+    assert (pc["measured"], pc["failing"]) == (True, ["cpu"])
