@@ -76,6 +76,15 @@ async def _set_macs(session: AsyncSession, pc: LabPc, macs: Sequence[str]) -> No
             session.add(LabPcMac(mac=mac, pc_id=pc.id))
 
 
+async def _take_address(session: AsyncSession, address: str, hostname: str) -> None:
+    """The address moved to this PC (DHCP, a swapped PC): no other PC holds it now."""
+    await session.execute(
+        update(LabPc)
+        .where(LabPc.address == address, LabPc.hostname != hostname)
+        .values(address=None)
+    )
+
+
 async def register(
     session: AsyncSession, reg: Registration, address: str | None, now: datetime
 ) -> Registered:
@@ -94,12 +103,7 @@ async def register(
         pc = LabPc(hostname=reg.hostname, registered_at=now)
         session.add(pc)
     if address is not None:
-        # The address moved to this PC (DHCP, a swapped PC): nobody else holds it now.
-        await session.execute(
-            update(LabPc)
-            .where(LabPc.address == address, LabPc.hostname != reg.hostname)
-            .values(address=None)
-        )
+        await _take_address(session, address, reg.hostname)
     pc.address = address
     failing, measured = list(reg.failing), reg.measured
     if not measured:  # the PC's latest `check` report, if the server has one
@@ -130,8 +134,11 @@ async def register(
     return Registered(pc, pc.agent_id, placed.code if placed is not None else None)
 
 
-async def heartbeat(session: AsyncSession, pc_id: int, agent_id: str, now: datetime) -> LabPc:
-    """The agent of PC `pc_id` is alive; StaleAgent if a newer run registered since."""
+async def heartbeat(
+    session: AsyncSession, pc_id: int, agent_id: str, now: datetime, address: str | None = None
+) -> LabPc:
+    """The agent of PC `pc_id` is alive, seen from `address` (which follows the PC if its
+    address changed, DHCP); StaleAgent if a newer run registered since."""
     pc = await session.get(LabPc, pc_id)
     if pc is None:
         raise UnknownPc(f"PC {pc_id} is not registered (removed?): start the agent again")
@@ -141,6 +148,9 @@ async def heartbeat(session: AsyncSession, pc_id: int, agent_id: str, now: datet
             "started: this agent should stop (only one agent per PC)"
         )
     pc.last_heartbeat_at = now
+    if address is not None and address != pc.address:
+        await _take_address(session, address, pc.hostname)
+        pc.address = address
     return pc
 
 

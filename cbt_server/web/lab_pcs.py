@@ -71,7 +71,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     )
     pc_id = _pc_id(request.match_info["id"])
     async with request.app[SESSIONMAKER].begin() as session:
-        pc = await pcs.heartbeat(session, pc_id, beat.agent_id, utcnow())
+        pc = await pcs.heartbeat(session, pc_id, beat.agent_id, utcnow(), request.remote)
         room = await session.get(Room, pc.room_id) if pc.room_id is not None else None
         answer = {
             "id": pc.id,

@@ -164,6 +164,15 @@ async def test_heartbeat_and_a_stale_agent(lab: Lab) -> None:
         assert answer["seat"] is None
         second = await asyncio.to_thread(agent_seat.register, client, body(1))
         assert second.pc_id == first.pc_id
+        # The PC's address changes (DHCP): its next beat moves the address with it.
+        moved = LabClient(lab.live.base_url, lab.token, source_address="127.0.0.8")
+        try:
+            await asyncio.to_thread(moved.heartbeat, second.pc_id, second.agent_id)
+        finally:
+            moved.close()
+        assert (await seat_of(lab, "127.0.0.8"))["pc"] is None  # in no room yet
+        status, view = await lab.call("GET", "/api/v1/lab/pcs")
+        assert view["pcs"][0]["address"] == "127.0.0.8"
         with pytest.raises(RefusedError) as stale:
             await asyncio.to_thread(client.heartbeat, first.pc_id, first.agent_id)
         assert stale.value.code == "stale_agent"
