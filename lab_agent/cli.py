@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cbt-lab-agent",
         description=(
             "Check that this lab PC and its link to the CBT server meet the exam-site "
-            "requirements, print the verdict and send the report to the server. "
+            "requirements, print the verdict and send the report to the server (check, "
+            "bench); register the PC with the server and keep its heartbeat (register); "
+            "run the exam in a locked-down browser (kiosk). "
             "Exit code 0: the PC passes; 1: it fails a requirement; 2: something "
             "could not be measured (for example the server is unreachable)."
         ),

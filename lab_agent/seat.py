@@ -100,6 +100,7 @@ def keep_alive(
         f"{done.heartbeat_seconds:g} s\n"
     )
     count = 0
+    last: object = None
     while beats is None or count < beats:
         sleep(done.heartbeat_seconds)
         count += 1
@@ -116,6 +117,9 @@ def keep_alive(
             err.write(f"heartbeat failed, retrying: {exc}\n")
             client.close()
             continue
-        if isinstance(answer, dict) and answer.get("seat") is not None:
-            err.write(f"seat {answer['seat']} of room {answer.get('room')}\n")
+        place = (answer.get("room"), answer.get("seat")) if isinstance(answer, dict) else None
+        if place is not None and place != last:
+            last = place
+            where = f"seat {place[1]} of room {place[0]}" if place[1] else f"room {place[0]}"
+            err.write(f"this PC is {where if place[0] else 'in no room yet'}\n")
     return 0
