@@ -132,7 +132,10 @@ def command_line(found: Found, url: str, profile: str) -> list[str]:
         "--overscroll-history-navigation=0",  # no swipe back out of the exam
         "--disable-pinch",
         f"--proxy-server={DEAD_PROXY}",
-        f"--proxy-bypass-list={host}:{port}",
+        # Only the exam server goes direct. "<-loopback>" takes back Chromium's implicit
+        # direct route to the PC's own localhost services; it must come first (rules
+        # after it add back, before it it would also take the server's rule away).
+        f"--proxy-bypass-list=<-loopback>;{host}:{port}",
         "--password-store=basic",
     ]
     if found.kind == "edge":

@@ -86,7 +86,7 @@ def test_the_command_line_locks_the_browser_down() -> None:
         "--disable-extensions",
         "--disable-print-preview",
         "--proxy-server=http://127.0.0.1:9",
-        "--proxy-bypass-list=10.0.0.2:8080",
+        "--proxy-bypass-list=<-loopback>;10.0.0.2:8080",
     ):
         assert flag in command
     assert "--kiosk-printing" not in command  # it would print silently, not block printing
