@@ -149,6 +149,14 @@ async def test_the_page_learns_its_seat_and_its_focus_loss_reaches_the_seat_card
     await expect(card.locator(".focus")).to_have_text("⚠ 切屏 2 次", timeout=TIMEOUT_MS)
     await expect(card).to_have_attribute("data-focus-lost", "2")
     await pages.screen(candidate, "waiting")  # nothing blocked
+    # The unlock dialog offers the room's PCs; the one chosen is named in the command.
+    await card.locator('button[data-action="unlock"]').click()
+    await expect(console.locator("#pc-field")).to_be_visible()
+    await expect(console.locator("#dialog-pc option")).to_have_count(2)
+    await console.select_option("#dialog-pc", "LAB-HERE")
+    await console.fill("#dialog-reason", "换机测试")
+    await console.click("#dialog-confirm")
+    await expect(console.locator("#action-dialog")).to_be_hidden(timeout=TIMEOUT_MS)
     async with exam_server.app[SESSIONMAKER]() as db:
         actions = list(
             await db.scalars(
@@ -157,5 +165,9 @@ async def test_the_page_learns_its_seat_and_its_focus_loss_reaches_the_seat_card
                 )
             )
         )
+        unlock = await db.scalar(
+            select(models.AuditEntry).where(models.AuditEntry.action == "candidate.unlock")
+        )
     assert len(actions) == 2
+    assert unlock is not None and unlock.data == {"pc": "LAB-HERE"}
     assert watch.problems == []
