@@ -22,7 +22,7 @@ from cbt_server.db.migrate import upgrade
 from cbt_server.keys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.runtime.tasks import stop_tasks
 from cbt_server.settings import Settings
-from cbt_server.web import errors, health, lab, security, templates
+from cbt_server.web import errors, health, lab, lab_pcs, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
 from cbt_server.web.console import setup as setup_console
 from cbt_server.web.paperwork import setup as setup_paperwork
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_console(app)
     setup_paperwork(app)
     lab.setup(app)
+    lab_pcs.setup(app)
     setup_results_api(app)
     setup_candidate_pages(app)
     # The exam itself: /ws/candidate, /ws/proctor, deadlines and heartbeats. Its cleanup

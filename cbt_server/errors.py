@@ -109,3 +109,26 @@ class LoggedInElsewhere(Conflict, code="logged_in_elsewhere"):
 
 class PaperUnavailable(Conflict, code="paper_unavailable"):
     """No paper can be assembled for a candidate (blueprint or item pool missing/short)."""
+
+
+# --- lab PCs and seats (cbt_server/lab) -------------------------------------------------
+
+
+class UnknownPc(NotFound, code="unknown_pc"):
+    """No lab PC is registered under this name, id or address."""
+
+
+class WrongPc(Conflict, code="wrong_pc"):
+    """A candidate tried to log in at a PC that is not their seat's (nor an unlocked spare)."""
+
+
+class StaleAgent(Conflict, code="stale_agent"):
+    """A heartbeat from a lab agent run that a newer registration of its PC replaced."""
+
+
+class MacBound(Conflict, code="mac_bound"):
+    """A MAC address already belongs to another lab PC."""
+
+
+class DuplicateSeat(InvalidInput, code="duplicate_seat"):
+    """A seat mapping gives one seat to two PCs."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from . import __version__, bench, browsers, screen, sysinfo
+from . import __version__, bench, browsers, kiosk, screen, seat, sysinfo
 from .bench import Baseline, BenchmarkError
 from .link import LabClient, LinkFigures, ServerError, TransferProgress, mbps, throughput
 from .progress import Progress
@@ -35,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cbt-lab-agent",
         description=(
             "Check that this lab PC and its link to the CBT server meet the exam-site "
-            "requirements, print the verdict and send the report to the server. "
+            "requirements, print the verdict and send the report to the server (check, "
+            "bench); register the PC with the server and keep its heartbeat (register); "
+            "run the exam in a locked-down browser (kiosk). "
             "Exit code 0: the PC passes; 1: it fails a requirement; 2: something "
             "could not be measured (for example the server is unreachable)."
         ),
@@ -65,7 +68,61 @@ def build_parser() -> argparse.ArgumentParser:
         "--seconds", type=_positive, default=2.0, help="length of each benchmark run (default 2)"
     )
     _baseline_options(bench_cmd)
+
+    reg = commands.add_parser(
+        "register",
+        help="register this PC with the server and keep a heartbeat while running",
+        description="Tell the server this PC's name, MAC addresses, OS and screen (and the "
+        "failed checks of a `check --json` report), then beat every 15 s until stopped. "
+        "The lab administrator maps PCs to seats on the server.",
+    )
+    _server_options(reg)
+    reg.add_argument("--room", help="room code this PC stands in (asks for --seat there)")
+    reg.add_argument("--seat", type=_seat, help="the seat number this PC asks for")
+    reg.add_argument("--report", metavar="FILE", help="a report written by `check --json FILE`")
+    reg.add_argument("--once", action="store_true", help="register and exit (no heartbeat)")
+
+    kiosk_cmd = commands.add_parser(
+        "kiosk",
+        help="run the exam full screen in a locked-down Chromium, Chrome or Edge",
+        description="Start the installed Chromium-family browser in kiosk mode with a fresh "
+        "throw-away profile at the server's candidate page, nothing else reachable; start it "
+        "again if it is closed while an exam is open in this PC's room.",
+    )
+    _server_options(kiosk_cmd)
+    kiosk_cmd.add_argument(
+        "--browser", choices=kiosk.KINDS, help="which browser (default: first found)"
+    )
+    kiosk_cmd.add_argument("--seat", type=_seat, help="add ?seat=N to the page (manual fallback)")
+    kiosk_cmd.add_argument(
+        "--dry-run", action="store_true", help="print the command line, run nothing"
+    )
+    kiosk_cmd.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
     return parser
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server", required=True, metavar="URL", help="CBT server, e.g. http://10.0.0.2:8080"
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(ENV_TOKEN),
+        help=f"API token of scope lab:report (default: ${ENV_TOKEN})",
+    )
+    parser.add_argument(
+        "--source-address", metavar="IP", help="local address to connect from (several cards)"
+    )
+
+
+def _seat(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seat number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seat is 1 to 100000")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "bench":
             return run_bench(args, sys.stdout, sys.stderr)
+        if args.command == "register":
+            return run_register(args, sys.stderr)
+        if args.command == "kiosk":
+            return run_kiosk(args, sys.stdout, sys.stderr, kiosk.Platform.here())
         return run_check(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted: nothing was sent\n")
@@ -141,6 +202,60 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"Report sent to {client.url('reports')}\n")
         passed = _server_agrees(answer, passed, err)
     return EXIT_PASS if passed else EXIT_FAIL
+
+
+def run_register(args: argparse.Namespace, err: TextIO) -> int:
+    """Register this PC, then keep its heartbeat (until Ctrl+C) unless ``--once``."""
+    try:
+        client = LabClient(args.server, args.token, source_address=args.source_address)
+        failing = _failing_checks(args.report) if args.report else None
+        body = seat.this_pc(client, failing, args.room, args.seat)
+        if args.once:
+            done = seat.register(client, body)
+            err.write(f"registered as PC {done.pc_id} ({body['hostname']})\n")
+            return EXIT_PASS
+        return seat.keep_alive(client, body, err)
+    except (ValueError, ServerError) as exc:
+        return _fail(err, str(exc))
+
+
+def _failing_checks(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        return [str(c["name"]) for c in report["checks"] if not c["passed"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"--report {path}: not a report written by `check --json` ({exc})"
+        ) from None
+
+
+def run_kiosk(args: argparse.Namespace, out: TextIO, err: TextIO, platform: kiosk.Platform) -> int:
+    """Print the kiosk's command line (``--dry-run``) or run the browser."""
+    try:
+        if args.dry_run:
+            return kiosk.dry_run(args.server, platform, args.browser, args.seat, args.json, out)
+        client = LabClient(args.server, args.token, source_address=args.source_address)
+
+        def exam_open() -> bool:
+            try:
+                answer = client.seat()
+            except ServerError:
+                return True  # the server unreachable mid-exam: keep the exam on screen
+            finally:
+                client.close()
+            return bool(isinstance(answer, dict) and answer.get("exam_open"))
+
+        return kiosk.run(
+            args.server,
+            platform,
+            browser=args.browser,
+            seat=args.seat,
+            exam_open=exam_open,
+            err=err,
+        )
+    except (ValueError, kiosk.KioskError) as exc:
+        return _fail(err, str(exc))
 
 
 def _server_agrees(answer: object, passed: bool, err: TextIO) -> bool:

@@ -61,7 +61,13 @@ def mbps(nbytes: int, seconds: float) -> float:
 class LabClient:
     """HTTP client for the server's lab endpoints, over one kept-alive connection."""
 
-    def __init__(self, server: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        source_address: str | None = None,
+    ):
         parts = urlsplit(server.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
@@ -78,6 +84,7 @@ class LabClient:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.token = token
         self.timeout = timeout
+        self.source = (source_address, 0) if source_address else None
         self._conn: http.client.HTTPConnection | None = None
 
     def url(self, endpoint: str, query: dict[str, Any] | None = None) -> str:
@@ -177,6 +184,22 @@ class LabClient:
         body = json.dumps(report, ensure_ascii=False).encode("utf-8")
         return self._call("POST", "reports", body, {"Content-Type": "application/json"})
 
+    def register(self, registration: dict[str, Any]) -> Any:
+        """Register this PC (``POST pcs``); the answer holds its id and this run's agent id."""
+        body = json.dumps(registration, ensure_ascii=False).encode("utf-8")
+        return self._call("POST", "pcs", body, {"Content-Type": "application/json"})
+
+    def heartbeat(self, pc_id: int, agent_id: str) -> Any:
+        """This run of the agent still runs on PC ``pc_id``; the answer holds its seat."""
+        body = json.dumps({"agent_id": agent_id}).encode("utf-8")
+        return self._call(
+            "POST", f"pcs/{pc_id}/heartbeat", body, {"Content-Type": "application/json"}
+        )
+
+    def seat(self) -> Any:
+        """The seat the server maps this PC to, and whether its room has an exam open."""
+        return self._call("GET", "seat")
+
     def _call(
         self,
         method: str,
@@ -215,10 +238,16 @@ class LabClient:
         if self._conn is None:
             if self.scheme == "https":
                 self._conn = http.client.HTTPSConnection(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                    self.host,
+                    self.port,
+                    timeout=self.timeout,
+                    source_address=self.source,
+                    context=ssl.create_default_context(),
                 )
             else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self._conn = http.client.HTTPConnection(
+                    self.host, self.port, timeout=self.timeout, source_address=self.source
+                )
         return self._conn
 
 
@@ -273,8 +302,28 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+REFUSALS = ("stale_agent", "unknown_pc", "mac_bound", "invalid_input")
+"""Error codes of the PC endpoints the agent acts on (the others keep the plain message)."""
+
+
+class RefusedError(ServerError):
+    """The server understood the request and refused it: ``code`` says why
+    (``stale_agent``, ``unknown_pc``, ``mac_bound``, ...)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _raise_status(url: str, status: int, reason: str, body: bytes) -> None:
     text = body[:300].decode("utf-8", errors="replace").strip()
+    try:
+        error = json.loads(body.decode("utf-8"))["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        code = message = ""
+    if code in REFUSALS:
+        raise RefusedError(f"{url} refused (HTTP {status}, {code}): {message}", code)
     if status in (401, 403):
         raise ServerError(
             f"{url} refused the request (HTTP {status} {reason}): pass --token with a "

@@ -13,6 +13,7 @@ from cbt_server.cli.centre import centre_group
 from cbt_server.cli.core import cli
 from cbt_server.cli.db import db_group
 from cbt_server.cli.demo import demo
+from cbt_server.cli.lab import lab_group
 from cbt_server.cli.package import package_group
 from cbt_server.cli.roster import roster_group
 from cbt_server.cli.serve import serve
@@ -36,6 +37,7 @@ for command in (
     user_group,
     audit_group,
     centre_group,
+    lab_group,
 ):
     cli.add_command(command)
 

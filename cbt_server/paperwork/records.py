@@ -40,6 +40,8 @@ INCIDENT_LABELS: dict[str, str] = {
     "candidate.resume": "恢复",
     "candidate.extra_time": "延长时间",
     "candidate.unlock": "解锁换机",
+    "candidate.focus_lost": "考试窗口失去焦点",
+    "candidate.fullscreen_exit": "退出全屏",
     "candidate.force_submit": "强制交卷",
     "candidate.absent": "标记缺考",
     "candidate.timeout": "到时自动交卷",
@@ -248,6 +250,8 @@ def _detail(entry: AuditEntry) -> str:
         if isinstance(data.get(key), int):
             parts.append(f"座位 {data[key]}")
             break
+    if isinstance(data.get("pc"), str):
+        parts.append(f"机位 {data['pc']}")
     return "；".join(parts)
 
 

@@ -31,6 +31,7 @@ class MessageType(StrEnum):
     FLAG = "flag"
     SUBMIT = "submit"
     PING = "ping"
+    FOCUS = "focus"  # the exam window lost focus or left full screen
     # proctor -> server (also `hello` and `ping`)
     OPEN_CHECKIN = "open_checkin"
     START = "start"

@@ -65,7 +65,22 @@ class Ping(Message):
     type: Literal["ping"] = "ping"
 
 
-CandidateInbound = Annotated[Hello | Answer | Flag | Submit | Ping, Field(discriminator="type")]
+FocusEvent = Literal["blur", "fullscreen_exit"]
+
+
+class Focus(Message):
+    """The exam window lost focus (`blur`) or left full screen (`fullscreen_exit`) at
+    `at` (the PC's clock, for the record); the server counts it for the proctor. Not
+    answered, never blocking: a page that lost focus by accident just carries on."""
+
+    type: Literal["focus"] = "focus"
+    event: FocusEvent
+    at: AwareDatetime | None = None
+
+
+CandidateInbound = Annotated[
+    Hello | Answer | Flag | Submit | Ping | Focus, Field(discriminator="type")
+]
 
 # --- server -> client -----------------------------------------------------------------
 

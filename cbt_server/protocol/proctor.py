@@ -66,9 +66,12 @@ class SeatCommand(Sequenced):
 
 
 class Unlock(SeatCommand):
-    """Let a candidate log in again at another PC; their current connection is closed."""
+    """Let a candidate log in again at another PC; their current connection is closed.
+    `pc` names that PC (a lab PC's hostname, e.g. the room's spare); without it any PC of
+    the room will do."""
 
     type: Literal["unlock"] = "unlock"
+    pc: Annotated[str, Field(min_length=1, max_length=255)] | None = None
 
 
 class ForceSubmit(SeatCommand):
@@ -127,6 +130,8 @@ class SeatView(Message):
     submit_reason: SubmitReason | None = None
     score: float | None = None
     passed: bool | None = None
+    focus_lost: Annotated[int, Field(ge=0)] = 0
+    fullscreen_exits: Annotated[int, Field(ge=0)] = 0
 
 
 class Room(Message):

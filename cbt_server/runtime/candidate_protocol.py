@@ -9,6 +9,7 @@ carries out its effects (see `ws_core`).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
@@ -46,6 +47,8 @@ HANDLED = (
 
 Change = msg.Answer | msg.Flag
 
+FOCUS_PER_MINUTE = 20
+
 POLICY_VIOLATION = 1008
 """The close code of a connection whose login was taken over elsewhere."""
 
@@ -74,6 +77,8 @@ class CandidateProtocol(Protocol):
         self.login: LoggedIn | None = None
         self.group: list[Change] = []
         """Answers and flags taken and not yet saved."""
+        self.focus_times: deque[float] = deque()
+        """When the focus reports of the last minute came (monotonic seconds)."""
 
     # --- frames in ------------------------------------------------------------------------
 
@@ -91,6 +96,10 @@ class CandidateProtocol(Protocol):
     def handle(self, message: Message) -> Plan:
         if isinstance(message, msg.Hello):
             yield from self._hello(message)
+        elif isinstance(message, msg.Focus):
+            self._logged_in()
+            if self._focus_allowed():
+                yield message  # counted for the proctor; no answer
         elif isinstance(message, msg.Submit):
             login = self._logged_in()
             applied = yield message
@@ -99,6 +108,18 @@ class CandidateProtocol(Protocol):
                 yield Grade(login.candidate_id)
         else:  # pragma: no cover - the parser admits no other type
             raise ProtocolError(ErrorCode.UNEXPECTED, f"unexpected {message!r}")
+
+    def _focus_allowed(self) -> bool:
+        """At most FOCUS_PER_MINUTE focus reports a minute are stored per connection: a
+        real window loses focus a few times an exam, a client sending thousands is not
+        let flood the audit log (the rest are dropped, silently)."""
+        now = self.monotonic()
+        while self.focus_times and now - self.focus_times[0] >= 60.0:
+            self.focus_times.popleft()
+        if len(self.focus_times) >= FOCUS_PER_MINUTE:
+            return False
+        self.focus_times.append(now)
+        return True
 
     def _logged_in(self) -> LoggedIn:
         if self.login is None:

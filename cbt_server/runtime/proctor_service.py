@@ -23,6 +23,7 @@ from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
+from cbt_server.lab import pcs as lab_pcs
 from cbt_server.protocol import ErrorCode, Message, ProtocolError
 from cbt_server.protocol import proctor as msg
 from cbt_server.runtime.candidate.rows import get_row, lock_candidate
@@ -208,7 +209,10 @@ async def unlock(order: Order, command: msg.Unlock) -> None:
     if CandidateState(candidate.state) is CandidateState.ABSENT:
         raise InvalidTransition("cannot unlock an absent candidate")
     candidate.unlocked = True
-    await order.record("candidate.unlock", exam, candidate, command.reason)
+    pc = await lab_pcs.unlock_to(order.db, candidate.id, exam.room_id, command.pc)
+    await order.record(
+        "candidate.unlock", exam, candidate, command.reason, {"pc": pc} if pc else None
+    )
     order.events.append(Event(Kind.CANDIDATE_UNLOCKED, exam.id, candidate.id))
 
 
@@ -306,6 +310,7 @@ async def seat_views(
     ids = [c.id for c in candidates]
     facts = await session_clock_facts(session, exam, candidates, policy)
     answered = await _answered_counts(session, ids)
+    focus = await lab_pcs.focus_counts(session, ids)
     sizes = await _paper_sizes(session, ids, {} if paper_sizes is None else paper_sizes)
     results: dict[int, models.Result] = {}
     if ids:
@@ -336,6 +341,8 @@ async def seat_views(
                 submit_reason=SubmitReason(c.submit_reason) if c.submit_reason else None,
                 score=result.score if result else None,
                 passed=result.passed if result else None,
+                focus_lost=focus.get(c.id, (0, 0))[0],
+                fullscreen_exits=focus.get(c.id, (0, 0))[1],
             )
         )
     return views

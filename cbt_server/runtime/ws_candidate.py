@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.keys import LOGIN_LIMITS, ROOM_STATES, RUNTIME
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime.candidate import changes, views
+from cbt_server.runtime.candidate import changes, focus, views
 from cbt_server.runtime.candidate import login as logins
 from cbt_server.runtime.candidate import submit as submits
 from cbt_server.runtime.candidate.rows import Holding
@@ -72,6 +72,10 @@ class CandidateHandler(SocketHandler):
             login = self._login()
             request = submits.SubmitRequest(login.candidate_id, login.conn_id, effect.seq)
             return await self.rt.group.run_batched(_submit_all, request)
+        if isinstance(effect, msg.Focus):
+            login = self._login()
+            report = focus.FocusReport(login.candidate_id, login.conn_id, effect)
+            return await self.rt.group.run(lambda s, ev: focus.record(s, report, self.rt.now(), ev))
         if isinstance(effect, Read):
             return await self._told(effect.source, effect.event)
         if isinstance(effect, msg.Hello):
@@ -103,6 +107,7 @@ class CandidateHandler(SocketHandler):
                 conn_id=conn_id,
                 now=self.rt.now(),
                 events=events,
+                address=self.protocol.remote,
             )
 
         # With the logins of a room arriving together, or reconnecting during the exam,

@@ -130,6 +130,16 @@ TABLE: list[Row] = [
         "/api/v1/lab/readiness",
         statuses(401, 200, 403, 403, 403, 403, 403),
     ),  # fmt: skip
+    # Lab PCs and seats (issue 21): the map is the lab administrator's; the console's
+    # list of the room's PCs is every reader of the session's.
+    Row("GET", "/lab/seats", "/lab/seats", statuses(303, 200, 403, 403, 403, 403, 403)),
+    Row(
+        "POST",
+        "/lab/seats/{code}/{how}",
+        "/lab/seats/NOPE/accept",
+        statuses(401, 400, 403, 403, 403, 403, 403),
+    ),  # fmt: skip
+    Row("GET", "/api/staff/sessions/{code}/pcs", "/api/staff/sessions/S1/pcs", S1_DATA),
     # Last: signs the user out.
     Row("POST", "/staff/logout", "/staff/logout", statuses(401, 303, 303, 303, 303, 303, 303)),
 ]

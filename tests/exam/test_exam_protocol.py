@@ -80,6 +80,8 @@ CANDIDATE_IN: list[Message] = [
     c.Flag(seq=3, item_id="m1", flagged=True),
     c.Submit(seq=4),
     c.Ping(),
+    c.Focus(event="blur", at=NOW),
+    c.Focus(event="fullscreen_exit"),
 ]
 
 CANDIDATE_OUT: list[Message] = [
@@ -163,6 +165,7 @@ PROCTOR_IN: list[Message] = [
     p.Resume(seq=6, candidate_id=5, reason="换机完成"),
     p.ExtraTime(seq=7, candidate_id=5, seconds=300, reason="换机耽误"),
     p.Unlock(seq=8, candidate_id=5, reason="换到 12 号机"),
+    p.Unlock(seq=8, candidate_id=5, reason="换到备用机", pc="LAB-SPARE"),
     p.ForceSubmit(seq=9, candidate_id=5, reason="违纪"),
     p.MarkAbsent(seq=10, candidate_id=6),
     p.Note(seq=11, text="09:05 考场正常开考"),

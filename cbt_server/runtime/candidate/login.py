@@ -17,6 +17,7 @@ from cbt_server.db import models
 from cbt_server.errors import AlreadyLoggedIn, LoginFailed
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.state import CandidateState, SessionState
+from cbt_server.lab import pcs as lab_pcs
 from cbt_server.runtime.candidate.rows import (
     CANDIDATE_ROLE,
     Holding,
@@ -51,12 +52,15 @@ async def login(
     conn_id: str,
     now: datetime,
     events: list[Event],
+    address: str | None = None,
 ) -> LoggedIn:
-    """Log a candidate in on connection `conn_id`.
+    """Log a candidate in on connection `conn_id`, coming from `address`.
 
     A candidate who logged in before may come back only with the resume token of that
     login (same PC), or after a proctor unlocked them (another PC): then the new login
-    takes over and the old connection, wherever it is, is told to close.
+    takes over and the old connection, wherever it is, is told to close. In a room with
+    registered lab PCs a new login must come from the PC of the candidate's seat, or the
+    PC a proctor unlocked them to (`lab.pcs.check_login`); a resumed one proved that.
     """
     found = await session.scalar(
         select(models.Candidate.id).where(models.Candidate.ticket == ticket.strip())
@@ -85,6 +89,18 @@ async def login(
             )
     else:
         token = secrets.token_urlsafe(24)
+    pc = None
+    if not resumed:
+        pc = await lab_pcs.check_login(
+            session,
+            candidate_id=candidate.id,
+            seat=candidate.seat,
+            room_id=exam.room_id,
+            unlocked=candidate.unlocked,
+            address=address,
+        )
+    if seat is None and pc is not None:
+        seat = pc.seat
 
     if new_state in (CandidateState.CHECKED_IN, CandidateState.ANSWERING, CandidateState.PAUSED):
         await ensure_papers(session, cipher, exam, [candidate])
@@ -110,7 +126,8 @@ async def login(
             CANDIDATE_ROLE,
             "candidate.login",
             audit.candidate_target(exam.code, candidate.ticket),
-            data={"seat": seat, "state": new_state.value},
+            data={"seat": seat, "state": new_state.value}
+            | ({"pc": pc.hostname} if pc is not None else {}),
             at=now,
         )
     return LoggedIn(candidate.id, exam.id, conn_id, token)

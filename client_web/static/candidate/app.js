@@ -28,6 +28,7 @@ import {
   submitRequested,
 } from './state.js';
 import { KEYS, local, readSeat, session } from './storage.js';
+import * as lockdown from './lockdown.js';
 
 const ID_NUMBER = /^\d{17}[\dX]$/;
 
@@ -145,6 +146,7 @@ function submitLogin(event) {
   }
   ui.loginMessage(null);
   session.remove(KEYS.confirmed);
+  lockdown.enterFullscreen();
   startLogin(ticket, idNumber);
 }
 
@@ -232,6 +234,13 @@ async function boot() {
   app.textSize = Number.isInteger(size) ? Math.max(0, Math.min(TEXT_SIZES - 1, size)) : 1;
   wire();
   ui.renderSeat(seat, invalid);
+  lockdown.watch();
+  // A mapped lab PC: the server's seat wins over one typed into the address (?seat=).
+  const mapped = await lockdown.serverSeat();
+  if (mapped !== null) {
+    app.seat = mapped;
+    ui.renderSeat(mapped, null);
+  }
   const saved = session.get(KEYS.login);
   render();
   if (saved && typeof saved.ticket === 'string' && typeof saved.idNumber === 'string') {

@@ -55,7 +55,7 @@ export const ACTIONS = {
   unlock: {
     label: "解锁",
     title: "解锁换机 Unlock to change seat",
-    text: "该考生当前的连接将被断开，可在另一台考试机上重新登录，已保存的答案全部保留。",
+    text: "该考生当前的连接将被断开，可在指定的机位（如备用机）上重新登录，已保存的答案全部保留。",
     reason: "required",
   },
   force_submit: {
@@ -75,7 +75,7 @@ export const ACTIONS = {
 };
 
 /** The protocol command for an action (without `seq`). */
-export function commandFor(action, candidateId, { reason, minutes }) {
+export function commandFor(action, candidateId, { reason, minutes, pc = null }) {
   switch (action) {
     case "open_checkin":
     case "start":
@@ -88,9 +88,12 @@ export function commandFor(action, candidateId, { reason, minutes }) {
       return { type: "note", text: reason };
     case "extra_time":
       return { type: "extra_time", candidate_id: candidateId, seconds: minutes * 60, reason };
+    case "unlock":
+      return pc
+        ? { type: action, candidate_id: candidateId, reason, pc }
+        : { type: action, candidate_id: candidateId, reason };
     case "pause":
     case "resume":
-    case "unlock":
     case "force_submit":
     case "mark_absent":
       return { type: action, candidate_id: candidateId, reason };

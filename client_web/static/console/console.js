@@ -2,6 +2,7 @@
 // Text reaches the page only through textContent; no inline script or style is used.
 import { ACTIONS, commandFor } from "./actions.js";
 import { ProctorConnection } from "./connection.js";
+import { renderFocus, renderPc, watchPcs } from "./pcs.js";
 import {
   VIEW_LABELS,
   clockRuns,
@@ -127,6 +128,8 @@ function renderSeat(seat) {
     progress += ` · ${seat.score} 分${seat.passed ? " 合格" : " 不合格"}`;
   }
   card.querySelector(".answered").textContent = progress;
+  renderFocus(card, seat);
+  renderPc(card, seat.seat);
   renderActions(card, seat);
   tickSeat(seat, card);
   return card;
@@ -260,6 +263,7 @@ function openDialog(action, seat) {
   document.getElementById("dialog-text").textContent = spec.text;
   document.getElementById("dialog-warning").hidden = !spec.irreversible;
   document.getElementById("minutes-field").hidden = !spec.minutes;
+  document.getElementById("pc-field").hidden = action !== "unlock";
   const reasonField = document.getElementById("reason-field");
   const reason = document.getElementById("dialog-reason");
   reasonField.hidden = spec.reason === "none";
@@ -293,7 +297,8 @@ async function confirmDialog(event) {
   const confirmButton = document.getElementById("dialog-confirm");
   confirmButton.disabled = true;
   try {
-    await connection.send(commandFor(current.action, current.candidateId, { reason, minutes }));
+    const pc = document.getElementById("dialog-pc").value || null;
+    await connection.send(commandFor(current.action, current.candidateId, { reason, minutes, pc }));
     dialog.close();
     showMessage(`已执行：${spec.title}`);
   } catch (error) {
@@ -324,6 +329,7 @@ const connection = new ProctorConnection({
   onLink: setLink,
 });
 connection.open();
+watchPcs(root.dataset.sessionCode);
 
 window.setInterval(() => {
   for (const seat of state.seats.values()) {

@@ -1,0 +1,1 @@
+"""Lab PCs: registration by the lab agent, seat maps, who may log in where."""
