@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.auth.policy import Role
-from cbt_server.db.models import User
+from cbt_server.db.models import LoginLock, User
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 ROLES = tuple(role.value for role in Role)
@@ -61,9 +61,23 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def unlock_user(session: AsyncSession, username: str, actor: str = "cli") -> None:
-    """Lift a lockout after repeated failed logins (audited)."""
+    """Lift every lockout of an account after failed logins, from every address and
+    account-wide, and forget its failure counts (audited). The server reads these from
+    the database at each sign-in, so this holds at once in every worker process."""
     user = await session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}")
-    user.failed_logins, user.locked_until = 0, None
-    await audit.record(session, actor, "", "user.unlock", f"user:{user.username}")
+    locks = list(await session.scalars(select(LoginLock).where(LoginLock.user_id == user.id)))
+    addresses = sorted(lock.address for lock in locks if lock.locked_until is not None)
+    await session.execute(delete(LoginLock).where(LoginLock.user_id == user.id))
+    was_locked = user.locked_until is not None
+    user.failed_logins, user.locked_until, user.failures_since = 0, None, None
+    await audit.record(
+        session,
+        actor,
+        "",
+        "user.unlock",
+        f"user:{user.username}",
+        "",
+        {"account_locked": was_locked, "addresses_locked": addresses},
+    )

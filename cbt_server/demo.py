@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.accounts import create_user, hash_password
@@ -120,8 +120,8 @@ async def _proctor_password(session: AsyncSession, exam: models.ExamSession) -> 
         user = await create_user(session, PROCTOR, password, "proctor", "演示监考员")
     else:
         user.password_hash = hash_password(password)
-        user.failed_logins = 0
-        user.locked_until = None
+        user.failed_logins, user.locked_until, user.failures_since = 0, None, None
+        await session.execute(delete(models.LoginLock).where(models.LoginLock.user_id == user.id))
     # The demo proctor is also the examiner leader (考评组长), so the demo can be signed.
     assignment = await session.get(models.Assignment, (user.id, exam.id))
     if assignment is None:
