@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server.auth.config import AuthConfig
-from cbt_server.db.models import AuditEntry, LoginLock
+from cbt_server.db.models import AuditEntry, LoginLock, User
 from cbt_server.settings import Settings
 from tests.auth.factories import PASSWORD, new_client, try_login
 from tests.conftest import LiveServer
@@ -74,3 +74,26 @@ async def test_after_an_unlock_the_count_starts_afresh(
         await _unlock(settings, "proctor")
         statuses = [(await try_login(http, base, "proctor", "x")).status for _ in range(3)]
         assert statuses == [401, 401, 423]
+
+
+async def test_parallel_failures_are_each_counted_once(
+    configured_server: Callable[[AuthConfig], Awaitable[LiveServer]],
+    sessionmaker: Maker,
+) -> None:
+    """Failures racing each other (on PostgreSQL, as on several worker processes) are
+    counted one after another under the account's row lock: none is lost."""
+    config = AuthConfig(login_attempts=100, lockout_threshold=100, account_lockout_threshold=100)
+    base = (await configured_server(config)).base_url
+
+    async def fail(n: int) -> int:
+        async with new_client(local_address=f"127.0.0.{2 + n % 2}") as http:
+            return (await try_login(http, base, "supervisor", f"guess {n}")).status
+
+    assert await asyncio.gather(*(fail(n) for n in range(8))) == [401] * 8
+    async with sessionmaker() as db:
+        counts = dict(
+            (row.address, row.failed_logins) for row in await db.scalars(select(LoginLock))
+        )
+        user = await db.scalar(select(User).where(User.username == "supervisor"))
+    assert counts == {"127.0.0.2": 4, "127.0.0.3": 4}
+    assert user is not None and user.failed_logins == 8
