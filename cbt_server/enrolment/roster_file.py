@@ -20,8 +20,9 @@ from typing import Any
 from cbt_server import idcard
 from cbt_server.errors import InvalidInput
 from item_bank import catalogue
+from item_bank.importers.base import reason_of
 from item_bank.importers.safezip import SafeZip, UnsafeZip
-from item_bank.importers.sheets import SheetTooLarge, reason_of, workbook_sheets
+from item_bank.importers.sheets import SheetTooLarge, workbook_sheets
 from item_bank.importers.xlsx_csv import decode_csv
 
 COLUMNS = {

@@ -27,12 +27,6 @@ class SheetTooLarge(ValueError):
         """True if the row limit was passed, False if the column limit."""
 
 
-def reason_of(error: BaseException) -> str:
-    """What went wrong, never empty: some openpyxl and zipfile errors have no message."""
-    text = str(error).strip()
-    return text if text else f"{type(error).__name__} {error!r}".strip()
-
-
 def column_name(number: int) -> str:
     """A column's letters as a spreadsheet shows them (1 -> A, 16384 -> XFD)."""
     letters = ""

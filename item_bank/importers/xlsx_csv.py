@@ -26,9 +26,10 @@ from item_bank.importers.base import (
     ImportIssue,
     ImportResult,
     import_file,
+    reason_of,
 )
 from item_bank.importers.safezip import SafeZip, UnsafeZip
-from item_bank.importers.sheets import SheetTooLarge, reason_of, workbook_sheets
+from item_bank.importers.sheets import SheetTooLarge, workbook_sheets
 from item_bank.model import Item, ItemType, Option, SourceRef
 from item_bank.text import clean_text
 from item_bank.validate import item_problems

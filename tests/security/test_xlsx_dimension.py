@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from cbt_server.enrolment.roster import RosterRejected, parse_rows, read_table
-from item_bank.importers.sheets import SheetTooLarge, column_name, reason_of, workbook_sheets
+from item_bank.importers.base import reason_of
+from item_bank.importers.sheets import SheetTooLarge, column_name, workbook_sheets
 from item_bank.importers.xlsx_csv import parse_xlsx
 from tests.handmade_xlsx import one_sheet, with_dimension
 from tests.item_bank.test_xlsx_csv import ELECTRICIAN, HEADER, ROWS
