@@ -5,6 +5,8 @@ Passwords are hashed with argon2id (argon2-cffi defaults).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, select
@@ -58,6 +60,19 @@ async def create_user(
 async def list_users(session: AsyncSession) -> list[User]:
     """Every staff account, by role, then username."""
     return list(await session.scalars(select(User).order_by(User.role, User.username)))
+
+
+async def address_locks(session: AsyncSession, now: datetime) -> dict[int, list[str]]:
+    """The client addresses each account is locked from at `now`, by user id."""
+    rows = await session.execute(
+        select(LoginLock.user_id, LoginLock.address)
+        .where(LoginLock.locked_until > now)
+        .order_by(LoginLock.user_id, LoginLock.address)
+    )
+    locks: dict[int, list[str]] = {}
+    for user_id, address in rows:
+        locks.setdefault(user_id, []).append(address)
+    return locks
 
 
 async def unlock_user(session: AsyncSession, username: str, actor: str = "cli") -> None:

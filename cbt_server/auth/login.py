@@ -208,6 +208,7 @@ async def log_in(
             await revoke(db, replaces, now)
         if row.failed_logins or row.locked_until:
             await db.delete(row)  # a success from this address clears its count
+        fresh.locked_until = None  # an account-wide lock, if any, has run out
         secret, session_row = await open_session(db, fresh, now, config, client)
         await audit.record(db, fresh.username, fresh.role, "login.success", "", "", data)
         return LoginOutcome(LoginStatus.OK, secret, principal_of(session_row, fresh))

@@ -77,6 +77,10 @@ async def test_five_failures_lock_the_account_from_that_address_only(
     # The owner of the account, at another PC, is not locked out.
     async with new_client(local_address="127.0.0.2") as http:
         assert (await try_login(http, base, "leader")).status == 303
+    # The lab administrator sees where the account is locked from.
+    http, _ = await signed_in(base, "admin")
+    async with http, http.get(f"{base}/staff/users") as page:
+        assert "在 127.0.0.1 上锁定" in await page.text()
     async with sessionmaker() as db:
         user = await db.scalar(select(User).where(User.username == "leader"))
         lock = await db.get(LoginLock, (site_user(user), "127.0.0.1"))
