@@ -5,14 +5,16 @@ Passwords are hashed with argon2id (argon2-cffi defaults).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.auth.policy import Role
-from cbt_server.db.models import User
+from cbt_server.db.models import LoginLock, User
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 ROLES = tuple(role.value for role in Role)
@@ -60,10 +62,37 @@ async def list_users(session: AsyncSession) -> list[User]:
     return list(await session.scalars(select(User).order_by(User.role, User.username)))
 
 
+async def address_locks(session: AsyncSession, now: datetime) -> dict[int, list[str]]:
+    """The client addresses each account is locked from at `now`, by user id."""
+    rows = await session.execute(
+        select(LoginLock.user_id, LoginLock.address)
+        .where(LoginLock.locked_until > now)
+        .order_by(LoginLock.user_id, LoginLock.address)
+    )
+    locks: dict[int, list[str]] = {}
+    for user_id, address in rows:
+        locks.setdefault(user_id, []).append(address)
+    return locks
+
+
 async def unlock_user(session: AsyncSession, username: str, actor: str = "cli") -> None:
-    """Lift a lockout after repeated failed logins (audited)."""
+    """Lift every lockout of an account after failed logins, from every address and
+    account-wide, and forget its failure counts (audited). The server reads these from
+    the database at each sign-in, so this holds at once in every worker process."""
     user = await session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}")
-    user.failed_logins, user.locked_until = 0, None
-    await audit.record(session, actor, "", "user.unlock", f"user:{user.username}")
+    locks = list(await session.scalars(select(LoginLock).where(LoginLock.user_id == user.id)))
+    addresses = sorted(lock.address for lock in locks if lock.locked_until is not None)
+    await session.execute(delete(LoginLock).where(LoginLock.user_id == user.id))
+    was_locked = user.locked_until is not None
+    user.failed_logins, user.locked_until, user.failures_since = 0, None, None
+    await audit.record(
+        session,
+        actor,
+        "",
+        "user.unlock",
+        f"user:{user.username}",
+        "",
+        {"account_locked": was_locked, "addresses_locked": addresses},
+    )

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from cbt_server import runtime
+from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.routes import setup as setup_staff_auth
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.checkpoint import checkpoint_forever
@@ -64,7 +65,7 @@ def create_app(settings: Settings) -> web.Application:
     templates.setup(app)
     setup_static(app)
     health.setup(app)
-    setup_staff_auth(app)
+    setup_staff_auth(app, AuthConfig(account_lockout_threshold=settings.staff_login_account_limit))
     setup_console(app)
     setup_paperwork(app)
     lab.setup(app)

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,8 +131,8 @@ async def _proctor_password(
         else:
             password = secrets.token_urlsafe(12)
             user.password_hash = hash_password(password)
-        user.failed_logins = 0
-        user.locked_until = None
+        user.failed_logins, user.locked_until, user.failures_since = 0, None, None
+        await session.execute(delete(models.LoginLock).where(models.LoginLock.user_id == user.id))
     # The demo proctor is also the examiner leader (考评组长), so the demo can be signed.
     assignment = await session.get(models.Assignment, (user.id, exam.id))
     if assignment is None:

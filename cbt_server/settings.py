@@ -136,6 +136,14 @@ class Settings:
         "Largest HTTP request body accepted (rosters, item files, packages), in bytes.",
         _positive_int,
     )
+    staff_login_account_limit: int = _setting(
+        50,
+        "CBT_STAFF_LOGIN_ACCOUNT_LIMIT",
+        "Failed staff logins for one account from all addresses together in 15 minutes "
+        "that lock it everywhere for 15 minutes (5 from one address lock it from that "
+        "address only).",
+        _positive_int,
+    )
     log_level: str = _setting(
         "INFO", "CBT_LOG_LEVEL", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")
     )

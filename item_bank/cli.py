@@ -37,6 +37,7 @@ from item_bank.importers import (
     is_blueprint_file,
 )
 from item_bank.importers import Format as ImportFormat
+from item_bank.importers.base import reason_of
 from item_bank.model import Blueprint, Item
 from item_bank.seal import (
     SealError,
@@ -167,7 +168,9 @@ def import_command(
             hook(report.items)
             stored = True
         except Exception as exc:  # noqa: BLE001 - the hook is the server's; report, don't crash
-            store_error = ImportIssue("(item store)", "", f"storing failed, nothing stored: {exc}")
+            store_error = ImportIssue(
+                "(item store)", "", f"storing failed, nothing stored: {reason_of(exc)}"
+            )
     if as_json:
         data = report.to_json()
         if store_error is not None:

@@ -8,11 +8,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
-from cbt_server.accounts import ROLES, create_user, list_users
+from cbt_server.accounts import ROLES, address_locks, create_user, list_users
 from cbt_server.auth.assignments import assign, list_assignments
+from cbt_server.auth.lockout import is_locked
 from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
-from cbt_server.auth.web import page_context, read_form, require, require_page, see_other
+from cbt_server.auth.web import now_of, page_context, read_form, require, require_page, see_other
 from cbt_server.enrolment.sessions import session_codes
 from cbt_server.errors import DomainError
 from cbt_server.keys import SESSIONMAKER
@@ -24,6 +25,9 @@ async def _page(
 ) -> web.Response:
     async with request.app[SESSIONMAKER]() as db:
         users = await list_users(db)
+        now = now_of(request.app)
+        locks = await address_locks(db, now)
+        locked = {u.id for u in users if is_locked(u.locked_until, now)}
         sessions = await session_codes(db)
         assignments = await list_assignments(db)
     return render(
@@ -32,6 +36,8 @@ async def _page(
         page_context(
             principal,
             users=users,
+            locked=locked,
+            locked_from=locks,
             sessions=sessions,
             assignments=assignments,
             roles=ROLES,

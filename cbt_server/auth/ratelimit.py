@@ -1,9 +1,11 @@
 """The one sliding-window rate limiter, kept in memory per server process: staff sign-in
-counts every attempt with it, candidate login (`runtime/login_limit.py`) only failures.
+counts every attempt per client address with it, candidate login
+(`runtime/login_limit.py`) only failures.
 
 With several processes each keeps its own window, so the effective limit is the limit
-times the number of processes; the per-account lockout (stored in the database) is the
-guard that holds across processes.
+times the number of processes; the staff lockout (`lockout.py`, counted in the database)
+is the guard that holds across processes. No staff limit here is keyed by username: a
+stranger could fill it and lock the account's owner out, and no unlock could reach it.
 """
 
 from __future__ import annotations

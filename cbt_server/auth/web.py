@@ -250,11 +250,10 @@ async def login_submit(request: web.Request) -> web.Response:
             username=username,
             next_path=next_path,
         )
-    limiter = app[LOGIN_LIMITER]
-    moment = time.monotonic()
-    wait = limiter.hit(f"addr:{request.remote}", moment)
-    if wait is None and username:
-        wait = limiter.hit(f"user:{username.lower()}", moment)
+    # Attempts are limited per client address only: a limit per username would let
+    # anyone lock a proctor out. Guesses at one account are counted in the database
+    # (auth/lockout.py), per address and, much more loosely, from all addresses.
+    wait = app[LOGIN_LIMITER].hit(f"addr:{request.remote}", time.monotonic())
     if wait is not None:
         response = _login_page(
             request,
@@ -277,15 +276,19 @@ async def login_submit(request: web.Request) -> web.Response:
         client_of(request),
         # a new sign-in replaces whatever session this browser had
         replaces=session_id_of(old_secret[:256]) if old_secret else None,
+        address=request.remote or "",
     )
     if outcome.status is LoginStatus.LOCKED:
         until = outcome.locked_until.astimezone().strftime("%H:%M") if outcome.locked_until else ""
+        here = outcome.lock_scope == "address"
         return _login_page(
             request,
             token,
             status=423,
-            error=f"该账户因多次登录失败已被锁定，请于 {until} 后再试。"
-            f"This account is locked after repeated failures; retry after {until}.",
+            error=f"该账户{'在本机' if here else ''}因多次登录失败已被锁定，请于 {until} 后再试"
+            f"{'（其他计算机不受影响）' if here else ''}。"
+            f"This account is locked {'from this computer ' if here else ''}after repeated "
+            f"failures; retry after {until}.",
             username=username,
             next_path=next_path,
         )

@@ -86,7 +86,9 @@ def user_assign(ctx: click.Context, username: str, session_code: str, leader: bo
 @click.option("--username", required=True)
 @click.pass_context
 def user_unlock(ctx: click.Context, username: str) -> None:
-    """Lift a lockout after repeated failed logins."""
+    """Lift every lock of an account after failed logins (from each address and
+    account-wide) and forget its failure counts; takes effect at once on a running
+    server."""
     from cbt_server.accounts import unlock_user
 
     in_db(ctx, lambda session: unlock_user(session, username))
@@ -96,10 +98,14 @@ def user_unlock(ctx: click.Context, username: str) -> None:
 @listing_command(user_group)
 def user_list(ctx: click.Context, as_json: bool) -> None:
     """List staff accounts and their session assignments."""
-    from cbt_server.accounts import list_users
+    from cbt_server.accounts import address_locks, list_users
     from cbt_server.auth.assignments import list_assignments
+    from cbt_server.auth.lockout import is_locked
+    from cbt_server.db.types import utcnow
 
     async def rows(session: AsyncSession) -> list[dict[str, Any]]:
+        now = utcnow()
+        locks = await address_locks(session, now)
         duties: dict[str, list[str]] = {}
         for view in await list_assignments(session):
             duties.setdefault(view.username, []).append(
@@ -108,7 +114,11 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
         return [
             {
                 **pick(u, "username", "display_name", "role", "disabled"),
-                "locked_until": u.locked_until.isoformat() if u.locked_until else None,
+                # locked everywhere until (null when not, or no longer, locked)
+                "locked_until": u.locked_until.isoformat()
+                if u.locked_until and is_locked(u.locked_until, now)
+                else None,
+                "locked_from": locks.get(u.id, []),  # addresses it is locked from
                 "sessions": duties.get(u.username, []),
             }
             for u in await list_users(session)
@@ -117,6 +127,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     def line(row: dict[str, Any]) -> str:
         sessions = ", ".join(row["sessions"]) or "-"
         flags = " locked" if row["locked_until"] else ""
+        flags += f" locked from {' '.join(row['locked_from'])}" if row["locked_from"] else ""
         flags += " disabled" if row["disabled"] else ""
         return f"{row['username']}\t{row['role']}\t{row['display_name']}\t{sessions}{flags}"
 

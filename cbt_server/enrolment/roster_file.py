@@ -20,7 +20,9 @@ from typing import Any
 from cbt_server import idcard
 from cbt_server.errors import InvalidInput
 from item_bank import catalogue
+from item_bank.importers.base import reason_of
 from item_bank.importers.safezip import SafeZip, UnsafeZip
+from item_bank.importers.sheets import SheetTooLarge, workbook_sheets
 from item_bank.importers.xlsx_csv import decode_csv
 
 COLUMNS = {
@@ -34,6 +36,7 @@ COLUMNS = {
 }
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_COLUMNS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,23 +117,17 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
         SafeZip(data)  # sizes, ratios and names checked before openpyxl unpacks anything
     except UnsafeZip as error:
         raise RosterRejected([Problem(None, None, f"not a usable .xlsx file: {error}")]) from None
-    import openpyxl  # only spreadsheet imports pay for it
-
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types on bad files
-        raise RosterRejected([Problem(None, None, f"not a readable workbook: {error}")]) from None
-    try:
-        for sheet in workbook.worksheets:
-            rows: list[tuple[int, list[Any]]] = []
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if number > MAX_ROWS + 1:
-                    raise RosterRejected([Problem(None, None, f"more than {MAX_ROWS} rows")])
-                rows.append((number, list(values)))
+        for _title, rows in workbook_sheets(data, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS):
             if any(_text(v) for _, row in rows for v in row):
                 return rows
-    finally:
-        workbook.close()
+    except SheetTooLarge as error:
+        header = f" (a header and {MAX_ROWS} candidates)" if error.rows else ""
+        raise RosterRejected([Problem(None, None, f"{error}{header}")]) from None
+    except Exception as error:  # openpyxl raises many types on bad files
+        raise RosterRejected(
+            [Problem(None, None, f"not a readable workbook: {reason_of(error)}")]
+        ) from None
     raise RosterRejected([Problem(None, None, "the workbook has no rows")])
 
 

@@ -8,6 +8,13 @@ from pathlib import Path
 
 from item_bank.model import Item
 
+
+def reason_of(error: BaseException) -> str:
+    """What went wrong, never empty: some openpyxl and zipfile errors have no message."""
+    text = str(error).strip()
+    return text if text else f"{type(error).__name__} {error!r}".strip()
+
+
 # Large enough for a real bank, small enough that a stray huge file fails fast.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 

@@ -13,6 +13,8 @@ import io
 import zipfile
 from pathlib import PurePosixPath
 
+from item_bank.importers.base import reason_of
+
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_BYTES = 300 * 1024 * 1024
@@ -45,7 +47,7 @@ class SafeZip:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise UnsafeZip(f"not a readable zip archive: {exc}") from None
+            raise UnsafeZip(f"not a readable zip archive: {reason_of(exc)}") from None
         problems = check_members(infos)
         if problems:
             raise UnsafeZip("; ".join(problems[:5]))
@@ -66,7 +68,7 @@ class SafeZip:
             with self._zip.open(info) as handle:
                 data = handle.read(info.file_size + 1)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
-            raise UnsafeZip(f"{name}: cannot be read: {exc}") from None
+            raise UnsafeZip(f"{name}: cannot be read: {reason_of(exc)}") from None
         if len(data) > info.file_size:
             raise UnsafeZip(f"{name}: inflates beyond its declared size")
         return data

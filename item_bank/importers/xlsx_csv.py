@@ -26,14 +26,19 @@ from item_bank.importers.base import (
     ImportIssue,
     ImportResult,
     import_file,
+    reason_of,
 )
 from item_bank.importers.safezip import SafeZip, UnsafeZip
+from item_bank.importers.sheets import SheetTooLarge, workbook_sheets
 from item_bank.model import Item, ItemType, Option, SourceRef
 from item_bank.text import clean_text
 from item_bank.validate import item_problems
 
 LETTERS = "ABCDEF"
 HEADER_SEARCH_ROWS = 10
+MAX_ROWS = 50_000
+"""Rows with data in one sheet (a bank of 50,000 items is far past any real one)."""
+MAX_COLUMNS = 100
 
 TYPE_NAMES: dict[str, ItemType] = {
     "单选": "single",
@@ -87,9 +92,11 @@ def parse_xlsx(
     except UnsafeZip as exc:
         return ImportResult.failed(source, "", f"not a usable .xlsx file: {exc}")
     try:
-        sheets = _xlsx_sheets(raw)
+        sheets = list(workbook_sheets(raw, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS))
+    except SheetTooLarge as exc:
+        return ImportResult.failed(source, "", f"workbook too large: {exc}")
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on bad files
-        return ImportResult.failed(source, "", f"not a readable .xlsx workbook: {exc}")
+        return ImportResult.failed(source, "", f"not a readable .xlsx workbook: {reason_of(exc)}")
     errors: list[ImportIssue] = []
     items: list[Item] = []
     warnings: list[ImportIssue] = []
@@ -144,23 +151,6 @@ def decode_csv(raw: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
-
-
-def _xlsx_sheets(raw: bytes) -> list[tuple[str, list[tuple[int, list[Any]]]]]:
-    import openpyxl  # imported here: only spreadsheet imports pay for it
-
-    workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    try:
-        sheets = []
-        for sheet in workbook.worksheets:
-            rows = [
-                (number, list(values))
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-            sheets.append((sheet.title, [(n, r) for n, r in rows if any(_has(v) for v in r)]))
-        return sheets
-    finally:
-        workbook.close()
 
 
 def _has(value: Any) -> bool:

@@ -18,7 +18,7 @@ from cbt_server.accounts import verify_password
 from cbt_server.cli import cli, main
 from cbt_server.db.engine import make_engine, make_sessionmaker
 from cbt_server.db.migrate import upgrade
-from cbt_server.db.models import AuditEntry, User
+from cbt_server.db.models import AuditEntry, LoginLock, User
 from tests.auth.factories import seed_site
 
 T = TypeVar("T")
@@ -152,13 +152,36 @@ def test_unlock(cbt: Callable[..., tuple[int, str, str]], db_url: str) -> None:
         user = await session.scalar(select(User).where(User.username == "proctor"))
         assert user is not None
         user.locked_until = datetime(2999, 1, 1, tzinfo=UTC)
+        session.add(
+            LoginLock(
+                user_id=user.id,
+                address="10.0.0.7",
+                failed_logins=0,
+                locked_until=datetime(2999, 1, 1, tzinfo=UTC),
+            )
+        )
+        session.add(
+            LoginLock(user_id=user.id, address="10.0.0.8", failed_logins=2, locked_until=None)
+        )
+        leader = await session.scalar(select(User).where(User.username == "leader"))
+        assert leader is not None
+        leader.locked_until = datetime(2000, 1, 1, tzinfo=UTC)  # run out long ago
 
     in_db(db_url, lock)
     code, out, _ = cbt("user", "list", "--json")
-    assert next(r for r in json.loads(out) if r["username"] == "proctor")["locked_until"]
+    rows = {r["username"]: r for r in json.loads(out)}
+    assert rows["proctor"]["locked_until"] and rows["proctor"]["locked_from"] == ["10.0.0.7"]
+    assert rows["leader"]["locked_until"] is None and rows["leader"]["locked_from"] == []
+    assert "locked from 10.0.0.7" in cbt("user", "list")[1]
     assert cbt("user", "unlock", "--username", "proctor")[0] == 0
     code, out, _ = cbt("user", "list", "--json")
-    assert next(r for r in json.loads(out) if r["username"] == "proctor")["locked_until"] is None
+    row = next(r for r in json.loads(out) if r["username"] == "proctor")
+    assert row["locked_until"] is None and row["locked_from"] == []
+
+    async def counts(session: AsyncSession) -> int:
+        return len(list(await session.scalars(select(LoginLock))))
+
+    assert in_db(db_url, counts) == 0
 
 
 def test_audit_verify_finds_an_edited_entry(

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cbt_server.auth.config import AuthConfig
-from cbt_server.auth.lockout import LockState, after_failure, after_success, is_locked
+from cbt_server.auth.lockout import LockRule, LockState, after_failure, is_locked
 from cbt_server.auth.ratelimit import SlidingWindow
 
 NOW = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
-CONFIG = AuthConfig()
+CONFIG = AuthConfig().address_rule
 
 
 def test_five_failures_lock_for_fifteen_minutes() -> None:
@@ -31,13 +31,23 @@ def test_count_restarts_after_an_expired_lock() -> None:
 
 
 def test_threshold_and_duration_are_configurable() -> None:
-    config = AuthConfig(lockout_threshold=2, lockout_seconds=60)
+    config = AuthConfig(lockout_threshold=2, lockout_seconds=60).address_rule
     state = after_failure(LockState(1, None), NOW, config)
     assert state.locked_until == NOW + timedelta(seconds=60)
 
 
-def test_success_clears() -> None:
-    assert after_success() == LockState(0, None)
+def test_the_account_wide_count_is_kept_within_its_window() -> None:
+    rule = AuthConfig().account_rule
+    assert rule == LockRule(50, 15 * 60, 15 * 60)
+    state = LockState(0, None)
+    for _ in range(49):
+        state = after_failure(state, NOW, rule)
+    assert state == LockState(49, None, NOW)
+    locked = after_failure(state, NOW + timedelta(minutes=14), rule)
+    assert locked.locked_until == NOW + timedelta(minutes=29)
+    # Failures spread wider than the window never add up to a lock.
+    late = after_failure(state, NOW + timedelta(minutes=15), rule)
+    assert late == LockState(1, None, NOW + timedelta(minutes=15))
 
 
 def test_config_refuses_nonsense() -> None:

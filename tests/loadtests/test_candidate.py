@@ -249,3 +249,17 @@ def test_submit_and_record() -> None:
     assert record["paper_items"] == 2 and record["bytes_sent"] == 10
     assert [a["seq"] for a in record["answers"]] == [1]
     assert c.submit_acked
+
+
+def test_a_superseded_answer_below_the_mark_is_not_resent() -> None:
+    """protocol.md §3: both changes to I1 were committed and both acks were lost; the
+    state shows the newer one. The older is not sent again (it would overwrite it)."""
+    c, _ = client()
+    c.receive(state(paper=PAPER, cstate="answering"))
+    c.new_answer("I1", ["A"])
+    c.new_answer("I1", ["B"])
+    assert len(c.due_frames()) == 2
+    c.hello()
+    c.receive(state(acked_seq=2, answers={"I1": ["B"]}, cstate="answering"))
+    assert c.due_frames() == []
+    assert c.seq == 2 and c.all_acked and not c.errors
