@@ -1,6 +1,6 @@
 """staff lockout per client address (login_locks) and an account-wide window
 
-Revision ID: 0006_login_locks
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06 10:15:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import cbt_server.db.types
 
-revision = "0006_login_locks"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
