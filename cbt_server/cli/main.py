@@ -8,6 +8,7 @@ import sys
 import click
 
 from cbt_server.cli.audit import audit_group
+from cbt_server.cli.backup import backup, restore
 from cbt_server.cli.blueprint import blueprint_group
 from cbt_server.cli.centre import centre_group
 from cbt_server.cli.core import cli
@@ -36,6 +37,8 @@ for command in (
     user_group,
     audit_group,
     centre_group,
+    backup,
+    restore,
 ):
     cli.add_command(command)
 
