@@ -26,6 +26,7 @@ from cbt_server.backup.archive import read_checked as read_checked_backup
 from cbt_server.backup.keyseal import unseal
 from cbt_server.backup.take import KEYS_DIR, database_kind, sqlite_file
 from cbt_server.backup.verify import Verification, verify_restored
+from cbt_server.db.migrate import alembic_config
 from cbt_server.settings import Settings
 
 _KEY_NAME = re.compile(rf"{KEYS_DIR}/[A-Za-z0-9][A-Za-z0-9._-]{{0,100}}")
@@ -62,6 +63,23 @@ def open_keys(manifest: Manifest, passphrase: str) -> dict[str, bytes]:
 
 def _empty_folder(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+
+def check_schema(manifest: Manifest) -> None:
+    """Refuse a backup whose schema this server's migrations do not know (a newer one)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    revision = manifest.schema_revision
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        known = None
+    if not revision or known is None:
+        raise BackupError(
+            f"the backup's database schema {revision!r} is unknown to this server: install "
+            f"the version that made it ({manifest.raw.get('server_version', '?')}) or a newer one"
+        )
 
 
 async def check_target(settings: Settings, manifest: Manifest) -> None:
@@ -129,6 +147,7 @@ def _undo(settings: Settings, data_existed: bool) -> None:
 async def restore_backup(settings: Settings, backup: Path, passphrase: str) -> Restored:
     """Check, restore and verify the backup at `backup` into the settings' empty target."""
     manifest = read_checked_backup(backup)
+    check_schema(manifest)
     await check_target(settings, manifest)
     keys = open_keys(manifest, passphrase)
     if manifest.kind == "postgresql":

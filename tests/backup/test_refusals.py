@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,16 +85,28 @@ async def test_an_altered_manifest_is_refused(
     spare: Settings, backup: Path, tmp_path: Path
 ) -> None:
     altered = tmp_path / "altered.tar"
-    with tarfile.open(backup) as source, tarfile.open(altered, "w") as out:
+    rewrite_manifest(backup, altered, lambda m: m["row_counts"].update(results=99))
+    await refused(spare, altered, "manifest was altered")
+
+
+def rewrite_manifest(
+    source_path: Path, out_path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
+    with tarfile.open(source_path) as source, tarfile.open(out_path, "w") as out:
         for member in source.getmembers():
             data = source.extractfile(member).read()  # type: ignore[union-attr]
             if member.name == MANIFEST:
                 manifest = json.loads(data)
-                manifest["row_counts"]["results"] = 99
+                change(manifest)
                 data = json.dumps(manifest).encode()
                 member.size = len(data)
             out.addfile(member, io.BytesIO(data))
-    await refused(spare, altered, "manifest was altered")
+
+
+async def test_a_newer_schema_is_refused(spare: Settings, backup: Path, tmp_path: Path) -> None:
+    newer = tmp_path / "newer.tar"
+    rewrite_manifest(backup, newer, lambda m: m["database"].update(schema_revision="9999"))
+    await refused(spare, newer, "schema '9999' is unknown to this server")
 
 
 async def test_a_wrong_passphrase_is_refused(spare: Settings, backup: Path) -> None:
