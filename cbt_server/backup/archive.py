@@ -67,10 +67,12 @@ def describe_members(members: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
 
 
 def write_archive(out: Path, manifest: Mapping[str, Any], members: Mapping[str, Path]) -> None:
-    """Write the tar at `out` all at once: a temporary file beside it, synced, renamed."""
+    """Write the tar at `out` all at once: a temporary file beside it, synced, renamed.
+    Readable by its owner only (mode 0600): the database holds candidates' ID numbers."""
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
-        with tmp.open("wb") as raw:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as raw:
             with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
                 info = tarfile.TarInfo(MANIFEST)

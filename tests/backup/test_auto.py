@@ -58,6 +58,7 @@ async def test_the_server_backs_up_while_check_in_is_open(
     kept = backups_in(folder)
     assert len(kept) == 2
     for path in kept:
+        assert path.stat().st_mode & 0o777 == 0o600  # ID numbers inside
         manifest = read_checked(path)
         assert manifest.row_counts["candidates"] == 2
         assert set(open_keys(manifest, PASSPHRASE)) == {
