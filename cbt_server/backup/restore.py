@@ -115,14 +115,19 @@ def _write_keys(data_path: Path, keys: dict[str, bytes]) -> None:
             os.fsync(handle.fileno())
 
 
-async def _write_database(settings: Settings, backup: Path, manifest: Manifest) -> None:
+def _restore_tool(manifest: Manifest) -> str:
+    made_by = manifest.raw["database"].get("pg_dump")
+    return pg_tools.check_restore_tool(made_by if isinstance(made_by, int) else 0)
+
+
+async def _write_database(
+    settings: Settings, backup: Path, manifest: Manifest, pg_restore: str
+) -> None:
     if manifest.kind == "sqlite":
         target = sqlite_file(settings)
         target.parent.mkdir(parents=True, exist_ok=True)
         extract_member(backup, manifest, manifest.database_member, target)
         return
-    made_by = manifest.raw["database"].get("pg_dump")
-    pg_restore = pg_tools.check_restore_tool(made_by if isinstance(made_by, int) else 0)
     with tempfile.TemporaryDirectory(prefix="cbt-restore-") as work:
         dump_file = Path(work) / manifest.database_member
         extract_member(backup, manifest, manifest.database_member, dump_file)
@@ -150,14 +155,12 @@ async def restore_backup(settings: Settings, backup: Path, passphrase: str) -> R
     check_schema(manifest)
     await check_target(settings, manifest)
     keys = open_keys(manifest, passphrase)
-    if manifest.kind == "postgresql":
-        made_by = manifest.raw["database"].get("pg_dump")
-        pg_tools.check_restore_tool(made_by if isinstance(made_by, int) else 0)
+    pg_restore = _restore_tool(manifest) if manifest.kind == "postgresql" else ""
     data_existed = settings.data_path.exists()
     try:
         settings.data_path.mkdir(parents=True, exist_ok=True)
         _write_keys(settings.data_path, keys)
-        await _write_database(settings, backup, manifest)
+        await _write_database(settings, backup, manifest, pg_restore)
     except BaseException:
         _undo(settings, data_existed)
         raise

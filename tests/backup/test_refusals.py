@@ -130,3 +130,13 @@ async def test_a_database_with_data_is_refused(
     with pytest.raises(BackupError, match=reason):
         await restore_backup(target, backup, PASSPHRASE)
     assert not target.data_path.exists()
+
+
+async def test_restore_without_the_postgresql_tools(
+    spare: Settings, backup: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    if spare.is_sqlite:  # SQLite needs no outside tool
+        assert (await restore_backup(spare, backup, PASSPHRASE)).verification.ok
+    else:
+        await refused(spare, backup, "pg_restore not found on PATH")
