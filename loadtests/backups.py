@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from loadtests.stats import summarize
+
 PASSPHRASE = "load test backup passphrase"
 _PREFIX, _SUFFIX = "cbt-backup-", "Z.tar"
 
@@ -26,24 +28,56 @@ def backup_env(workdir: Path, every_s: float) -> dict[str, str]:
     }
 
 
-def backup_figures(workdir: Path) -> dict[str, Any]:
-    """How many backups were written, how long each took (from the start time in its
-    name to its file's last change) and how big they were."""
-    seconds: list[float] = []
-    sizes: list[int] = []
+def backup_windows(workdir: Path) -> list[tuple[float, float, int]]:
+    """(start, end, bytes) of each backup written: from the start time in its name to its
+    file's last change (the rename that completed it)."""
+    windows = []
     for path in sorted((workdir / "backups").glob(f"{_PREFIX}*{_SUFFIX}")):
         stamp = path.name[len(_PREFIX) : -len(_SUFFIX)]
         began = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC).timestamp()
         stat = path.stat()
-        seconds.append(stat.st_mtime - began)
-        sizes.append(stat.st_size)
-    if not seconds:
-        return {"count": 0}
+        windows.append((began, stat.st_mtime, stat.st_size))
+    return windows
+
+
+def _overlaps(at: float, ms: float, windows: list[tuple[float, float, int]]) -> bool:
+    done = at + ms / 1000.0
+    return any(start < done and at < end for start, end, _ in windows)
+
+
+def ack_split(
+    records: list[dict[str, Any]], windows: list[tuple[float, float, int]]
+) -> dict[str, dict[str, Any]]:
+    """Ack times of the answers waiting while a backup ran, beside all the others of the
+    same run: a comparison that the machine's load at the time does not skew."""
+    during: list[float] = []
+    outside: list[float] = []
+    for record in records:
+        for answer in record.get("answers", []) if record.get("kind") == "candidate" else []:
+            ms, at = answer.get("ack_ms"), answer.get("at")
+            if ms is None or at is None:
+                continue
+            (during if _overlaps(float(at), float(ms), windows) else outside).append(float(ms))
+    points = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
     return {
-        "count": len(seconds),
+        "during_backup": {"n": len(during), **summarize(during, points, digits=1)},
+        "outside": {"n": len(outside), **summarize(outside, points, digits=1)},
+    }
+
+
+def backup_figures(workdir: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many backups were written, how long they took and how big they were, and the
+    ack times during them against the rest (`ack_split`)."""
+    windows = backup_windows(workdir)
+    if not windows:
+        return {"count": 0}
+    seconds = [end - start for start, end, _ in windows]
+    return {
+        "count": len(windows),
         "seconds": {
             "p50": round(statistics.median(seconds), 3),
             "max": round(max(seconds), 3),
         },
-        "bytes_max": max(sizes),
+        "bytes_max": max(size for _, _, size in windows),
+        "ack_ms": ack_split(records, windows),
     }

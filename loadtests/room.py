@@ -459,7 +459,7 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         if killer is not None:
             outcome.extras["server_kill"] = killer.figures
         if config.backup_every_s is not None:
-            outcome.report["backups"] = backup_figures(workdir)
+            outcome.report["backups"] = backup_figures(workdir, records)
         if config.keep:
             say(f"work folder kept: {workdir}")
         return outcome

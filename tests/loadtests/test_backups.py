@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cbt_server.settings import load_settings
 from loadtests.backups import backup_env, backup_figures
@@ -28,9 +29,26 @@ def test_figures_from_names_and_times(tmp_path: Path) -> None:
         path.write_bytes(b"x" * (100 + n))
         os.utime(path, (start + took, start + took))
     (folder / "notes.txt").write_text("not a backup")
-    assert backup_figures(tmp_path) == {
-        "count": 2,
-        "seconds": {"p50": 1.0, "max": 1.5},
-        "bytes_max": 101,
-    }
-    assert backup_figures(tmp_path / "elsewhere") == {"count": 0}
+    records: list[dict[str, Any]] = [
+        {"kind": "proctor"},
+        {
+            "kind": "candidate",
+            "answers": [
+                {"at": began.timestamp() - 1.0, "ack_ms": 1500.0},  # waiting as the 1st began
+                {"at": began.timestamp() + 10.2, "ack_ms": 700.0},  # sent during the 2nd
+                {"at": began.timestamp() + 3.0, "ack_ms": 10.0},
+                {"at": began.timestamp() + 4.0, "ack_ms": 30.0},
+                {"at": began.timestamp() + 5.0, "ack_ms": None},  # never acknowledged
+            ],
+        },
+    ]
+    figures = backup_figures(tmp_path, records)
+    assert figures["count"] == 2
+    assert figures["seconds"] == {"p50": 1.0, "max": 1.5}
+    assert figures["bytes_max"] == 101
+    assert figures["ack_ms"]["during_backup"]["n"] == 2
+    assert figures["ack_ms"]["during_backup"]["p50"] == 1100.0
+    assert figures["ack_ms"]["outside"]["n"] == 2
+    assert figures["ack_ms"]["outside"]["p99"] is not None
+    assert figures["ack_ms"]["outside"]["p99"] <= 30.0
+    assert backup_figures(tmp_path / "elsewhere", records) == {"count": 0}
