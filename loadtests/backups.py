@@ -40,15 +40,16 @@ def backup_windows(workdir: Path) -> list[tuple[float, float, int]]:
     return windows
 
 
-def _overlaps(at: float, ms: float, windows: list[tuple[float, float, int]]) -> bool:
-    done = at + ms / 1000.0
-    return any(start < done and at < end for start, end, _ in windows)
+def _sent_during(at: float, windows: list[tuple[float, float, int]]) -> bool:
+    # By the time an answer was sent, not by overlap: a slow ack overlaps more of
+    # anything, and counting overlaps would call slow acks "during" for being slow.
+    return any(start <= at < end for start, end, _ in windows)
 
 
 def ack_split(
     records: list[dict[str, Any]], windows: list[tuple[float, float, int]]
 ) -> dict[str, dict[str, Any]]:
-    """Ack times of the answers waiting while a backup ran, beside all the others of the
+    """Ack times of the answers sent while a backup ran, beside all the others of the
     same run: a comparison that the machine's load at the time does not skew."""
     during: list[float] = []
     outside: list[float] = []
@@ -57,7 +58,7 @@ def ack_split(
             ms, at = answer.get("ack_ms"), answer.get("at")
             if ms is None or at is None:
                 continue
-            (during if _overlaps(float(at), float(ms), windows) else outside).append(float(ms))
+            (during if _sent_during(float(at), windows) else outside).append(float(ms))
     points = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
     return {
         "during_backup": {"n": len(during), **summarize(during, points, digits=1)},

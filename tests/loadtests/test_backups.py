@@ -34,8 +34,9 @@ def test_figures_from_names_and_times(tmp_path: Path) -> None:
         {
             "kind": "candidate",
             "answers": [
-                {"at": began.timestamp() - 1.0, "ack_ms": 1500.0},  # waiting as the 1st began
+                {"at": began.timestamp() + 0.1, "ack_ms": 1500.0},  # sent during the 1st
                 {"at": began.timestamp() + 10.2, "ack_ms": 700.0},  # sent during the 2nd
+                {"at": began.timestamp() - 0.1, "ack_ms": 20.0},  # before: waited through it
                 {"at": began.timestamp() + 3.0, "ack_ms": 10.0},
                 {"at": began.timestamp() + 4.0, "ack_ms": 30.0},
                 {"at": began.timestamp() + 5.0, "ack_ms": None},  # never acknowledged
@@ -48,7 +49,7 @@ def test_figures_from_names_and_times(tmp_path: Path) -> None:
     assert figures["bytes_max"] == 101
     assert figures["ack_ms"]["during_backup"]["n"] == 2
     assert figures["ack_ms"]["during_backup"]["p50"] == 1100.0
-    assert figures["ack_ms"]["outside"]["n"] == 2
+    assert figures["ack_ms"]["outside"]["n"] == 3
     assert figures["ack_ms"]["outside"]["p99"] is not None
     assert figures["ack_ms"]["outside"]["p99"] <= 30.0
     assert backup_figures(tmp_path / "elsewhere", records) == {"count": 0}
