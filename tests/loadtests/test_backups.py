@@ -36,7 +36,7 @@ def test_figures_from_names_and_times(tmp_path: Path) -> None:
             "answers": [
                 {"at": began.timestamp() + 0.1, "ack_ms": 1500.0},  # sent during the 1st
                 {"at": began.timestamp() + 10.2, "ack_ms": 700.0},  # sent during the 2nd
-                {"at": began.timestamp() - 0.1, "ack_ms": 20.0},  # before: waited through it
+                {"at": began.timestamp() - 0.1, "ack_ms": 20.0},  # sent before it began
                 {"at": began.timestamp() + 3.0, "ack_ms": 10.0},
                 {"at": began.timestamp() + 4.0, "ack_ms": 30.0},
                 {"at": began.timestamp() + 5.0, "ack_ms": None},  # never acknowledged
