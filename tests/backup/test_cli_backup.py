@@ -119,3 +119,15 @@ async def test_refusals_are_one_line(
     code, _, err = await run(capsys, site, "restore", str(tmp_path / "none.tar"),
                        "--passphrase-file", str(secret))  # fmt: skip
     assert (code, err.strip()) == (1, f"error: {tmp_path / 'none.tar'}: no such file")
+
+
+async def test_serve_refuses_automatic_backups_without_a_readable_passphrase(
+    site: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("CBT_BACKUP_DIR", str(tmp_path))
+    monkeypatch.setenv("CBT_BACKUP_PASSPHRASE_FILE", str(tmp_path / "missing.txt"))
+    code, _, err = await run(capsys, site, "serve", "--port", "1")
+    assert code == 1
+    assert err.startswith("error: automatic backups: ")
+    assert "missing.txt: cannot read the backup passphrase" in err
