@@ -21,6 +21,7 @@ class Room:
     clients: list[Client]
     states: list[dict[str, Any]]
     proctor: Client
+    resume_tokens: list[str]
 
 
 async def start_room(server: LiveServer, exam: Exam) -> Room:
@@ -31,7 +32,7 @@ async def start_room(server: LiveServer, exam: Exam) -> Room:
     await command(proctor, "start")
     clients = [client for client, _ in logins]
     states = [await client.expect("state") for client in clients]
-    return Room(clients, states, proctor)
+    return Room(clients, states, proctor, [state["resume_token"] for _, state in logins])
 
 
 async def answer(client: Client, state: dict[str, Any], items: range) -> None:

@@ -15,6 +15,7 @@ from tests.backup.conftest import PASSPHRASE
 from tests.backup.room import answer, centre_token, get_bytes, start_room, submit
 from tests.runtime.conftest import ExamServerFactory
 from tests.runtime.exam_setup import prepare_database
+from tests.runtime.wsclient import candidate_login
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +69,15 @@ async def test_restored_spare_serves_the_same_results(
     assert await get_bytes(restored.base_url, keys, token) == await get_bytes(
         server.base_url, keys, token
     )
+
+    # A candidate who was answering reconnects to the spare as the page would (same
+    # ticket, ID number, resume token): the answers as of the backup, and it goes on.
+    person, client = exam.people[5], room.clients[5]
+    again, state = await candidate_login(
+        restored.ws_url, person.ticket, person.id_number, seat=person.seat,
+        resume_token=room.resume_tokens[5],
+    )  # fmt: skip
+    assert state["candidate"]["state"] == "answering"
+    assert 12 <= len(state["answers"]) <= 60  # those stored when the copy was taken
+    assert state["acked_seq"] <= client.seq
+    await answer(again, state, range(60, 62))
