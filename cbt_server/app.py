@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from cbt_server import runtime
 from cbt_server.auth.config import AuthConfig
 from cbt_server.auth.routes import setup as setup_staff_auth
+from cbt_server.backup.auto import setup as setup_auto_backups
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.checkpoint import checkpoint_forever
 from cbt_server.db.engine import make_engine, make_sessionmaker
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CIPHER] = ContentCipher.from_data_dir(settings.data_path)
     app.cleanup_ctx.append(database_ctx)
+    setup_auto_backups(app)  # after the database: it reads the sessions' states
     security.setup(app)
     templates.setup(app)
     setup_static(app)

@@ -3,8 +3,8 @@
 Item stems, options and keys are confidential until the exam (试卷保密): the database
 holds them only as AES-256-GCM ciphertext under the site's content key, bound to the
 item id as associated data so ciphertexts cannot be swapped between items. The key lives
-in `<data_dir>/keys/content.key` (created on first use, mode 0600); keep it off backups
-that travel with the database.
+in `<data_dir>/keys/content.key` (created on first use, mode 0600); a copy of the
+database alone must never carry it: `cbt-server backup` seals it with a passphrase.
 """
 
 from __future__ import annotations

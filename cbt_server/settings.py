@@ -51,6 +51,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"must be a number above 0: {text!r}")
+    return value
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in allowed:
@@ -144,6 +151,31 @@ class Settings:
         "address only).",
         _positive_int,
     )
+    backup_dir: str = _setting(
+        "",
+        "CBT_BACKUP_DIR",
+        "Folder for automatic backups while an exam is open (another disk or a USB stick). "
+        "Empty: no automatic backups.",
+    )
+    backup_every_minutes: float = _setting(
+        5.0,
+        "CBT_BACKUP_EVERY_MINUTES",
+        "Minutes between automatic backups while a session is open for check-in or started "
+        "(one more follows when the last one ends).",
+        _positive_float,
+    )
+    backup_keep: int = _setting(
+        12,
+        "CBT_BACKUP_KEEP",
+        "Automatic backups kept in backup_dir; older ones are deleted.",
+        _positive_int,
+    )
+    backup_passphrase_file: str = _setting(
+        "",
+        "CBT_BACKUP_PASSPHRASE_FILE",
+        "File holding the passphrase that seals the site's keys in backups (needed with "
+        "backup_dir; `cbt-server backup` also reads it).",
+    )
     log_level: str = _setting(
         "INFO", "CBT_LOG_LEVEL", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")
     )
@@ -158,6 +190,11 @@ class Settings:
                 "workers > 1 needs SO_REUSEPORT, which this system (Windows) does not have: "
                 "run one process (workers 1), or several single-worker servers on "
                 "different ports behind a load balancer"
+            )
+        if self.backup_dir and not self.backup_passphrase_file:
+            raise SettingsError(
+                "CBT_BACKUP_DIR needs CBT_BACKUP_PASSPHRASE_FILE: backups hold the site's keys, "
+                "sealed with that passphrase"
             )
 
     @property

@@ -44,6 +44,7 @@ from typing import Any
 
 import click
 
+from loadtests.backups import backup_env, backup_figures
 from loadtests.ledger import LedgerError, read_ledgers
 from loadtests.netns import Namespace, NamespaceError, is_root, lo_tx_bytes
 from loadtests.plan import ThinkTime
@@ -83,6 +84,7 @@ class RunConfig:
     workers: int = 1
     answer_items: int | None = None
     kill_server_at: float | None = None
+    backup_every_s: float | None = None
 
     def expected_exam_s(self) -> float:
         """Roughly how long the slowest candidate's exam takes (think time scaled)."""
@@ -187,6 +189,8 @@ def _settings_env(run: Run) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if run.config.backup_every_s is not None:
+        env.update(backup_env(run.workdir, run.config.backup_every_s))
     return env
 
 
@@ -454,6 +458,8 @@ def execute(config: RunConfig, say: Any = print) -> Outcome:
         outcome.extras["server_log_tail"] = tail(server.log, 5)
         if killer is not None:
             outcome.extras["server_kill"] = killer.figures
+        if config.backup_every_s is not None:
+            outcome.report["backups"] = backup_figures(workdir, records)
         if config.keep:
             say(f"work folder kept: {workdir}")
         return outcome
@@ -583,6 +589,8 @@ def summary_lines(outcome: Outcome) -> list[str]:
     )
     if "server_kill" in extras:
         lines.append(f"server killed and restarted: {extras['server_kill']}")
+    if "backups" in report:
+        lines.append(f"automatic backups during the run: {report['backups']}")
     lines += [f"error: {message}" for message in outcome.error_messages[:10]]
     lines += [f"lost: {example}" for example in extras["lost_examples"]]
     verdict = "PASSED" if report["passed"] else "FAILED: " + "; ".join(outcome.reasons)
@@ -652,6 +660,14 @@ def summary_lines(outcome: Outcome) -> list[str]:
     "again on the same database; candidates reconnect and resend. Ack p99 limit then "
     "defaults to 30000 ms (answers made while it is down wait for the restart).",
 )
+@click.option(
+    "--backup-every",
+    "backup_every_s",
+    type=click.FloatRange(min=0.5),
+    metavar="SECONDS",
+    help="Let the server make an automatic backup this often while the room runs (into "
+    "the work folder); the report adds `backups` (count, seconds, bytes).",
+)
 @click.option("--no-compression", is_flag=True, help="Clients refuse permessage-deflate.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the simulation.")
 @click.option("--spawn-rate", type=click.FloatRange(min=0, min_open=True), help="Logins/s.")
@@ -680,6 +696,7 @@ def main(
     workers: int,
     answer_items: int | None,
     kill_server_at: float | None,
+    backup_every_s: float | None,
     no_compression: bool,
     seed: int,
     spawn_rate: float | None,
@@ -709,6 +726,7 @@ def main(
         workers=workers,
         answer_items=answer_items,
         kill_server_at=kill_server_at,
+        backup_every_s=backup_every_s,
     )
     if workers > 1 and database != "postgresql":
         raise click.BadParameter(

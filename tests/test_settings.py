@@ -55,6 +55,10 @@ def test_overrides_win_and_none_means_unset() -> None:
         ({"CBT_WORKERS": "0"}, "CBT_WORKERS"),
         ({"CBT_DOWNTIME_POLICY": "sometimes"}, "CBT_DOWNTIME_POLICY"),
         ({"CBT_WORKERS": "2"}, "PostgreSQL"),
+        ({"CBT_BACKUP_EVERY_MINUTES": "0"}, "CBT_BACKUP_EVERY_MINUTES"),
+        ({"CBT_BACKUP_EVERY_MINUTES": "nan"}, "CBT_BACKUP_EVERY_MINUTES"),
+        ({"CBT_BACKUP_KEEP": "0"}, "CBT_BACKUP_KEEP"),
+        ({"CBT_BACKUP_DIR": "/media/usb"}, "CBT_BACKUP_PASSPHRASE_FILE"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], fragment: str) -> None:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cbt_server.cli.audit import audit_group
+from cbt_server.cli.backup import backup, restore
 from cbt_server.cli.blueprint import blueprint_group
 from cbt_server.cli.centre import centre_group
 from cbt_server.cli.core import cli
@@ -38,6 +39,8 @@ for command in (
     audit_group,
     centre_group,
     lab_group,
+    backup,
+    restore,
 ):
     cli.add_command(command)
 

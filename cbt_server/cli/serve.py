@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cbt_server.cli.core import CliError, settings_from
-from cbt_server.settings import SettingsError
+from cbt_server.settings import Settings, SettingsError
 
 host_option = click.option("--host", envvar="CBT_HOST", help="Listen address [127.0.0.1].")
 port_option = click.option(
@@ -28,4 +30,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         )
     except SettingsError as error:
         raise CliError(str(error)) from None
+    check_backup_settings(settings)
     run_server(settings)
+
+
+def check_backup_settings(settings: Settings) -> None:
+    """Automatic backups need a readable passphrase: say so before the server starts."""
+    if not settings.backup_dir:
+        return
+    from cbt_server.backup.keyseal import SealError, passphrase_from_file
+
+    try:
+        passphrase_from_file(Path(settings.backup_passphrase_file))
+    except SealError as error:
+        raise CliError(f"automatic backups: {error}") from None

@@ -24,6 +24,7 @@ def invoke(*args: str) -> tuple[int, str]:
         (("--candidates", "5", "--database", "mysql"), "--database"),
         (("--candidates", "5", "--driver", "jmeter"), "--driver"),
         (("--candidates", "5", "--workers", "2"), "several workers need --database postgresql"),
+        (("--candidates", "5", "--backup-every", "0.1"), "--backup-every"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_option(args: tuple[str, ...], complaint: str) -> None:
