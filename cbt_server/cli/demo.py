@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cbt_server.cli.core import CliError, settings_from
-from cbt_server.cli.serve import host_option, port_option
+from cbt_server.cli.serve import check_backup_settings, host_option, port_option
 from cbt_server.errors import DomainError
 
 
@@ -36,4 +36,5 @@ def demo(
         raise CliError(error.message) from None
     click.echo(f"demo credentials written to {credentials_path}")
     if not no_serve:
+        check_backup_settings(settings)
         run_server(settings, credentials=credentials_path.resolve())

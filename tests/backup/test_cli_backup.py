@@ -131,3 +131,16 @@ async def test_serve_refuses_automatic_backups_without_a_readable_passphrase(
     assert code == 1
     assert err.startswith("error: automatic backups: ")
     assert "missing.txt: cannot read the backup passphrase" in err
+
+
+async def test_demo_refuses_automatic_backups_without_a_readable_passphrase(
+    site: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """`demo` serves as `serve` does: the same one-line refusal, not a traceback."""
+    monkeypatch.setenv("CBT_BACKUP_DIR", str(tmp_path))
+    monkeypatch.setenv("CBT_BACKUP_PASSPHRASE_FILE", str(tmp_path / "missing.txt"))
+    code, _, err = await run(capsys, site, "demo", "--port", "1")
+    assert code == 1
+    assert err.startswith("error: automatic backups: ")
+    assert "missing.txt: cannot read the backup passphrase" in err
