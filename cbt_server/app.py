@@ -28,6 +28,7 @@ from cbt_server.web.console import setup as setup_console
 from cbt_server.web.paperwork import setup as setup_paperwork
 from cbt_server.web.results_api import setup as setup_results_api
 from cbt_server.web.static import setup as setup_static
+from cbt_server.web.statistics_api import setup as setup_statistics_api
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_paperwork(app)
     lab.setup(app)
     setup_results_api(app)
+    setup_statistics_api(app)
     setup_candidate_pages(app)
     # The exam itself: /ws/candidate, /ws/proctor, deadlines and heartbeats. Its cleanup
     # context comes after the database's, so it starts after it and stops before it.

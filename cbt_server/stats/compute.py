@@ -37,7 +37,7 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def test_figures(a: ResultArrays) -> dict[str, Any]:
+def exam_figures(a: ResultArrays) -> dict[str, Any]:
     """n, mean, median, sd, min, max, pass_rate, skewness, excess_kurtosis, alpha, sem."""
     t, n = a.totals, a.n
     if n == 0:
@@ -291,4 +291,4 @@ def statistics(a: ResultArrays, bank: Mapping[str, BankItem] | None = None) -> d
                 "flags": entry["flags"],
             }
         )
-    return {"test": test_figures(a), "items": items, "slots": slots}
+    return {"test": exam_figures(a), "items": items, "slots": slots}

@@ -13,13 +13,30 @@ from scipy import stats as sps
 from cbt_server.stats.compute import BankItem
 
 
+def assert_same(got: Any, want: Any, where: str) -> None:
+    """got equals want: same keys in the same order, floats to 1e-9 relative."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), where
+        for key in want:
+            assert_same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for n, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_same(g, w, f"{where}[{n}]")
+    elif isinstance(want, float):
+        assert isinstance(got, float), f"{where}: {got!r} is not a number"
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), f"{where}: {got} != {want}"
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
 def _sd(values: list[float]) -> float | None:
     if len(values) < 2:
         return None
     return 0.0 if len(set(values)) == 1 else float(np.std(values, ddof=1))
 
 
-def test_figures(docs: list[dict[str, Any]]) -> dict[str, Any]:
+def exam_figures(docs: list[dict[str, Any]]) -> dict[str, Any]:
     totals = [float(d["score"]) for d in docs]
     n = len(totals)
     flat = len(set(totals)) == 1

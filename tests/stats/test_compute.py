@@ -12,25 +12,10 @@ import pytest
 from cbt_server.stats.arrays import ArrayBuilder, ResultDataError, from_documents
 from cbt_server.stats.compute import candidate_ranks, statistics
 from tests.stats import dataset, reference
+from tests.stats.reference import assert_same
 
 DOCS = dataset.documents()
 BANK = dataset.bank()
-
-
-def _same(got: Any, want: Any, where: str) -> None:
-    if isinstance(want, dict):
-        assert isinstance(got, dict) and list(got) == list(want), where
-        for key in want:
-            _same(got[key], want[key], f"{where}.{key}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), where
-        for n, (g, w) in enumerate(zip(got, want, strict=True)):
-            _same(g, w, f"{where}[{n}]")
-    elif isinstance(want, float):
-        assert isinstance(got, float), f"{where}: {got!r} is not a number"
-        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), f"{where}: {got} != {want}"
-    else:
-        assert got == want, f"{where}: {got!r} != {want!r}"
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +42,7 @@ def test_the_data_set_has_the_awkward_cases(figures: dict[str, Any]) -> None:
 
 
 def test_test_figures(figures: dict[str, Any]) -> None:
-    _same(figures["test"], reference.test_figures(DOCS), "test")
+    assert_same(figures["test"], reference.exam_figures(DOCS), "test")
 
 
 def test_item_figures(figures: dict[str, Any]) -> None:
@@ -65,7 +50,7 @@ def test_item_figures(figures: dict[str, Any]) -> None:
     assert set(figures["items"]) == set(want)
     for item_id, expected in want.items():
         got = figures["items"][item_id]
-        _same({k: got[k] for k in expected}, expected, item_id)
+        assert_same({k: got[k] for k in expected}, expected, item_id)
         assert set(got) == set(expected)
 
 
@@ -73,7 +58,7 @@ def test_slot_figures(figures: dict[str, Any]) -> None:
     want = reference.slot_figures(DOCS, BANK)
     assert len(figures["slots"]) == len(want) == 12
     for got, expected in zip(figures["slots"], want, strict=True):
-        _same({k: got[k] for k in expected}, expected, f"slot {expected['slot']}")
+        assert_same({k: got[k] for k in expected}, expected, f"slot {expected['slot']}")
         assert set(got) == set(expected)
 
 
