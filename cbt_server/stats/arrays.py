@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from cbt_server.stats.errors import ResultDataError
+
+__all__ = ["ArrayBuilder", "ResultArrays", "ResultDataError", "from_documents"]
+
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 _SEP = "\x1f"  # joins a response's labels into one key; never inside a label
-
-
-class ResultDataError(ValueError):
-    """A result document cannot be read for statistics; the message names which and why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.item_store import load_items
 from cbt_server.results.feed import Filters, apply_filters
-from cbt_server.stats.arrays import ArrayBuilder, ResultArrays, ResultDataError
+from cbt_server.stats.arrays import ArrayBuilder, ResultArrays
 from cbt_server.stats.compute import BankItem, statistics
+from cbt_server.stats.errors import ResultDataError
 from item_bank.model import TRUE_FALSE_KEYS, Item
 
 PAGE = 2000

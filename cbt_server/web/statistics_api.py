@@ -18,7 +18,7 @@ from cbt_server.keys import CIPHER, SESSIONMAKER
 from cbt_server.results import openapi
 from cbt_server.results.feed import parse_filters
 from cbt_server.stats import api_spec
-from cbt_server.stats.arrays import ResultDataError
+from cbt_server.stats.errors import ResultDataError
 from cbt_server.stats.load import selection_statistics
 from cbt_server.tokens import Scope, authenticate, bearer_secret
 from cbt_server.web.errors import domain_error_response
