@@ -98,6 +98,14 @@ async def selection_statistics(
 ) -> dict[str, Any]:
     """The whole statistics answer for the results `filters` select (final or not, unless
     `filters.final` says)."""
+    answer, _ = await statistics_and_items(sessionmaker, cipher, filters)
+    return answer
+
+
+async def statistics_and_items(
+    sessionmaker: async_sessionmaker[AsyncSession], cipher: ContentCipher, filters: Filters
+) -> tuple[dict[str, Any], dict[str, Item]]:
+    """`selection_statistics` and the bank's items it counted (for their text)."""
     arrays = await load_arrays(sessionmaker, filters)
     async with sessionmaker.begin() as session:
         items = await load_bank_items(session, cipher, arrays.item_ids)
@@ -110,4 +118,4 @@ async def selection_statistics(
         "final": filters.final,
         "results": arrays.n,
     }
-    return {"selection": selection, **figures}
+    return {"selection": selection, **figures}, items
