@@ -11,21 +11,39 @@ the process (`peak_rss_mb`: documents are generated and read 2,000 at a time, as
 database edge streams them) and the
 memory the arrays take (`arrays_mb`). The target (issue 23): under 10 s on one core and
 under 1 GB for 30,000 × 100. See docs/performance.md.
+
+With `--db`, the results are first stored in a fresh SQLite database (in the grader's
+stored form, through the feed triggers) and the whole of GET /api/v1/statistics' work is
+timed, `selection_statistics`: reading the pages, parsing their JSON, the bank look-up
+and every figure (`db_wall_s`, `db_cpu_s`; `db_bytes` is the database file's size).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import resource
+import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import insert
 
+from cbt_server.content_crypto import ContentCipher
+from cbt_server.db import models
+from cbt_server.db.migrate import migrated
+from cbt_server.enrolment.sample import sample_exam
+from cbt_server.enrolment.sessions import SessionSpec
+from cbt_server.results.feed import Filters
+from cbt_server.settings import load_settings
 from cbt_server.stats.arrays import ArrayBuilder, ResultArrays
 from cbt_server.stats.compute import statistics
+from cbt_server.stats.load import selection_statistics
 
 LABELS = ("A", "B", "C", "D")
 
@@ -117,13 +135,120 @@ def measure(results: int, items: int, pool: int) -> dict[str, Any]:
     }
 
 
+def _stored(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A published document's items in the form the grader stores them."""
+    return [
+        {
+            "item_id": row["item_id"],
+            "type": "single",
+            "response": row["response"],
+            "correct": row["correct"],
+            "outcome": "correct" if row["correct"] else "wrong",
+            "score": float(row["score"]),
+            "max_score": float(row["max_score"]),
+            "option_order": ["A", "B", "C", "D"],
+        }
+        for row in document["responses"]
+    ]
+
+
+def _database_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob("*.sqlite3*"))
+
+
+async def measure_db(results: int, items: int, pool: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings({}, data_dir=folder)
+        now = datetime.now(UTC)
+        async with migrated(settings) as sessionmaker:
+            async with sessionmaker.begin() as db:
+                db.add(
+                    models.Blueprint(
+                        id="bp", title="bench", occupation="electrician", level=3, spec={}
+                    )
+                )
+                await db.flush()
+                spec = SessionSpec(code="BENCH", blueprint_id="bp", room_code="R", seats=40)
+                exam = await sample_exam(db, spec, seed="bench")
+            stored = 0
+            for batch in generate(results, items, pool):
+                first = stored
+                async with sessionmaker.begin() as db:
+                    await db.execute(
+                        insert(models.Candidate),
+                        [
+                            {
+                                "id": first + n + 1,
+                                "ticket": d["ticket"],
+                                "id_number": "330204199001011234",
+                                "name": "考生",
+                                "occupation": "electrician",
+                                "level": 3,
+                                "session_id": exam.id,
+                                "seat": first + n + 1,
+                            }
+                            for n, d in enumerate(batch)
+                        ],
+                    )
+                    await db.execute(
+                        insert(models.Paper),
+                        [
+                            {
+                                "id": f"P{first + n + 1}",
+                                "candidate_id": first + n + 1,
+                                "session_id": exam.id,
+                                "blueprint_id": "bp",
+                                "seed": "s",
+                                "layout": {},
+                            }
+                            for n in range(len(batch))
+                        ],
+                    )
+                    await db.execute(
+                        insert(models.Result),
+                        [
+                            {
+                                "candidate_id": first + n + 1,
+                                "session_id": exam.id,
+                                "paper_id": f"P{first + n + 1}",
+                                "score": float(d["score"]),
+                                "max_score": float(items),
+                                "pass_mark": 0.6 * items,
+                                "passed": d["passed"],
+                                "submitted_at": now,
+                                "graded_at": now,
+                                "submit_reason": "candidate",
+                                "responses": _stored(d),
+                            }
+                            for n, d in enumerate(batch)
+                        ],
+                    )
+                stored += len(batch)
+            cipher = ContentCipher.from_data_dir(settings.data_path)
+            wall, cpu = time.perf_counter(), time.process_time()
+            answer = await selection_statistics(sessionmaker, cipher, Filters(session="BENCH"))
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        size = _database_bytes(Path(folder))
+    return {
+        "db_results": answer["selection"]["results"],
+        "db_wall_s": round(wall, 3),
+        "db_cpu_s": round(cpu, 3),
+        "db_bytes": size,
+        "db_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=int, default=30_000)
     parser.add_argument("--items", type=int, default=100)
     parser.add_argument("--pool", type=int, default=400)
+    parser.add_argument("--db", action="store_true", help="Also time it from a database.")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.results, args.items, args.pool), indent=2))
+    figures = measure(args.results, args.items, args.pool)
+    if args.db:
+        figures |= asyncio.run(measure_db(args.results, args.items, args.pool))
+    print(json.dumps(figures, indent=2))
     return 0
 
 
