@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
 TEST_ROWS = (
@@ -36,6 +37,20 @@ FIGURE_COLUMNS = (
 )
 
 
+def _append(sheet: Worksheet, values: Sequence[Any]) -> None:
+    """Append a row; text is always text (openpyxl takes a string starting with "=" for
+    a formula, and item ids and labels come from the sites' results)."""
+    sheet.append([_text(v) if isinstance(v, str) else v for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
+
+
+def _text(value: str) -> str:
+    """Text without the control characters a workbook cannot hold (shown as U+FFFD)."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
@@ -48,18 +63,20 @@ def _labels(rows: Iterable[dict[str, Any]]) -> list[str]:
 
 def _table(sheet: Worksheet, first: Sequence[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
     labels = _labels(rows)
-    sheet.append(
+    _append(
+        sheet,
         [title for _, title in first]
         + [title for _, title in FIGURE_COLUMNS]
         + [f"选 {label}" for label in labels]
-        + ["标记 Flags"]
+        + ["标记 Flags"],
     )
     for row in rows:
-        sheet.append(
+        _append(
+            sheet,
             [_cell(row[key]) for key, _ in first]
             + [row[key] for key, _ in FIGURE_COLUMNS]
             + [row["options"].get(label) for label in labels]
-            + [_cell(row["flags"])]
+            + [_cell(row["flags"])],
         )
     sheet.freeze_panes = "B2"
 
@@ -74,11 +91,11 @@ def write_workbook(
     book.remove(first)
     if answer is not None:
         test = book.create_sheet("试卷 Test")
-        test.append(["指标 Figure", "值 Value"])
+        _append(test, ["指标 Figure", "值 Value"])
         for key, title in TEST_ROWS:
-            test.append([title, answer["test"][key]])
+            _append(test, [title, answer["test"][key]])
         for key, value in answer["selection"].items():
-            test.append([f"选择 {key}", value])
+            _append(test, [f"选择 {key}", value])
         items = [{"item_id": item_id, **row} for item_id, row in answer["items"].items()]
         _table(book.create_sheet("试题 Items"), [("item_id", "试题 Item")], items)
         _table(
@@ -89,19 +106,21 @@ def write_workbook(
     if sites is not None:
         sheet = book.create_sheet("考点对比 Sites")
         names = sites["sites"]
-        sheet.append(
+        _append(
+            sheet,
             ["试题 Item", "人数 n", "难度 Facility (pooled)"]
             + [f"{name} 难度" for name in names]
             + [f"{name} 人数" for name in names]
-            + ["最大差 Max gap", "考点 Site", "标记 Flags"]
+            + ["最大差 Max gap", "考点 Site", "标记 Flags"],
         )
         for item_id, row in sites["items"].items():
             per = row["sites"]
-            sheet.append(
+            _append(
+                sheet,
                 [item_id, row["n"], row["facility"]]
                 + [per[name]["facility"] for name in names]
                 + [per[name]["n"] for name in names]
-                + [row["max_gap"], row["max_gap_site"], _cell(row["flags"])]
+                + [row["max_gap"], row["max_gap_site"], _cell(row["flags"])],
             )
         sheet.freeze_panes = "B2"
     book.save(path)

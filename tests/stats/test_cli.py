@@ -148,3 +148,26 @@ def test_unreadable_pulled_results_are_a_message(
     _, err = capsys.readouterr()
     assert code == 1
     assert fragment in err and "Traceback" not in err
+
+
+def test_hostile_item_ids_stay_text_in_the_workbook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = ['=HYPERLINK("http://evil.example/","x")', "@SUM(1+1)", "bell\x07id"]
+    documents = []
+    for n, d in enumerate(dataset.documents(30)):
+        rows = [
+            {**r, "item_id": hostile[k % 3]} if k < 3 else r for k, r in enumerate(d["responses"])
+        ]
+        documents.append(_published({**d, "responses": rows}, f"A{n % 2}"))
+    _write_site(tmp_path, "a", documents)
+    _write_site(tmp_path, "=b", [_published(d, "B") for d in dataset.documents(30, seed=9)])
+    code = main(["stats", "--from-dir", str(tmp_path), "--xlsx", str(tmp_path / "s.xlsx")])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")["考点对比 Sites"]
+    cells = [cell for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert {c.data_type for c in cells} == {"s"}
+    values = {c.value for c in cells}
+    assert hostile[0] in values and hostile[1] in values and "bell\ufffdid" in values
+    assert "=b 难度" in values
