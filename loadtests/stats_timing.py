@@ -5,7 +5,8 @@
 Generates `--results` result documents of `--items` items each, drawn from a pool of
 `--pool` items (single, true/false and partial-credit multiple choice; abilities and
 difficulties from a logistic model, so the figures look like a real exam's), then times:
-`documents_to_arrays_s` (reading the documents into arrays, `stats.arrays`), and
+`documents_to_arrays_s` (decoding the documents' JSON lines, as `centre pull` keeps
+them, into arrays, `stats.arrays`), and
 `compute_s` (every figure, `stats.compute.statistics`), with the peak resident memory of
 the process (`peak_rss_mb`: documents are generated and read 2,000 at a time, as the
 database edge streams them) and the
@@ -41,7 +42,7 @@ from cbt_server.enrolment.sample import sample_exam
 from cbt_server.enrolment.sessions import SessionSpec
 from cbt_server.results.feed import Filters
 from cbt_server.settings import load_settings
-from cbt_server.stats.arrays import ArrayBuilder, ResultArrays
+from cbt_server.stats.arrays import ArrayBuilder, ResultArrays, decode_result
 from cbt_server.stats.compute import statistics
 from cbt_server.stats.load import selection_statistics
 
@@ -112,9 +113,10 @@ def vars_of(a: ResultArrays) -> list[Any]:
 def measure(results: int, items: int, pool: int) -> dict[str, Any]:
     builder = ArrayBuilder()
     read_s = 0.0
-    for batch in generate(results, items, pool):  # as the database edge streams them
+    for batch in generate(results, items, pool):  # as the centre's files hold them
+        lines = [json.dumps(d, ensure_ascii=False).encode("utf-8") for d in batch]
         started = time.process_time()
-        builder.add(batch)
+        builder.add([decode_result(line) for line in lines])
         read_s += time.process_time() - started
     started = time.process_time()
     arrays = builder.build()

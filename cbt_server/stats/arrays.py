@@ -1,9 +1,12 @@
 """Result documents as flat NumPy arrays: one row per candidate, one per item answered.
 
-The builder takes documents in batches (the database edge streams them), so only the
+The builder takes results in batches (the database edge reads pages), so only the
 compact arrays are ever held for a whole selection, never the parsed documents. A
-document is a published result (`/api/v1/results`, the centre's pulled files: scores as
+result is a published one (`/api/v1/results`, the centre's pulled files: scores as
 decimal strings) or the stored facts of one (scores as numbers); either is read the same.
+JSON is decoded with msgspec straight into small structs of the fields used, untracked
+by the cycle collector: with `json.loads`, decoding was most of the time, and most of
+that the collector walking the parsed page again and again.
 Scores are read as numbers rounded to two places: the published decimal strings are
 exactly those (the grader stores two-place scores, `results.formats.format_score`).
 """
@@ -14,12 +17,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from cbt_server.stats.errors import ResultDataError
 
-__all__ = ["ArrayBuilder", "ResultArrays", "ResultDataError", "from_documents"]
+__all__ = [
+    "ArrayBuilder",
+    "ItemRow",
+    "ResultArrays",
+    "ResultDataError",
+    "ResultRow",
+    "decode_responses",
+    "decode_result",
+    "from_documents",
+    "result_rows",
+]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -55,28 +69,73 @@ class ResultArrays:
         return int(self.totals.shape[0])
 
 
-def _labels(response: Any) -> tuple[str, ...]:
-    """A response as its labels (the published rule: null is none, a string is one)."""
-    if response is None:
-        return ()
-    if isinstance(response, str):
-        return (response,)
-    if isinstance(response, list) and all(isinstance(r, str) for r in response):
-        return tuple(response)
-    raise ResultDataError(f"response {response!r:.60}: not a list of option labels")
+class ItemRow(msgspec.Struct, gc=False):
+    """What statistics read of one item of a result (other fields are skipped unread).
+
+    `gc=False`: a selection holds millions of these for a moment, and objects the cycle
+    collector tracks made it run over and over (five times the decoding time)."""
+
+    item_id: str
+    response: tuple[str, ...] | str | None = None
+    score: float | str | None = 0
+    max_score: float | str | None = 0
 
 
-def _key(response: Any) -> str:
-    if response.__class__ is list:
-        try:
-            return _SEP.join(response)
-        except TypeError:
-            pass  # a non-string label: _labels names it
-    return _SEP.join(_labels(response))
+class ResultRow(msgspec.Struct, gc=False):
+    """What statistics read of one result: published (scores as decimal strings) or stored
+    (numbers); `session`, `occupation`, `level` and `final` only for filtering files."""
+
+    ticket: str
+    score: float | str
+    passed: bool
+    responses: list[ItemRow] | None = None
+    session: str | None = None
+    occupation: str | None = None
+    level: int | None = None
+    final: bool | None = None
+
+
+_RESPONSES = msgspec.json.Decoder(list[ItemRow] | None)
+_RESULT = msgspec.json.Decoder(ResultRow)
+
+
+def _problem(error: msgspec.MsgspecError) -> str:
+    return str(error).replace("`$", "`responses")
+
+
+def decode_responses(text: str | bytes | None) -> list[ItemRow]:
+    """A stored result's `responses` JSON text as rows; ResultDataError says what is wrong."""
+    try:
+        return _RESPONSES.decode(text or b"null") or []
+    except msgspec.MsgspecError as error:
+        raise ResultDataError(f"responses: {error}") from None
+
+
+def decode_result(text: str | bytes) -> ResultRow:
+    """One result document (a JSON line) as a row; ResultDataError says what is wrong."""
+    try:
+        return _RESULT.decode(text)
+    except msgspec.MsgspecError as error:
+        raise ResultDataError(str(error)) from None
+
+
+def result_rows(documents: Iterable[Mapping[str, Any]]) -> list[ResultRow]:
+    """Result documents given as dicts (published or stored) as rows."""
+    try:
+        return msgspec.convert(list(documents), list[ResultRow], strict=False)
+    except msgspec.MsgspecError as error:
+        raise ResultDataError(str(error)) from None
+
+
+def _key(response: tuple[str, ...] | str | None) -> str:
+    """The response as one string (its labels joined), to count distinct responses."""
+    if isinstance(response, tuple):
+        return _SEP.join(response)
+    return response or ""
 
 
 class ArrayBuilder:
-    """Collects documents batch by batch; `build()` gives the `ResultArrays`."""
+    """Collects results batch by batch; `build()` gives the `ResultArrays`."""
 
     def __init__(self) -> None:
         self._tickets: list[str] = []
@@ -90,38 +149,26 @@ class ArrayBuilder:
         self._item_codes: list[Ints] = []
         self._combo_codes: list[Ints] = []
 
-    def add(self, documents: Iterable[Mapping[str, Any]]) -> None:
-        """Add a batch of result documents (each with ticket, score, passed, responses)."""
-        batch = list(documents)
-        try:
-            tickets = [str(d["ticket"]) for d in batch]
-            totals = [d["score"] for d in batch]
-            passed = [bool(d["passed"]) for d in batch]
-            rows = [d["responses"] or [] for d in batch]
-        except (KeyError, TypeError) as missing:
-            raise ResultDataError(f"a result lacks {missing}") from None
+    def add(self, batch: list[ResultRow]) -> None:
+        """Add a batch of results."""
+        rows = [r.responses or [] for r in batch]
         flat = [entry for r in rows for entry in r]
-        try:
-            ids = [e["item_id"] for e in flat]
-            scores = [e.get("score", 0) for e in flat]
-            maxima = [e.get("max_score", 0) for e in flat]
-            keys = [_key(e.get("response")) for e in flat]
-        except (KeyError, TypeError, AttributeError) as bad:
-            raise ResultDataError(f"an item row of a result is not readable: {bad}") from None
+        ids = [e.item_id for e in flat]
+        keys = [_key(e.response) for e in flat]
         for item_id in set(ids).difference(self._items):
-            if not isinstance(item_id, str) or not item_id:
-                raise ResultDataError(f"item_id {item_id!r:.40}: missing")
+            if not item_id:
+                raise ResultDataError("item_id: empty in a result")
             self._items[item_id] = len(self._items)
         for key in set(keys).difference(self._combo_keys):
             self._combo_keys[key] = len(self._combo_keys)
         item_of, combo_of = self._items, self._combo_keys
-        self._scores.append(_numbers(scores, "item score"))
-        self._maxima.append(_numbers(maxima, "item max_score"))
+        self._scores.append(_numbers([e.score for e in flat], "item score"))
+        self._maxima.append(_numbers([e.max_score for e in flat], "item max_score"))
         self._item_codes.append(np.fromiter((item_of[i] for i in ids), np.int64, len(ids)))
         self._combo_codes.append(np.fromiter((combo_of[k] for k in keys), np.int64, len(keys)))
-        self._tickets.extend(tickets)
-        self._totals.extend(totals)
-        self._passed.extend(passed)
+        self._tickets.extend(r.ticket for r in batch)
+        self._totals.extend(r.score for r in batch)
+        self._passed.extend(r.passed for r in batch)
         self._lengths.extend(len(r) for r in rows)
 
     def build(self) -> ResultArrays:
@@ -170,7 +217,7 @@ def _numbers(values: list[Any], what: str) -> Floats:
 
 
 def from_documents(documents: Iterable[Mapping[str, Any]]) -> ResultArrays:
-    """The arrays of these documents, in one batch."""
+    """The arrays of these result documents (dicts), in one batch."""
     builder = ArrayBuilder()
-    builder.add(documents)
+    builder.add(result_rows(documents))
     return builder.build()

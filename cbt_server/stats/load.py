@@ -9,7 +9,6 @@ one page are dropped before the next page is read.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from sqlalchemy import Text, cast, select
@@ -19,7 +18,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.item_store import load_items
 from cbt_server.results.feed import Filters, apply_filters
-from cbt_server.stats.arrays import ArrayBuilder, ResultArrays
+from cbt_server.stats.arrays import ArrayBuilder, ResultArrays, ResultRow, decode_responses
 from cbt_server.stats.compute import BankItem, statistics
 from cbt_server.stats.errors import ResultDataError
 from item_bank.model import TRUE_FALSE_KEYS, Item
@@ -27,14 +26,14 @@ from item_bank.model import TRUE_FALSE_KEYS, Item
 PAGE = 2000
 
 
-def _parsed(rows: list[Any]) -> list[dict[str, Any]]:
+def _parsed(rows: list[Any]) -> list[ResultRow]:
     out = []
     for ident, ticket, score, passed, responses in rows:
         try:
-            parsed = json.loads(responses or "[]")
-        except ValueError:
-            raise ResultDataError(f"result {ident} (ticket {ticket}): responses not JSON") from None
-        out.append({"ticket": ticket, "score": score, "passed": passed, "responses": parsed})
+            parsed = decode_responses(responses)
+        except ResultDataError as error:
+            raise ResultDataError(f"result {ident} (ticket {ticket}): {error}") from None
+        out.append(ResultRow(ticket=ticket, score=score, passed=passed, responses=parsed))
     return out
 
 

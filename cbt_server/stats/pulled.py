@@ -8,13 +8,13 @@ ticket) is the result as it stands, and only that one is counted. Refused result
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+
+import msgspec
 
 from cbt_server.results.feed import Filters
-from cbt_server.stats.arrays import ArrayBuilder, ResultArrays
+from cbt_server.stats.arrays import ArrayBuilder, ResultArrays, ResultRow, decode_result
 from cbt_server.stats.errors import ResultDataError
 
 BATCH = 2000
@@ -31,50 +31,65 @@ def site_files(folder: Path) -> dict[str, Path]:
     }
 
 
-def _documents(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as handle:
+class _Key(msgspec.Struct, gc=False):
+    """Which result a line is (the rest of the line is skipped unread)."""
+
+    ticket: str
+    session: str | None = None
+
+
+_KEY = msgspec.json.Decoder(_Key)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                document = json.loads(line)
-            except ValueError:
-                raise ResultDataError(f"{path}:{number}: not a JSON line") from None
-            if not isinstance(document, dict):
-                raise ResultDataError(f"{path}:{number}: not a result object")
-            yield number, document
+            if line.strip():
+                yield number, line
 
 
-def _selected(document: dict[str, Any], filters: Filters) -> bool:
+def _selected(row: ResultRow, filters: Filters) -> bool:
     return (
-        (filters.session is None or document.get("session") == filters.session)
-        and (filters.occupation is None or document.get("occupation") == filters.occupation)
-        and (filters.level is None or document.get("level") == filters.level)
-        and (filters.final is None or document.get("final") == filters.final)
+        (filters.session is None or row.session == filters.session)
+        and (filters.occupation is None or row.occupation == filters.occupation)
+        and (filters.level is None or row.level == filters.level)
+        and (filters.final is None or row.final == filters.final)
     )
 
 
 def read_site(path: Path, filters: Filters) -> ResultArrays:
     """The arrays of one site's file: the last line of each result, if the filters take it."""
-    last: dict[tuple[Any, Any], int] = {}
-    for number, document in _documents(path):
-        last[(document.get("session"), document.get("ticket"))] = number
+    last: dict[tuple[str | None, str], int] = {}
+    for number, line in _lines(path):
+        try:
+            key = _KEY.decode(line)
+        except msgspec.MsgspecError as error:
+            raise ResultDataError(f"{path}:{number}: {error}") from None
+        last[(key.session, key.ticket)] = number
     keep = set(last.values())
     builder = ArrayBuilder()
-    batch: list[dict[str, Any]] = []
+    batch: list[ResultRow] = []
+    for number, line in _lines(path):
+        if number not in keep:
+            continue
+        try:
+            row = decode_result(line)
+        except ResultDataError as error:
+            raise ResultDataError(f"{path}:{number}: {error}") from None
+        if _selected(row, filters):
+            batch.append(row)
+        if len(batch) == BATCH:
+            _add(builder, batch, path)
+            batch = []
+    _add(builder, batch, path)
+    return builder.build()
+
+
+def _add(builder: ArrayBuilder, batch: list[ResultRow], path: Path) -> None:
     try:
-        for number, document in _documents(path):
-            if number in keep and _selected(document, filters):
-                batch.append(document)
-            if len(batch) == BATCH:
-                builder.add(batch)
-                batch = []
         builder.add(batch)
     except ResultDataError as error:
-        message = str(error)
-        named = message if message.startswith(str(path)) else f"{path}: {message}"
-        raise ResultDataError(named) from None
-    return builder.build()
+        raise ResultDataError(f"{path}: {error}") from None
 
 
 def read_sites(folder: Path, filters: Filters) -> dict[str, ResultArrays]:

@@ -132,8 +132,11 @@ def test_filters_apply_to_pulled_results(
     [
         (None, "not a folder"),
         ("", "no <site>.jsonl files"),
-        ('{"ticket": "T1"}\n{oops\n', "a.jsonl:2: not a JSON line"),
-        ('{"ticket": "T1", "passed": true, "responses": []}\n', "a.jsonl: a result lacks 'score'"),
+        ('{"ticket": "T1"}\n{oops\n', "a.jsonl:2: JSON is malformed"),
+        (
+            '{"ticket": "T1", "passed": true, "responses": []}\n',
+            "a.jsonl:1: Object missing required field `score`",
+        ),
     ],
 )
 def test_unreadable_pulled_results_are_a_message(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cbt_server.stats.arrays import ArrayBuilder, ResultDataError, from_documents
+from cbt_server.stats.arrays import ArrayBuilder, ResultDataError, from_documents, result_rows
 from cbt_server.stats.compute import candidate_ranks, statistics
 from tests.stats import dataset, reference
 from tests.stats.reference import assert_same
@@ -101,7 +101,7 @@ def test_constant_totals_leave_shape_and_alpha_undefined() -> None:
 def test_batches_give_the_same_arrays_as_one() -> None:
     builder = ArrayBuilder()
     for first in range(0, len(DOCS), 7):
-        builder.add(DOCS[first : first + 7])
+        builder.add(result_rows(DOCS[first : first + 7]))
     split, whole = builder.build(), from_documents(DOCS)
     for name in ("totals", "cand", "slot", "item", "score", "max_score"):
         assert np.array_equal(getattr(split, name), getattr(whole, name)), name
@@ -111,11 +111,11 @@ def test_batches_give_the_same_arrays_as_one() -> None:
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"score": "1.00", "passed": True, "responses": []}, "lacks 'ticket'"),
+        ({"score": "1.00", "passed": True, "responses": []}, "missing required field `ticket`"),
         ({"ticket": "T", "score": "x", "passed": True, "responses": []}, "score: not a number"),
         (
             {"ticket": "T", "score": "1", "passed": True, "responses": [{"response": []}]},
-            "item row",
+            "missing required field `item_id`",
         ),
         (
             {
@@ -124,7 +124,7 @@ def test_batches_give_the_same_arrays_as_one() -> None:
                 "passed": True,
                 "responses": [{"item_id": "i", "response": [1], "score": "1", "max_score": "1"}],
             },
-            "not a list of option labels",
+            "Expected `str`, got `int`",
         ),
     ],
 )
