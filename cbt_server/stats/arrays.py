@@ -77,8 +77,8 @@ class ItemRow(msgspec.Struct, gc=False):
 
     item_id: str
     response: tuple[str, ...] | str | None = None
-    score: float | str | None = 0
-    max_score: float | str | None = 0
+    score: float | None = 0  # a published "1.50" is read as 1.5 (strict=False)
+    max_score: float | None = 0
 
 
 class ResultRow(msgspec.Struct, gc=False):
@@ -86,7 +86,7 @@ class ResultRow(msgspec.Struct, gc=False):
     (numbers); `session`, `occupation`, `level` and `final` only for filtering files."""
 
     ticket: str
-    score: float | str
+    score: float
     passed: bool
     responses: list[ItemRow] | None = None
     session: str | None = None
@@ -95,8 +95,9 @@ class ResultRow(msgspec.Struct, gc=False):
     final: bool | None = None
 
 
-_RESPONSES = msgspec.json.Decoder(list[ItemRow] | None)
-_RESULT = msgspec.json.Decoder(ResultRow)
+# strict=False reads numbers written as strings (the published scores) as numbers.
+_RESPONSES = msgspec.json.Decoder(list[ItemRow] | None, strict=False)
+_RESULT = msgspec.json.Decoder(ResultRow, strict=False)
 
 
 def _problem(error: msgspec.MsgspecError) -> str:

@@ -112,7 +112,8 @@ def test_batches_give_the_same_arrays_as_one() -> None:
     ("document", "message"),
     [
         ({"score": "1.00", "passed": True, "responses": []}, "missing required field `ticket`"),
-        ({"ticket": "T", "score": "x", "passed": True, "responses": []}, "score: not a number"),
+        ({"ticket": "T", "score": "x", "passed": True, "responses": []}, "Expected `float`"),
+        ({"ticket": "T", "score": "nan", "passed": True, "responses": []}, "score: not a finite"),
         (
             {"ticket": "T", "score": "1", "passed": True, "responses": [{"response": []}]},
             "missing required field `item_id`",
