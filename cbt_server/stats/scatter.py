@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 from cbt_server.stats.compute import TOO_EASY, TOO_HARD
 
 WIDTH, HEIGHT = 640, 400
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 40, 48
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 52, 48
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"
 POINT, FLAGGED, SHADE = "#3b6ea5", "#c0392b", "#f3e3e1"
 
@@ -86,7 +86,7 @@ def render_scatter(points: Sequence[Point], *, left_out: int = 0) -> str:
     )
     if left_out:
         parts.append(
-            f'<text x="{WIDTH - RIGHT}" y="22" text-anchor="end" fill="#555" class="left-out">'
+            f'<text x="{LEFT}" y="40" fill="#555" class="left-out">'
             f"{left_out} 题人数不足 10，未画出 ({left_out} items with n &lt; 10 not drawn)</text>"
         )
     parts.append("</svg>")
