@@ -100,10 +100,6 @@ _RESPONSES = msgspec.json.Decoder(list[ItemRow] | None, strict=False)
 _RESULT = msgspec.json.Decoder(ResultRow, strict=False)
 
 
-def _problem(error: msgspec.MsgspecError) -> str:
-    return str(error).replace("`$", "`responses")
-
-
 def decode_responses(text: str | bytes | None) -> list[ItemRow]:
     """A stored result's `responses` JSON text as rows; ResultDataError says what is wrong."""
     try:

@@ -45,7 +45,7 @@ class OptionRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ItemRow:
+class AnalysisRow:
     item_id: str
     figures: dict[str, Any]
     type_name: str
@@ -70,14 +70,14 @@ def item_rows(
     items: Mapping[str, Item],
     sort: str = "flags",
     descending: bool = False,
-) -> list[ItemRow]:
+) -> list[AnalysisRow]:
     """One row per item of the answer, in the asked order (unknown sort: the default)."""
     rows = []
     for item_id, figures in answer["items"].items():
         item = items.get(item_id)
         kind = figures["type"]
         rows.append(
-            ItemRow(
+            AnalysisRow(
                 item_id=item_id,
                 figures=figures,
                 type_name=TYPE_NAMES_ZH.get(kind, "—") if kind else "—",
