@@ -71,7 +71,8 @@ def item_rows(
     sort: str = "flags",
     descending: bool = False,
 ) -> list[AnalysisRow]:
-    """One row per item of the answer, in the asked order (unknown sort: the default)."""
+    """One row per item of the answer, in the asked order (unknown sort: the default).
+    An item not in `items` has no text (not in the bank, or not to be shown yet)."""
     rows = []
     for item_id, figures in answer["items"].items():
         item = items.get(item_id)
@@ -81,7 +82,7 @@ def item_rows(
                 item_id=item_id,
                 figures=figures,
                 type_name=TYPE_NAMES_ZH.get(kind, "—") if kind else "—",
-                stem=item.stem if item else "（题库中无此题 not in the bank）",
+                stem=item.stem if item else "",
                 options=_option_rows(figures, item),
                 flag_names=[FLAG_NAMES[f] for f in figures["flags"]],
             )

@@ -4,7 +4,9 @@ For staff who may see the session (policy `session.statistics`: the lab administ
 the session's examiners and leader, its supervisors). A table of every item with its
 figures, text and the share choosing each option, flagged items first and sortable by
 any column (`?sort=facility&desc=1`, links in the headers, no script needed), and the
-facility × discrimination chart as inline SVG.
+facility × discrimination chart as inline SVG. The items' text is shown only once the
+session has ended: while it runs, a candidate who submitted early already has figures,
+but the room must not see the paper on a screen at the front.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from aiohttp import web
 
 from cbt_server.auth.policy import Action
 from cbt_server.auth.web import now_of, page_context, require_session
+from cbt_server.exam.state import SessionState
 from cbt_server.keys import CIPHER, SESSIONMAKER
 from cbt_server.paperwork.records import session_header
 from cbt_server.results.feed import Filters
@@ -35,6 +38,7 @@ async def item_analysis(request: web.Request) -> web.Response:
     )
     async with sessionmaker() as db:
         header = await session_header(db, exam)
+    ended = exam.state == SessionState.ENDED
     points, left_out = scatter_points(answer)
     return render(
         request,
@@ -44,7 +48,8 @@ async def item_analysis(request: web.Request) -> web.Response:
             session=header,
             answer=answer,
             test=answer["test"],
-            rows=item_rows(answer, items, sort, descending),
+            rows=item_rows(answer, items if ended else {}, sort, descending),
+            content_shown=ended,
             sort=sort,
             descending=descending,
             scatter_svg=render_scatter(points, left_out=left_out),

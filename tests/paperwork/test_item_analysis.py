@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
-from cbt_server.db.models import Candidate, Paper, Result
+from cbt_server.db.models import Candidate, ExamSession, Paper, Result
 from cbt_server.item_store import store_items
 from cbt_server.keys import CIPHER, SESSIONMAKER
 from cbt_server.stats.arrays import from_documents
@@ -182,3 +182,17 @@ async def test_an_empty_session_says_so(staff_server: LiveServer) -> None:
     async with http, http.get(url) as resp:
         assert resp.status == 200
         assert "暂无已评分的成绩" in await resp.text()
+
+
+async def test_item_text_waits_for_the_end_of_the_exam(
+    staff_server: LiveServer, site: Site
+) -> None:
+    await _seed(staff_server, site)
+    async with staff_server.app[SESSIONMAKER].begin() as db:
+        await db.execute(
+            update(ExamSession).where(ExamSession.id == site.s1).values(state="started")
+        )
+    _, html = await _page(staff_server.base_url, "leader")
+    assert 'id="content-hidden"' in html
+    assert "下列哪项正确" not in html and "选项A0" not in html
+    assert 'data-figure="facility"' in html and 'data-label="D"' in html  # figures stay
