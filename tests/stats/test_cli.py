@@ -114,17 +114,30 @@ def test_items_across_sites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert book.sheetnames == ["考点对比 Sites"]
 
 
+@pytest.mark.parametrize(
+    ("flags", "count"),
+    [
+        (("--session", "A2"), 10),
+        (("--final",), 15),
+        (("--provisional", "--session", "A1"), 10),
+        (("--occupation", "welder"), 0),
+        (("--level", "3"), 30),
+    ],
+)
 def test_filters_apply_to_pulled_results(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], count: int
 ) -> None:
-    docs = [_published(d, "A1" if n % 3 else "A2") for n, d in enumerate(dataset.documents(30))]
+    docs = [
+        {**_published(d, "A1" if n % 3 else "A2"), "final": n % 2 == 0}
+        for n, d in enumerate(dataset.documents(30))
+    ]
     _write_site(tmp_path, "a", docs)
     out = str(tmp_path / "o.json")
-    code = main(["stats", "--from-dir", str(tmp_path), "--session", "A2", "--json", out])
+    code = main(["stats", "--from-dir", str(tmp_path), *flags, "--json", out])
     capsys.readouterr()
     assert code == 0
     data = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
-    assert data["selection"]["results"] == 10 and data["selection"]["session"] == "A2"
+    assert data["selection"]["results"] == count
 
 
 @pytest.mark.parametrize(
