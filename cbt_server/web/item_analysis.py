@@ -16,7 +16,7 @@ from aiohttp import web
 from cbt_server.auth.policy import Action
 from cbt_server.auth.web import now_of, page_context, require_session
 from cbt_server.exam.state import SessionState
-from cbt_server.keys import CIPHER, SESSIONMAKER
+from cbt_server.keys import CIPHER, SESSIONMAKER, STATISTICS_TURN
 from cbt_server.paperwork.records import session_header
 from cbt_server.results.feed import Filters
 from cbt_server.stats.load import statistics_and_items
@@ -33,9 +33,10 @@ async def item_analysis(request: web.Request) -> web.Response:
     sort = sort if sort in SORT_KEYS else "flags"
     descending = request.query.get("desc") == "1"
     sessionmaker = request.app[SESSIONMAKER]
-    answer, items = await statistics_and_items(
-        sessionmaker, request.app[CIPHER], Filters(session=exam.code)
-    )
+    async with request.app[STATISTICS_TURN]:
+        answer, items = await statistics_and_items(
+            sessionmaker, request.app[CIPHER], Filters(session=exam.code)
+        )
     async with sessionmaker() as db:
         header = await session_header(db, exam)
     ended = exam.state == SessionState.ENDED

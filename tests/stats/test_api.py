@@ -4,11 +4,15 @@ types and labels, filters select, and tokens are checked like the results API's.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from cbt_server.item_store import store_items
 from cbt_server.keys import CIPHER
 from cbt_server.stats.documents import Statistics
+from cbt_server.web import statistics_api
 from item_bank.model import Item, Option
 from tests.results.conftest import Site
 from tests.stats import dataset, reference
@@ -110,3 +114,23 @@ async def test_tokens_and_bad_parameters_are_refused(site: Site) -> None:
     assert status == 403
     status, body, _ = await site.get("/api/v1/statistics", {"level": "9"})
     assert status == 400 and "level" in body["error"]["message"]
+
+
+async def test_one_computation_at_a_time(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    running, most = 0, 0
+    real = statistics_api.selection_statistics
+
+    async def slow(*args: Any) -> dict[str, Any]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        try:
+            return await real(*args)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(statistics_api, "selection_statistics", slow)
+    answers = await asyncio.gather(*(site.get("/api/v1/statistics") for _ in range(4)))
+    assert [status for status, _, _ in answers] == [200] * 4
+    assert most == 1
