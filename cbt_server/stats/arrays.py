@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
+from cbt_server.results.formats import format_score
 from cbt_server.stats.errors import ResultDataError
 
 __all__ = [
@@ -210,7 +211,13 @@ def _numbers(values: list[Any], what: str) -> Floats:
         raise ResultDataError(f"{what}: not a number in every result") from None
     if not np.isfinite(array).all():
         raise ResultDataError(f"{what}: not a finite number in every result")
-    return np.round(array, 2)
+    rounded = np.round(array, 2)
+    # A stored score with more than two places (the grader never writes one) is published
+    # rounded half-up, which np.round (half to even, in binary) may not match: take the
+    # published value itself for those few.
+    for index in np.flatnonzero(np.abs(array * 100 - np.round(array * 100)) > 1e-6).tolist():
+        rounded[index] = float(format_score(float(array[index])))
+    return rounded
 
 
 def from_documents(documents: Iterable[Mapping[str, Any]]) -> ResultArrays:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cbt_server.results.formats import format_score
 from cbt_server.stats.arrays import ArrayBuilder, ResultDataError, from_documents, result_rows
 from cbt_server.stats.compute import candidate_ranks, statistics
 from tests.stats import dataset, reference
@@ -132,3 +133,22 @@ def test_batches_give_the_same_arrays_as_one() -> None:
 def test_unreadable_documents_are_named(document: dict[str, Any], message: str) -> None:
     with pytest.raises(ResultDataError, match=message):
         from_documents([document])
+
+
+def test_scores_are_read_as_published() -> None:
+    """Stored numbers with more places are read as the results API publishes them
+    (two places, half up), not as np.round would round them."""
+    stored = [0.125, 1.005, 2.675, 72.5, 0.1 + 0.2, 3.0]
+    docs = [
+        {
+            "ticket": f"T{n}",
+            "score": v,
+            "passed": True,
+            "responses": [{"item_id": "i", "score": v, "max_score": 4.0, "response": ["A"]}],
+        }
+        for n, v in enumerate(stored)
+    ]
+    arrays = from_documents(docs)
+    published = [float(format_score(v)) for v in stored]
+    assert arrays.totals.tolist() == published == arrays.score.tolist()
+    assert published[:3] == [0.13, 1.01, 2.68]
