@@ -8,9 +8,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
+from cbt_server.db.models import Candidate, Result
 from cbt_server.item_store import store_items
-from cbt_server.keys import CIPHER
+from cbt_server.keys import CIPHER, ENGINE
 from cbt_server.stats.documents import Statistics
 from cbt_server.web import statistics_api
 from item_bank.model import Item, Option
@@ -134,3 +136,17 @@ async def test_one_computation_at_a_time(site: Site, monkeypatch: pytest.MonkeyP
     answers = await asyncio.gather(*(site.get("/api/v1/statistics") for _ in range(4)))
     assert [status for status, _, _ in answers] == [200] * 4
     assert most == 1
+
+
+async def test_an_unreadable_stored_result_is_named_not_a_crash(site: Site) -> None:
+    await site.seed.result("S1", ticket="T-ok")
+    await site.seed.result("S1", ticket="T-bad")
+    async with site.server.app[ENGINE].begin() as db:  # an edit behind the server's back
+        bad = select(Candidate.id).where(Candidate.ticket == "T-bad").scalar_subquery()
+        await db.execute(
+            update(Result).where(Result.candidate_id == bad).values(responses=[{"response": ["A"]}])
+        )
+    status, body, _ = await site.get("/api/v1/statistics", {"session": "S1"})
+    assert status == 409, body
+    assert body["error"]["code"] == "unreadable_result"
+    assert "T-bad" in body["error"]["message"] and "item_id" in body["error"]["message"]
