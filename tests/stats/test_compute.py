@@ -12,6 +12,7 @@ import pytest
 from cbt_server.results.formats import format_score
 from cbt_server.stats.arrays import ArrayBuilder, ResultDataError, from_documents, result_rows
 from cbt_server.stats.compute import candidate_ranks, statistics
+from cbt_server.stats.documents import Statistics
 from tests.stats import dataset, reference
 from tests.stats.reference import assert_same
 
@@ -152,3 +153,9 @@ def test_scores_are_read_as_published() -> None:
     published = [float(format_score(v)) for v in stored]
     assert arrays.totals.tolist() == published == arrays.score.tolist()
     assert published[:3] == [0.13, 1.01, 2.68]
+
+
+def test_the_answer_is_the_documented_model(figures: dict[str, Any]) -> None:
+    selection = {"session": "S", "occupation": None, "level": None, "final": None}
+    answer = {"selection": {**selection, "results": len(DOCS)}, **figures}
+    assert Statistics.model_validate(answer).model_dump(mode="json") == answer
