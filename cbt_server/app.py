@@ -27,9 +27,11 @@ from cbt_server.settings import Settings
 from cbt_server.web import errors, health, lab, lab_pcs, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
 from cbt_server.web.console import setup as setup_console
+from cbt_server.web.item_analysis import setup as setup_item_analysis
 from cbt_server.web.paperwork import setup as setup_paperwork
 from cbt_server.web.results_api import setup as setup_results_api
 from cbt_server.web.static import setup as setup_static
+from cbt_server.web.statistics_api import setup as setup_statistics_api
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -70,9 +72,11 @@ def create_app(settings: Settings) -> web.Application:
     setup_staff_auth(app, AuthConfig(account_lockout_threshold=settings.staff_login_account_limit))
     setup_console(app)
     setup_paperwork(app)
+    setup_item_analysis(app)
     lab.setup(app)
     lab_pcs.setup(app)
     setup_results_api(app)
+    setup_statistics_api(app)
     setup_candidate_pages(app)
     # The exam itself: /ws/candidate, /ws/proctor, deadlines and heartbeats. Its cleanup
     # context comes after the database's, so it starts after it and stops before it.

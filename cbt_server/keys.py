@@ -7,6 +7,7 @@ so any module may import it without a cycle.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -64,3 +65,7 @@ LAB_STATE: web.AppKey[LabState] = web.AppKey("lab_state")
 SITE_KEY: web.AppKey[SiteKey] = web.AppKey("site_signing_key")
 FEED_READY: web.AppKey[bool] = web.AppKey("results_feed_ready")
 OPENAPI: web.AppKey[OpenApiRegistry] = web.AppKey("openapi_registry")
+
+# Item and test statistics (web/statistics_api.py, web/item_analysis.py): one computation
+# at a time, so two large selections never hold their arrays at once.
+STATISTICS_TURN: web.AppKey[asyncio.Lock] = web.AppKey("statistics_turn")

@@ -41,6 +41,7 @@ class Action(StrEnum):
     VIEW_SESSION = "session.view"  # console, live seat grid, score chart
     VIEW_PAPERWORK = "paperwork.view"  # room record, score summary
     VIEW_AUDIT = "session.audit"  # the session's audit trail
+    VIEW_STATISTICS = "session.statistics"  # item analysis (item text and option shares)
     # running one session (the proctor commands of the WebSocket protocol)
     OPEN_CHECKIN = "session.open_checkin"
     START = "session.start"
@@ -58,7 +59,9 @@ class Action(StrEnum):
 SITE_ACTIONS = frozenset(
     {Action.LIST_SESSIONS, Action.MANAGE_USERS, Action.MANAGE_SITE, Action.VERIFY_AUDIT}
 )
-READ_ACTIONS = frozenset({Action.VIEW_SESSION, Action.VIEW_PAPERWORK, Action.VIEW_AUDIT})
+READ_ACTIONS = frozenset(
+    {Action.VIEW_SESSION, Action.VIEW_PAPERWORK, Action.VIEW_AUDIT, Action.VIEW_STATISTICS}
+)
 RUN_ACTIONS = frozenset(
     {
         Action.OPEN_CHECKIN,

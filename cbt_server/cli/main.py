@@ -19,6 +19,7 @@ from cbt_server.cli.package import package_group
 from cbt_server.cli.roster import roster_group
 from cbt_server.cli.serve import serve
 from cbt_server.cli.session import session_group
+from cbt_server.cli.stats import stats_command
 from cbt_server.cli.token import token_group
 from cbt_server.cli.user import user_group
 from item_bank.cli import item_bank_group
@@ -41,6 +42,7 @@ for command in (
     lab_group,
     backup,
     restore,
+    stats_command,
 ):
     cli.add_command(command)
 

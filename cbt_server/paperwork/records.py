@@ -154,7 +154,8 @@ async def find_session(db: AsyncSession, code: str) -> ExamSession:
     return row
 
 
-async def _header(db: AsyncSession, exam: ExamSession) -> SessionHeader:
+async def session_header(db: AsyncSession, exam: ExamSession) -> SessionHeader:
+    """The header table of every sheet about `exam` (code, title, occupation, room, times)."""
     room = await db.get(Room, exam.room_id)
     occupation = await db.get(Occupation, exam.occupation)
     level = await db.get(Level, exam.level)
@@ -313,7 +314,7 @@ def _counts(lines: list[CandidateLine]) -> dict[str, int]:
 async def load_room_record(db: AsyncSession, exam: ExamSession) -> RoomRecord:
     lines = await _candidate_lines(db, exam.id)
     return RoomRecord(
-        session=await _header(db, exam),
+        session=await session_header(db, exam),
         staff=await _staff(db, exam.id),
         candidates=lines,
         incidents=await _incidents(db, exam, lines),
@@ -329,7 +330,7 @@ async def load_score_summary(db: AsyncSession, exam: ExamSession) -> ScoreSummar
     scored = [Scored(r.score, r.max_score, r.pass_mark, r.passed) for r in results]
     absent = sum(1 for line in lines if line.state == "absent")
     return ScoreSummary(
-        session=await _header(db, exam),
+        session=await session_header(db, exam),
         staff=await _staff(db, exam.id),
         lines=lines,
         figures=figures(scored, absent),

@@ -195,7 +195,7 @@ def _joined() -> _Query:
     )
 
 
-def _filtered(stmt: _Query, filters: Filters) -> _Query:
+def apply_filters(stmt: _Query, filters: Filters) -> _Query:
     if filters.session is not None:
         stmt = stmt.where(ExamSession.code == filters.session)
     if filters.occupation is not None:
@@ -263,7 +263,7 @@ async def fetch_page(session: AsyncSession, request: PageRequest) -> RowPage:
             code="cursor_ahead",
         )
     stmt = (
-        _filtered(_joined(), request.filters)
+        apply_filters(_joined(), request.filters)
         .where(Result.feed_seq > request.after, Result.feed_seq <= horizon)
         .order_by(Result.feed_seq)
         .limit(request.limit + 1)
@@ -277,7 +277,7 @@ async def fetch_page(session: AsyncSession, request: PageRequest) -> RowPage:
 
 async def fetch_all(session: AsyncSession, filters: Filters) -> list[StoredResult]:
     """Every matching result, ordered by session, room and seat (for the CSV export)."""
-    stmt = _filtered(_joined(), filters).order_by(
+    stmt = apply_filters(_joined(), filters).order_by(
         ExamSession.code, Room.code, Candidate.seat, Candidate.ticket
     )
     return await _load(session, stmt)

@@ -23,6 +23,7 @@ EXPECTED: dict[Action, dict[Role, set[Duty]]] = {
     Action.VIEW_SESSION: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
     Action.VIEW_PAPERWORK: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
     Action.VIEW_AUDIT: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
+    Action.VIEW_STATISTICS: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
     Action.OPEN_CHECKIN: {A: set(), P: ASSIGNED, S: set()},
     Action.START: {A: set(), P: ASSIGNED, S: set()},
     Action.PAUSE: {A: set(), P: ASSIGNED, S: set()},

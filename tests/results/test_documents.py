@@ -19,6 +19,7 @@ from cbt_server.results.documents import (
 )
 from cbt_server.results.openapi import Error, component_schemas
 from cbt_server.results.sources import FIELD_SOURCES
+from cbt_server.stats.documents import STATISTICS_MODELS
 from tests.results.conftest import Site
 from tests.results.test_canonical import FACTS
 
@@ -27,8 +28,9 @@ async def test_served_component_schemas_are_the_models(site: Site) -> None:
     status, document, _ = await site.get("/api/v1/openapi.json", token=None)
     assert status == 200
     served = document["components"]["schemas"]
-    generated = component_schemas([*API_MODELS, Error])
+    generated = component_schemas([*API_MODELS, *STATISTICS_MODELS, Error])
     assert set(generated) >= {"Result", "ResultItem", "ResultPage", "KeyList", "SiteKey", "Error"}
+    assert {"Statistics", "ItemStatistics", "SlotStatistics", "ExamFigures"} <= set(generated)
     for name, schema in generated.items():
         assert served.get(name) == schema, f"served schema {name} differs from its model"
     # Nothing served is hand-written beside the models (other modules add their own).

@@ -73,3 +73,4 @@ async def test_api_conforms_to_its_openapi_document(site: Site) -> None:
     assert "GET /api/v1/results positive" in exercised
     assert "GET /api/v1/results.csv negative" in exercised
     assert "GET /api/v1/keys positive" in exercised
+    assert "GET /api/v1/statistics negative" in exercised

@@ -12,7 +12,13 @@ from cbt_server.results.openapi import register_paths, registry
 from cbt_server.settings import Settings
 from tests.results.conftest import Site
 
-MINE = ("/api/v1/results", "/api/v1/keys", "/api/v1/openapi.json", "/api/v1/sessions")
+MINE = (
+    "/api/v1/results",
+    "/api/v1/keys",
+    "/api/v1/openapi.json",
+    "/api/v1/sessions",
+    "/api/v1/statistics",
+)
 
 
 def _routes(app: web.Application) -> set[tuple[str, str]]:
@@ -30,6 +36,7 @@ async def test_every_results_route_is_described(site: Site) -> None:
     assert document["openapi"] == "3.1.0"
     routes = _routes(site.server.app)
     assert ("/api/v1/results.csv", "get") in routes  # the check sees the routes at all
+    assert ("/api/v1/statistics", "get") in routes
     described = {(p, m) for p, item in document["paths"].items() for m in item}
     assert routes <= described, f"undocumented: {routes - described}"
 
