@@ -84,6 +84,10 @@ class TimeUp(Conflict, code="time_up"): ...
 class AlreadySubmitted(Conflict, code="already_submitted"): ...
 
 
+class StillAnswering(InvalidTransition, code="still_answering"):
+    """The session cannot be ended: a candidate is still answering with time left."""
+
+
 class AlreadyLoggedIn(Conflict, code="already_logged_in"):
     """The candidate holds a live login elsewhere; a proctor must unlock them first."""
 

@@ -50,6 +50,7 @@ class Action(StrEnum):
     UNLOCK = "candidate.unlock"
     FORCE_SUBMIT = "candidate.force_submit"
     MARK_ABSENT = "candidate.mark_absent"
+    END_SESSION = "session.end"
     NOTE = "room.note"
     # signing one session's paperwork
     SIGN_SUMMARY = "paperwork.sign"
@@ -69,6 +70,7 @@ RUN_ACTIONS = frozenset(
         Action.UNLOCK,
         Action.FORCE_SUBMIT,
         Action.MARK_ABSENT,
+        Action.END_SESSION,
         Action.NOTE,
     }
 )
@@ -83,6 +85,7 @@ COMMAND_ACTIONS: dict[str, Action] = {
     "unlock": Action.UNLOCK,
     "force_submit": Action.FORCE_SUBMIT,
     "mark_absent": Action.MARK_ABSENT,
+    "end_session": Action.END_SESSION,
     "note": Action.NOTE,
 }
 """Proctor WebSocket command `type` -> the action it performs."""

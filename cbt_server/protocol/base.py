@@ -40,6 +40,7 @@ class MessageType(StrEnum):
     UNLOCK = "unlock"
     FORCE_SUBMIT = "force_submit"
     MARK_ABSENT = "mark_absent"
+    END_SESSION = "end_session"
     NOTE = "note"
     # server -> candidate
     STATE = "state"

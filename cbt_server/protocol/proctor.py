@@ -80,6 +80,13 @@ class MarkAbsent(SeatCommand):
     reason: Reason = ""
 
 
+class EndSession(Sequenced):
+    """结束考试: mark the never-seen absent, submit those out of time, end the session."""
+
+    type: Literal["end_session"] = "end_session"
+    reason: Reason = ""
+
+
 class Note(Sequenced):
     """An entry for the room record (考场记录表)."""
 
@@ -97,13 +104,23 @@ ProctorInbound = Annotated[
     | Unlock
     | ForceSubmit
     | MarkAbsent
+    | EndSession
     | Note
     | Ping,
     Field(discriminator="type"),
 ]
 
 ProctorCommand = (
-    OpenCheckin | Start | Pause | Resume | ExtraTime | Unlock | ForceSubmit | MarkAbsent | Note
+    OpenCheckin
+    | Start
+    | Pause
+    | Resume
+    | ExtraTime
+    | Unlock
+    | ForceSubmit
+    | MarkAbsent
+    | EndSession
+    | Note
 )
 
 # --- server -> console ----------------------------------------------------------------

@@ -25,6 +25,7 @@ from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.protocol import ErrorCode, Message, ProtocolError
 from cbt_server.protocol import proctor as msg
+from cbt_server.runtime import ending
 from cbt_server.runtime.candidate.rows import get_row, lock_candidate
 from cbt_server.runtime.candidate.submit import close_own_pause, mark_submitted
 from cbt_server.runtime.events import Event, Kind
@@ -226,6 +227,23 @@ async def mark_absent(order: Order, command: msg.MarkAbsent) -> None:
     order.events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
 
 
+async def end_session(order: Order, command: msg.EndSession) -> None:
+    """结束考试 (`ending.end_session`), recorded with who was marked absent or submitted."""
+    exam = await order.exam()
+    who = order.who
+    done = await ending.end_session(
+        order.db,
+        exam,
+        actor=who.username,
+        role=who.role,
+        now=order.now,
+        policy=order.policy,
+        events=order.events,
+    )
+    data: dict[str, object] = {"absent": done.absent, "submitted": done.submitted}
+    await order.record("session.end", exam, None, command.reason, data)
+
+
 async def note(order: Order, command: msg.Note) -> None:
     """Add an entry to the room record (考场记录表)."""
     exam = await order.exam()
@@ -246,6 +264,7 @@ COMMANDS: dict[type[Message], Callable[[Order, Any], Awaitable[object]]] = {
     msg.Unlock: unlock,
     msg.ForceSubmit: force_submit,
     msg.MarkAbsent: mark_absent,
+    msg.EndSession: end_session,
     msg.Note: note,
 }
 """Each command of a console, and what carries it out."""

@@ -165,6 +165,7 @@ PROCTOR_IN: list[Message] = [
     p.Unlock(seq=8, candidate_id=5, reason="换到 12 号机"),
     p.ForceSubmit(seq=9, candidate_id=5, reason="违纪"),
     p.MarkAbsent(seq=10, candidate_id=6),
+    p.EndSession(seq=12, reason="考试时间到"),
     p.Note(seq=11, text="09:05 考场正常开考"),
     c.Ping(),
 ]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.errors import AlreadyLoggedIn, LoginFailed
+from cbt_server.errors import AlreadyLoggedIn, AlreadySubmitted, LoginFailed
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.runtime.candidate.rows import (
@@ -78,6 +78,9 @@ async def login(
             token, resumed = resume_token, True
         elif candidate.unlocked:
             token = secrets.token_urlsafe(24)
+        elif current in lifecycle.HANDED_IN:
+            # Nothing a proctor could unlock: the paper is in. Say so, not "find a proctor".
+            raise AlreadySubmitted("this candidate's paper has already been handed in")
         else:
             raise AlreadyLoggedIn(
                 "this candidate is logged in on another PC; a proctor must unlock "

@@ -227,7 +227,7 @@ function onError(error) {
 }
 
 function loginRefused(code, message) {
-  const text = describe(code, message);
+  const text = code === 'already_submitted' ? t('login.handed_in') : describe(code, message);
   if (LOGIN_RETRY.has(code) || (app.everLoggedIn && code === 'rate_limited')) {
     if (!app.everLoggedIn) {
       ui.loginBusy(false);
