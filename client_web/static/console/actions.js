@@ -33,6 +33,13 @@ export const ACTIONS = {
     reason: "required",
     maxLength: 2000,
   },
+  end_session: {
+    label: "结束考试",
+    title: "结束考试 End the session",
+    text: "考试时间已到或到场考生均已交卷时可结束考试：未登录的考生记为缺考，时间已到仍在答题的考生自动交卷，本场考试关闭。",
+    reason: "optional",
+    irreversible: true,
+  },
   pause: {
     label: "暂停",
     title: "暂停考生 Pause candidate",
@@ -80,6 +87,8 @@ export function commandFor(action, candidateId, { reason, minutes }) {
     case "open_checkin":
     case "start":
       return { type: action };
+    case "end_session":
+      return { type: action, reason };
     case "pause_all":
       return { type: "pause", candidate_id: null, reason };
     case "resume_all":
@@ -97,4 +106,24 @@ export function commandFor(action, candidateId, { reason, minutes }) {
     default:
       throw new Error(`unknown action ${action}`);
   }
+}
+
+/** The lines the end-of-session dialog lists: who will be marked absent, who is
+ * submitted because their time is over, and who still answers (the server refuses then). */
+export function endingList(seats) {
+  const sorted = [...seats].sort((a, b) => a.seat - b.seat);
+  const who = (s) => `${s.seat} 号 ${s.name}（${s.ticket}）`;
+  const never = sorted.filter((s) => ["registered", "checked_in"].includes(s.state));
+  const inExam = sorted.filter((s) => ["answering", "paused"].includes(s.state));
+  const lines = [];
+  lines.push(
+    never.length
+      ? `将记为缺考（未登录）${never.length} 人：${never.map(who).join("、")}`
+      : "没有未登录的考生。",
+  );
+  const over = inExam.filter((s) => s.remaining_ms !== null && s.remaining_ms <= 0);
+  const left = inExam.filter((s) => !over.includes(s));
+  if (over.length) lines.push(`时间已到、将自动交卷 ${over.length} 人：${over.map(who).join("、")}`);
+  if (left.length) lines.push(`仍在答题 ${left.length} 人：${left.map(who).join("、")}（须待其交卷或时间结束）`);
+  return lines;
 }
