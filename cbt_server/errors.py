@@ -84,6 +84,14 @@ class TimeUp(Conflict, code="time_up"): ...
 class AlreadySubmitted(Conflict, code="already_submitted"): ...
 
 
+class TooLate(Conflict, code="too_late"):
+    """A first login after the sitting's late-admission limit; a proctor may admit."""
+
+
+class SubmitTooEarly(Conflict, code="too_early"):
+    """A candidate's hand-in before the sitting's earliest hand-in time."""
+
+
 class StillAnswering(InvalidTransition, code="still_answering"):
     """The session cannot be ended: a candidate is still answering with time left."""
 

@@ -131,6 +131,12 @@ class ExamSession(Base):
     seed: Mapped[str] = mapped_column(String(64))
     signed_by: Mapped[str | None] = mapped_column(String(128), default=None)
     signed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The rules of the sitting (migration 0006; exam/rules.py): no login later than
+    # `late_minutes` after the start (None: any time), no hand-in before
+    # `min_submit_minutes` after it (None: any time), a calculator on the exam page.
+    late_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    min_submit_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    calculator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Candidate(Base):
@@ -160,6 +166,8 @@ class Candidate(Base):
     login_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     acked_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # A proctor admitted this candidate after the late-admission limit (reason audited).
+    late_admitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (UniqueConstraint("session_id", "seat", name="uq_candidates_session_seat"),)
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.db import models
 from cbt_server.errors import Conflict, InvalidInput, NotFound
+from cbt_server.exam import rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,9 @@ class SessionSpec:
     site: str = ""
     show_scores: bool = False
     scheduled_at: datetime | None = None
+    late_minutes: int | None = None
+    min_submit_minutes: int | None = None
+    calculator: bool = False
 
 
 MAX_SEATS = 500
@@ -90,6 +94,9 @@ async def add_session(
         scheduled_at=spec.scheduled_at,
         show_scores=spec.show_scores,
         seed=seed,
+        late_minutes=spec.late_minutes,
+        min_submit_minutes=spec.min_submit_minutes,
+        calculator=spec.calculator,
     )
     session.add(exam)
     await session.flush()
@@ -104,6 +111,8 @@ async def create_session(
     code = spec.code
     if not code or len(code) > 64:
         raise InvalidInput("session code must be 1 to 64 characters")
+    rules.check_minutes("late admission", spec.late_minutes)
+    rules.check_minutes("earliest hand-in", spec.min_submit_minutes)
     if spec.scheduled_at is not None and spec.scheduled_at.tzinfo is None:
         raise InvalidInput("scheduled time needs a UTC offset, e.g. 2026-12-05T09:00+08:00")
     if await session.scalar(select(models.ExamSession).where(models.ExamSession.code == code)):
@@ -114,6 +123,11 @@ async def create_session(
     minutes = spec.duration_minutes or int(blueprint.spec.get("duration_minutes") or 0)
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise InvalidInput(f"duration must be 1..{MAX_DURATION_MINUTES} minutes, not {minutes}")
+    if (spec.min_submit_minutes or 0) >= minutes:
+        raise InvalidInput(
+            f"earliest hand-in ({spec.min_submit_minutes} minutes) must fall before the end "
+            f"of the {minutes}-minute exam"
+        )
     room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
     exam = await add_session(
         session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
@@ -124,7 +138,14 @@ async def create_session(
         role,
         "session.create",
         target=audit.session_target(code),
-        data={"blueprint": blueprint.id, "room": room.code, "minutes": minutes},
+        data={
+            "blueprint": blueprint.id,
+            "room": room.code,
+            "minutes": minutes,
+            "late_minutes": spec.late_minutes,
+            "min_submit_minutes": spec.min_submit_minutes,
+            "calculator": spec.calculator,
+        },
     )
     return exam
 
@@ -162,6 +183,9 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "duration_minutes": exam.duration_s // 60,
             "state": exam.state,
             "show_scores": exam.show_scores,
+            "late_minutes": exam.late_minutes,
+            "min_submit_minutes": exam.min_submit_minutes,
+            "calculator": exam.calculator,
         }
         for exam, room, count in await sessions_with_rooms(session)
     ]

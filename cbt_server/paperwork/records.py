@@ -41,6 +41,7 @@ INCIDENT_LABELS: dict[str, str] = {
     "candidate.extra_time": "延长时间",
     "candidate.unlock": "解锁换机",
     "candidate.force_submit": "强制交卷",
+    "candidate.admit_late": "准许迟到入场",
     "candidate.absent": "标记缺考",
     "candidate.timeout": "到时自动交卷",
     "session.end": "考试结束",

@@ -106,6 +106,9 @@ class PaperView(Message):
 
 
 class SessionInfo(Message):
+    """The session; the fields after `started_at` were added compatibly (issue 20): the
+    paper's figures for the waiting screen and the rules of the sitting."""
+
     id: int
     code: str
     title: str
@@ -113,6 +116,13 @@ class SessionInfo(Message):
     show_scores: bool
     duration_ms: Millis
     started_at: AwareDatetime | None = None
+    items: Annotated[int, Field(ge=0)] | None = None
+    total_score: float | None = None
+    pass_mark: float | None = None
+    late_minutes: Annotated[int, Field(ge=0)] | None = None
+    min_submit_minutes: Annotated[int, Field(ge=0)] | None = None
+    submit_opens_at: AwareDatetime | None = None
+    calculator: bool = False
 
 
 class CandidateInfo(Message):

@@ -75,6 +75,12 @@ class ForceSubmit(SeatCommand):
     type: Literal["force_submit"] = "force_submit"
 
 
+class AdmitLate(SeatCommand):
+    """Admit a candidate past the sitting's late-admission limit (reason recorded)."""
+
+    type: Literal["admit_late"] = "admit_late"
+
+
 class MarkAbsent(SeatCommand):
     type: Literal["mark_absent"] = "mark_absent"
     reason: Reason = ""
@@ -104,6 +110,7 @@ ProctorInbound = Annotated[
     | Unlock
     | ForceSubmit
     | MarkAbsent
+    | AdmitLate
     | EndSession
     | Note
     | Ping,
@@ -119,6 +126,7 @@ ProctorCommand = (
     | Unlock
     | ForceSubmit
     | MarkAbsent
+    | AdmitLate
     | EndSession
     | Note
 )
@@ -144,6 +152,7 @@ class SeatView(Message):
     submit_reason: SubmitReason | None = None
     score: float | None = None
     passed: bool | None = None
+    late_admitted: bool = False
 
 
 class Room(Message):
@@ -158,6 +167,8 @@ class Room(Message):
     room_paused: bool
     duration_ms: Millis
     started_at: AwareDatetime | None = None
+    late_minutes: int | None = None
+    min_submit_minutes: int | None = None
     candidates: list[SeatView]
 
 

@@ -227,6 +227,16 @@ async def mark_absent(order: Order, command: msg.MarkAbsent) -> None:
     order.events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
 
 
+async def admit_late(order: Order, command: msg.AdmitLate) -> None:
+    """Let a candidate log in past the late-admission limit; the reason goes on record."""
+    exam, candidate = await order.seat(command.candidate_id)
+    if CandidateState(candidate.state) is not CandidateState.REGISTERED:
+        raise InvalidTransition(f"cannot admit late in state {candidate.state!r}")
+    candidate.late_admitted = True
+    await order.record("candidate.admit_late", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_UNLOCKED, exam.id, candidate.id))
+
+
 async def end_session(order: Order, command: msg.EndSession) -> None:
     """结束考试 (`ending.end_session`), recorded with who was marked absent or submitted."""
     exam = await order.exam()
@@ -265,6 +275,7 @@ COMMANDS: dict[type[Message], Callable[[Order, Any], Awaitable[object]]] = {
     msg.ForceSubmit: force_submit,
     msg.MarkAbsent: mark_absent,
     msg.EndSession: end_session,
+    msg.AdmitLate: admit_late,
     msg.Note: note,
 }
 """Each command of a console, and what carries it out."""
@@ -355,6 +366,7 @@ async def seat_views(
                 submit_reason=SubmitReason(c.submit_reason) if c.submit_reason else None,
                 score=result.score if result else None,
                 passed=result.passed if result else None,
+                late_admitted=c.late_admitted,
             )
         )
     return views
@@ -378,6 +390,8 @@ async def room_view(
         room_paused=await room_pause(session, exam.id) is not None,
         duration_ms=exam.duration_s * 1000,
         started_at=exam.started_at,
+        late_minutes=exam.late_minutes,
+        min_submit_minutes=exam.min_submit_minutes,
         candidates=await seat_views(session, exam, candidates, now, policy, paper_sizes),
     )
 

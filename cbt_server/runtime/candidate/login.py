@@ -15,6 +15,7 @@ from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.errors import AlreadyLoggedIn, AlreadySubmitted, LoginFailed
+from cbt_server.exam import rules
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.runtime.candidate.rows import (
@@ -69,6 +70,8 @@ async def login(
     exam = await exam_of(session, candidate)
     current = CandidateState(candidate.state)
     new_state = lifecycle.check_in(current, SessionState(exam.state))
+    sitting = rules.SittingRules(exam.late_minutes, exam.min_submit_minutes, exam.calculator)
+    rules.check_late_login(current, exam.started_at, now, sitting, admitted=candidate.late_admitted)
 
     resumed = False
     if candidate.login_token_hash:
