@@ -72,6 +72,12 @@ export const ACTIONS = {
     reason: "required",
     irreversible: true,
   },
+  admit_late: {
+    label: "准许入场",
+    title: "准许迟到入场 Admit late",
+    text: "该考生已超过开考后允许入场的时间；准许后可以登录答题，计时仍从开考时算起。原因将写入考场记录表。",
+    reason: "required",
+  },
   mark_absent: {
     label: "缺考",
     title: "标记缺考 Mark absent",
@@ -102,6 +108,7 @@ export function commandFor(action, candidateId, { reason, minutes }) {
     case "unlock":
     case "force_submit":
     case "mark_absent":
+    case "admit_late":
       return { type: action, candidate_id: candidateId, reason };
     default:
       throw new Error(`unknown action ${action}`);

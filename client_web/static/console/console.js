@@ -70,7 +70,7 @@ function cardFor(seat) {
 
 function renderActions(card, seat) {
   const box = card.querySelector(".seat-actions");
-  const wanted = canRun ? seatActions(seat) : [];
+  const wanted = canRun ? seatActions(seat, state.room) : [];
   const key = wanted.join(",");
   if (box.dataset.key === key) return;
   box.dataset.key = key;
