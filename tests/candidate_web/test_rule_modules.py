@@ -76,8 +76,10 @@ async def test_warnings_hand_in_and_waiting_facts(page: Page, live_server: LiveS
         out.wait = m.submitWaitMs(session, Date.parse('2026-12-06T01:29:00Z'));
         out.open = m.submitWaitMs(session, Date.parse('2026-12-06T01:31:00Z'));
         out.none = m.submitWaitMs({ submit_opens_at: null }, 0);
-        out.facts = m.waitingFacts({ items: 100, total_score: 100, pass_mark: 60, duration_ms: 5400000 });
-        out.rules = m.waitingRules({ late_minutes: 0, min_submit_minutes: null, calculator: false });
+        out.facts = m.waitingFacts(
+          { items: 100, total_score: 100, pass_mark: 60, duration_ms: 5400000 });
+        out.rules = m.waitingRules(
+          { late_minutes: 0, min_submit_minutes: null, calculator: false });
         return out;
         """,
     )
