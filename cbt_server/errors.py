@@ -92,6 +92,10 @@ class SubmitTooEarly(Conflict, code="too_early"):
     """A candidate's hand-in before the sitting's earliest hand-in time."""
 
 
+class OutsideWindow(Conflict, code="package_window"):
+    """A formal session scheduled or started outside its sealed package's validity window."""
+
+
 class StillAnswering(InvalidTransition, code="still_answering"):
     """The session cannot be ended: a candidate is still answering with time left."""
 

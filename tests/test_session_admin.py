@@ -74,6 +74,8 @@ def test_create_list_and_roster(
         "--scheduled-at",
         "2026-12-05T09:00+0800",
         "--show-scores",
+        "--mode",
+        "rehearsal",  # a bank file's blueprint: a formal session needs a sealed package
     )
     assert code == 0, err
     assert "90 minutes" in out
@@ -162,6 +164,7 @@ def test_the_rules_of_a_sitting_are_set_at_create(
     good = SAMPLES / "blueprints" / "childcare-4-standard.yaml"
     assert cbt(capsys, *site, "blueprint", "import", str(good))[0] == 0
     create = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "R3")
+    create = (*create, "--mode", "rehearsal")
     code, _, err = cbt(
         capsys, *site, *create, "--code", "BAD", "--seats", "30",
         "--earliest-submit-minutes", "90",

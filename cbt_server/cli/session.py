@@ -61,6 +61,14 @@ def session_group() -> None:
     default=False,
     help="Offer a simple calculator on the exam page.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["formal", "rehearsal"]),
+    default="formal",
+    show_default=True,
+    help="formal (正式): the paper from a sealed package, results to the centre; "
+    "rehearsal (试考): a paper from a bank file, marked 试考, results kept at the site.",
+)
 @click.pass_context
 def create_command(ctx: click.Context, **fields: Any) -> None:
     """Create a scheduled session of BLUEPRINT in ROOM."""

@@ -94,6 +94,26 @@ class Blueprint(Base):
     level: Mapped[int] = mapped_column(ForeignKey("levels.number"))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The sealed package it came in (`package import`), or None (a bank file): only a
+    # packaged blueprint can make a formal session (migration 0007).
+    package_id: Mapped[str | None] = mapped_column(
+        ForeignKey("paper_packages.package_id"), default=None
+    )
+
+
+class PaperPackage(Base):
+    """A sealed paper package (试卷包) as imported: its validity window, and the formal
+    session that used its papers (one session, once)."""
+
+    __tablename__ = "paper_packages"
+    package_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    creator: Mapped[str] = mapped_column(String(256), default="")
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime | None] = mapped_column(default=None)
+    not_after: Mapped[datetime | None] = mapped_column(default=None)
+    used_by: Mapped[int | None] = mapped_column(
+        ForeignKey("exam_sessions.id", use_alter=True), unique=True, default=None
+    )
 
 
 # --- sites, rooms, sessions -----------------------------------------------------------
@@ -137,6 +157,9 @@ class ExamSession(Base):
     late_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     min_submit_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     calculator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # 正式 formal / 试考 rehearsal / 练习 practice (migration 0007; exam/modes.py): only a
+    # formal session's results reach the centre's feed and the signed score summary.
+    mode: Mapped[str] = mapped_column(String(16), default="formal", server_default="formal")
 
 
 class Candidate(Base):

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
+from cbt_server.enrolment.modes import claim_package
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 from cbt_server.exam import rules
+from cbt_server.exam.modes import mode_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class SessionSpec:
     late_minutes: int | None = None
     min_submit_minutes: int | None = None
     calculator: bool = False
+    mode: str = "formal"
 
 
 MAX_SEATS = 500
@@ -97,6 +100,7 @@ async def add_session(
         late_minutes=spec.late_minutes,
         min_submit_minutes=spec.min_submit_minutes,
         calculator=spec.calculator,
+        mode=spec.mode,
     )
     session.add(exam)
     await session.flush()
@@ -129,9 +133,12 @@ async def create_session(
             f"of the {minutes}-minute exam"
         )
     room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
+    package = await claim_package(session, mode_of(spec.mode), blueprint, spec.scheduled_at)
     exam = await add_session(
         session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
     )
+    if package is not None:
+        package.used_by = exam.id
     await audit.record(
         session,
         actor,
@@ -145,6 +152,8 @@ async def create_session(
             "late_minutes": spec.late_minutes,
             "min_submit_minutes": spec.min_submit_minutes,
             "calculator": spec.calculator,
+            "mode": spec.mode,
+            "package": package.package_id if package else None,
         },
     )
     return exam
@@ -186,6 +195,8 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "late_minutes": exam.late_minutes,
             "min_submit_minutes": exam.min_submit_minutes,
             "calculator": exam.calculator,
+            "mode": exam.mode,
+            "scheduled_at": exam.scheduled_at.isoformat() if exam.scheduled_at else None,
         }
         for exam, room, count in await sessions_with_rooms(session)
     ]

@@ -80,6 +80,8 @@ class SessionHeader:
     signed_by: str | None
     """Display name and username of the signer, e.g. '王老师（wang）'."""
     signed_at: datetime | None
+    mode: str = "formal"
+    """正式 formal or 试考 rehearsal: a rehearsal's sheets are marked and never signed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ async def _header(db: AsyncSession, exam: ExamSession) -> SessionHeader:
         ended_at=exam.ended_at,
         signed_by=(await _names(db, [exam.signed_by]))[exam.signed_by] if exam.signed_by else None,
         signed_at=exam.signed_at,
+        mode=exam.mode,
     )
 
 

@@ -21,6 +21,7 @@ from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
 from cbt_server.db.models import Candidate, ExamSession, Result
 from cbt_server.errors import Conflict
+from cbt_server.exam.modes import publishes
 
 DONE_STATES = frozenset({"graded", "absent"})
 
@@ -75,6 +76,12 @@ async def sign_summary(
     locked = await db.scalar(select(ExamSession).where(ExamSession.id == exam.id).with_for_update())
     if locked is None:  # pragma: no cover - the caller just loaded it
         raise Conflict(f"session {exam.code!r} disappeared")
+    if not publishes(locked.mode):
+        raise Conflict(
+            f"{exam.code} 是试考场次：成绩不签字、不上报 "
+            f"(a {locked.mode} session's results are neither signed nor sent to the centre)",
+            code="not_formal",
+        )
     if locked.signed_at is not None:
         raise Conflict(
             f"成绩汇总表已由 {locked.signed_by} 于 {locked.signed_at.isoformat()} 签字，不能再签 "

@@ -17,6 +17,7 @@ from cbt_server.protocol.base import ItemId, Message, Millis, Reason, Seq, Seque
 Choice = Annotated[str, Field(min_length=1, max_length=8)]
 Response = Annotated[list[Choice], Field(max_length=6)]
 PauseScope = Literal["candidate", "room"]
+SessionMode = Literal["formal", "rehearsal", "practice"]
 
 # --- client -> server -----------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class SessionInfo(Message):
     min_submit_minutes: Annotated[int, Field(ge=0)] | None = None
     submit_opens_at: AwareDatetime | None = None
     calculator: bool = False
+    mode: SessionMode = "formal"
 
 
 class CandidateInfo(Message):

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.protocol.base import CandidateId, Message, Millis, Reason, Sequenced
-from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong
+from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong, SessionMode
 
 NonEmptyReason = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -169,6 +169,7 @@ class Room(Message):
     started_at: AwareDatetime | None = None
     late_minutes: int | None = None
     min_submit_minutes: int | None = None
+    mode: SessionMode = "formal"
     candidates: list[SeatView]
 
 

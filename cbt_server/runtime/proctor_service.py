@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.enrolment.modes import check_start
 from cbt_server.errors import InvalidTransition, NotFound, TimeUp
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
@@ -124,6 +125,7 @@ async def start(order: Order, command: msg.Start) -> int:
     """
     exam = await order.exam()
     exam.state = lifecycle.start_session(SessionState(exam.state)).value
+    await check_start(order.db, exam, order.now)
     exam.started_at = order.now
     exam.started_by = order.who.username
     candidates = await _candidates(order.db, exam.id)
@@ -392,6 +394,7 @@ async def room_view(
         started_at=exam.started_at,
         late_minutes=exam.late_minutes,
         min_submit_minutes=exam.min_submit_minutes,
+        mode=cast(msg.SessionMode, exam.mode),
         candidates=await seat_views(session, exam, candidates, now, policy, paper_sizes),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +53,7 @@ def session_info(
         min_submit_minutes=sitting.min_submit_minutes or None,
         submit_opens_at=rules.submit_opens_at(exam.started_at, sitting),
         calculator=sitting.calculator,
+        mode=cast(msg.SessionMode, exam.mode),
     )
 
 

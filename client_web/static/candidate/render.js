@@ -52,6 +52,7 @@ export function renderDone() {
   let kind = 'submitted';
   if (app.candidate && app.candidate.state === 'absent') kind = 'absent';
   else if (!app.submitted && app.session && app.session.state === 'ended') kind = 'ended';
+  document.getElementById('done-mode').hidden = !(app.session && app.session.mode === 'rehearsal');
   ui.renderDone({
     kind,
     reason: app.submitted ? app.submitted.reason : null,

@@ -88,6 +88,7 @@ export function renderTopbar(phase, session, candidate) {
   setHidden('top-clock', phase !== 'exam');
   if (!visible) return;
   setText('top-session', session.title);
+  setHidden('top-mode', session.mode !== 'rehearsal');
   const who = { name: candidate.name, ticket: candidate.ticket, seat: candidate.seat };
   setText('top-candidate', t('topbar.candidate', who));
 }
