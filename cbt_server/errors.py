@@ -84,6 +84,10 @@ class TimeUp(Conflict, code="time_up"): ...
 class AlreadySubmitted(Conflict, code="already_submitted"): ...
 
 
+class LaterSitting(Conflict, code="later_sitting"):
+    """A candidate came before their sitting (场次) is open: the message says when it is."""
+
+
 class TooLate(Conflict, code="too_late"):
     """A first login after the sitting's late-admission limit; a proctor may admit."""
 

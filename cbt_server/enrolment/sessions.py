@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -200,6 +200,37 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
         }
         for exam, room, count in await sessions_with_rooms(session)
     ]
+
+
+def _moment(exam: models.ExamSession) -> datetime | None:
+    return exam.scheduled_at or exam.started_at
+
+
+def sittings_of_day(
+    rows: Collection[models.ExamSession], exam: models.ExamSession
+) -> list[models.ExamSession]:
+    """The sittings (场次) of `exam`'s day among `rows` (one room's sessions): those whose
+    scheduled (else start) time falls on the same local date, by time then code."""
+    moment = _moment(exam)
+    day = moment.astimezone().date() if moment is not None else None
+    same = [
+        row
+        for row in rows
+        if row.id == exam.id
+        or (day is not None and (m := _moment(row)) is not None and m.astimezone().date() == day)
+    ]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(same, key=lambda row: (_moment(row) or far, row.code))
+
+
+async def room_sittings(
+    session: AsyncSession, exam: models.ExamSession
+) -> list[models.ExamSession]:
+    """The sittings of the day in `exam`'s room (see `sittings_of_day`)."""
+    rows = await session.scalars(
+        select(models.ExamSession).where(models.ExamSession.room_id == exam.room_id)
+    )
+    return sittings_of_day(list(rows), exam)
 
 
 async def session_codes(session: AsyncSession) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cbt_server.errors import InvalidInput, SubmitTooEarly, TooLate
+from cbt_server.errors import InvalidInput, LaterSitting, SubmitTooEarly, TooLate
 from cbt_server.exam.state import CandidateState, SubmitReason
 
 MAX_RULE_MINUTES = 600
@@ -35,6 +35,21 @@ def login_closes_at(started_at: datetime | None, rules: SittingRules) -> datetim
     if started_at is None or rules.late_minutes is None:
         return None
     return started_at + timedelta(minutes=rules.late_minutes)
+
+
+def check_sitting_open(
+    session_open: bool, title: str, scheduled_at: datetime | None, now: datetime
+) -> None:
+    """Raise `LaterSitting` for a candidate whose sitting is scheduled later and not open
+    yet (the afternoon's candidate in the morning): the message says when it is, in the
+    server's local time (the site's)."""
+    if session_open or scheduled_at is None or scheduled_at <= now:
+        return
+    local = scheduled_at.astimezone()
+    raise LaterSitting(
+        f"您的场次「{title}」安排在 {local.month} 月 {local.day} 日 {local:%H:%M} 开始，"
+        f"请届时再来登录。 (your sitting starts at {local.isoformat(timespec='minutes')})"
+    )
 
 
 def check_late_login(

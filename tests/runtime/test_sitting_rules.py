@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from cbt_server.db import models
+from cbt_server.db.types import utcnow
 from cbt_server.settings import Settings
 from tests.conftest import LiveServer
 from tests.runtime.exam_setup import Exam, open_db
@@ -96,3 +97,36 @@ async def test_late_login_hand_in_time_and_waiting_facts(
         )
     assert entry is not None and entry.reason == "公交延误，经考点主任同意"
     assert entry.target == f"session:{exam.code}/candidate:{late.ticket}"
+
+
+async def test_the_afternoon_candidate_in_the_morning_is_told_when(
+    exam_server_factory: object, exam: Exam, sqlite_settings: Settings
+) -> None:
+    afternoon = utcnow() + timedelta(hours=5)
+    async with open_db(sqlite_settings) as db, db.begin():
+        await db.execute(
+            update(models.ExamSession)
+            .where(models.ExamSession.id == exam.session_id)
+            .values(state="scheduled", scheduled_at=afternoon, title="电工 下午场")
+        )
+    server = await exam_server_factory(sqlite_settings)  # type: ignore[operator]
+    person = exam.people[0]
+    client = await hello(server, person.ticket, person.id_number)
+    error = await client.expect("error")
+    local = afternoon.astimezone()
+    assert error["code"] == "later_sitting"
+    assert (
+        f"您的场次「电工 下午场」安排在 {local.month} 月 {local.day} 日 {local:%H:%M}"
+        in (error["message"])
+    )
+    await client.close()
+    # Past its scheduled time but not opened yet: the plain "not open" answer.
+    async with open_db(sqlite_settings) as db, db.begin():
+        await db.execute(
+            update(models.ExamSession)
+            .where(models.ExamSession.id == exam.session_id)
+            .values(scheduled_at=utcnow() - timedelta(minutes=1))
+        )
+    client = await hello(server, person.ticket, person.id_number)
+    assert (await client.expect("error"))["code"] == "not_started"
+    await client.close()

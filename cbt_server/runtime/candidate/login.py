@@ -69,6 +69,9 @@ async def login(
         raise LoginFailed("ticket number or ID-card number is wrong")
     exam = await exam_of(session, candidate)
     current = CandidateState(candidate.state)
+    if current is CandidateState.REGISTERED:
+        is_open = lifecycle.session_accepts_login(SessionState(exam.state))
+        rules.check_sitting_open(is_open, exam.title, exam.scheduled_at, now)
     new_state = lifecycle.check_in(current, SessionState(exam.state))
     sitting = rules.SittingRules(exam.late_minutes, exam.min_submit_minutes, exam.calculator)
     rules.check_late_login(current, exam.started_at, now, sitting, admitted=candidate.late_admitted)

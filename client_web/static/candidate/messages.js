@@ -14,7 +14,7 @@ import { KEYS, session } from './storage.js';
 // Refusals of one message that mean "not now": keep it and send it again later.
 const RETRY_LATER = new Set(['paused', 'unavailable', 'internal', 'rate_limited']);
 // Refusals of a login that the page retries by itself (with backoff).
-const LOGIN_RETRY = new Set(['not_started', 'unavailable', 'internal']);
+const LOGIN_RETRY = new Set(['not_started', 'later_sitting', 'unavailable', 'internal']);
 
 export function receive(message) {
   switch (message.type) {
@@ -185,6 +185,7 @@ function onSubmitted(message) {
 }
 
 function describe(code, message) {
+  if (code === 'later_sitting') return message; // says when, in the site's time (zh first)
   const key = `error.${code}`;
   return hasString(key) ? t(key) : t('error.other', { message });
 }
