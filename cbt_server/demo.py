@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,17 +28,23 @@ from cbt_server.db import models
 from cbt_server.db.migrate import migrated
 from cbt_server.enrolment.roster import prepare_papers
 from cbt_server.enrolment.sample import (
+    SAMPLE_BANK,
+    SAMPLE_BLUEPRINT,
     SAMPLE_BLUEPRINT_ID,
     Person,
     every_sample,
+    sample_blueprint,
+    sample_items,
     seat_people,
     store_samples,
 )
 from cbt_server.enrolment.sessions import SessionSpec, create_session
 from cbt_server.errors import DomainError, InvalidInput
 from cbt_server.idcard import make_number
+from cbt_server.packages import import_package
 from cbt_server.settings import Settings
 from cbt_server.tokens import Scope, authenticate, create_token, revoke_token
+from item_bank.seal import seal
 
 SESSION_CODE = "DEMO-01"
 ROOM_CODE = "LAB-01"
@@ -90,6 +98,15 @@ def demo_candidates() -> list[Person]:
             )
         )
     return people
+
+
+async def _formal_package(session: AsyncSession, cipher: ContentCipher) -> None:
+    """DEMO-01 is a formal session, so its paper comes in a sealed package as a real
+    site's does (sealed here with throwaway keys; a site imports the centre's)."""
+    key, signing = os.urandom(32), Ed25519PrivateKey.generate()
+    blueprint = sample_blueprint(SAMPLE_BLUEPRINT)
+    data = seal(sample_items(SAMPLE_BANK), [blueprint], key, signing, creator="demo")
+    await import_package(session, cipher, data, key, signing.public_key(), actor="demo")
 
 
 async def _ensure_session(session: AsyncSession, cipher: ContentCipher) -> models.ExamSession:
@@ -186,6 +203,7 @@ async def _prepare(settings: Settings, previous: dict[str, Any]) -> dict[str, An
         cipher = ContentCipher.from_data_dir(settings.data_path)
         async with sessionmaker.begin() as session:
             await store_samples(session, cipher, *every_sample())
+            await _formal_package(session, cipher)
             exam = await _ensure_session(session, cipher)
             password = await _proctor_password(session, exam, old_password)
             token = await _centre_token(session, _text(previous.get("centre_token")))

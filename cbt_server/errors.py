@@ -84,6 +84,26 @@ class TimeUp(Conflict, code="time_up"): ...
 class AlreadySubmitted(Conflict, code="already_submitted"): ...
 
 
+class LaterSitting(Conflict, code="later_sitting"):
+    """A candidate came before their sitting (场次) is open: the message says when it is."""
+
+
+class TooLate(Conflict, code="too_late"):
+    """A first login after the sitting's late-admission limit; a proctor may admit."""
+
+
+class SubmitTooEarly(Conflict, code="too_early"):
+    """A candidate's hand-in before the sitting's earliest hand-in time."""
+
+
+class OutsideWindow(Conflict, code="package_window"):
+    """A formal session scheduled or started outside its sealed package's validity window."""
+
+
+class StillAnswering(InvalidTransition, code="still_answering"):
+    """The session cannot be ended: a candidate is still answering with time left."""
+
+
 class AlreadyLoggedIn(Conflict, code="already_logged_in"):
     """The candidate holds a live login elsewhere; a proctor must unlock them first."""
 

@@ -68,7 +68,11 @@ async def store_items(
     return StoreReport(added=added, replaced=replaced)
 
 
-async def store_blueprint(session: AsyncSession, blueprint: Blueprint) -> None:
+async def store_blueprint(
+    session: AsyncSession, blueprint: Blueprint, package_id: str | None = None
+) -> None:
+    """Store (or replace) a blueprint, from the sealed package `package_id` or, None,
+    from a file (then it can no longer make a formal session)."""
     await session.merge(
         models.Blueprint(
             id=blueprint.id,
@@ -76,6 +80,7 @@ async def store_blueprint(session: AsyncSession, blueprint: Blueprint) -> None:
             occupation=blueprint.occupation,
             level=blueprint.level,
             spec=blueprint.to_dict(),
+            package_id=package_id,
         )
     )
     await session.flush()

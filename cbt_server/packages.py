@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
+from cbt_server.db.models import PaperPackage
 from cbt_server.errors import InvalidInput
 from cbt_server.item_store import store_blueprint, store_items
-from item_bank.seal import Manifest, SealError, unseal
+from item_bank.seal import Manifest, SealError, unseal, window_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +45,16 @@ async def import_package(
         items, blueprints, manifest = unseal(data, aes_key, verify_key)
     except SealError as error:
         raise InvalidInput(f"package refused: {error}") from None
+    not_before, not_after = window_of(manifest)
+    record = await session.get(PaperPackage, manifest.package_id)
+    if record is None:
+        record = PaperPackage(package_id=manifest.package_id)
+        session.add(record)
+    record.creator, record.not_before, record.not_after = manifest.creator, not_before, not_after
+    await session.flush()
     report = await store_items(session, cipher, items)
     for blueprint in blueprints:
-        await store_blueprint(session, blueprint)
+        await store_blueprint(session, blueprint, manifest.package_id)
     await audit.record(
         session,
         actor,
@@ -58,6 +66,8 @@ async def import_package(
             "blueprints": list(manifest.blueprint_ids),
             "creator": manifest.creator,
             "created_at": manifest.created_at,
+            "not_before": manifest.not_before,
+            "not_after": manifest.not_after,
         },
     )
     return PackageImport(manifest, report.added, report.replaced, len(blueprints))

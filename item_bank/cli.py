@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -55,6 +56,8 @@ from item_bank.seal import (
 STORE_HOOK_KEY = "item_bank.store_items"
 StoreItems = Callable[[list[Item]], None]
 MAX_PACKAGE_BYTES = 1024 * 1024 * 1024
+
+WINDOW_FORMATS = ["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"]
 
 
 def install_store_hook(ctx: click.Context, store_items: StoreItems) -> None:
@@ -365,6 +368,13 @@ def keygen_command(out_dir: str) -> None:
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False))
 @click.option("--creator", default=None, help="Name recorded in the manifest (default: OS user).")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option(
+    "--not-before",
+    type=click.DateTime(WINDOW_FORMATS),
+    help="Validity window start, with offset (e.g. 2026-12-05T08:00+0800): a formal "
+    "session on this package is scheduled and started inside the window.",
+)
+@click.option("--not-after", type=click.DateTime(WINDOW_FORMATS), help="Validity window end.")
 def seal_command(
     banks: tuple[str, ...],
     blueprint_files: tuple[str, ...],
@@ -373,6 +383,8 @@ def seal_command(
     out_file: str,
     creator: str | None,
     force: bool,
+    not_before: datetime | None,
+    not_after: datetime | None,
 ) -> None:
     """Write an encrypted, signed package of items (and blueprints) to OUT.
 
@@ -394,7 +406,15 @@ def seal_command(
             lines = "\n".join(f"  - {s}" for s in shortages)
             raise CliError(f"the items cannot satisfy blueprint {blueprint.id}:\n{lines}")
     try:
-        package = seal(items, blueprints, aes, signing, creator=creator or _os_user())
+        package = seal(
+            items,
+            blueprints,
+            aes,
+            signing,
+            creator=creator or _os_user(),
+            not_before=not_before,
+            not_after=not_after,
+        )
     except SealError as exc:
         raise CliError(str(exc)) from None
     _write_atomically(out, package)
@@ -463,6 +483,8 @@ def inspect_command(package: str, key_file: str, verify_file: str, as_json: bool
         detail = ", ".join(f"{kind} {n}" for kind, n in sorted(by_type.items()))
         click.echo(f"    {group}: {detail}")
     click.echo(f"  blueprints {', '.join(manifest.blueprint_ids) or '(none)'}")
+    if manifest.not_before or manifest.not_after:
+        click.echo(f"  valid      {manifest.not_before or '…'} to {manifest.not_after or '…'}")
 
 
 item_bank_group.add_command(inspect_command, "inspect")

@@ -90,9 +90,14 @@ class Manifest:
     item_count: int
     blueprint_ids: tuple[str, ...]
     counts: dict[str, dict[str, int]]
+    # The validity window of a formal package (ISO 8601 with offset), or None: a formal
+    # session's scheduled time must lie inside it and it cannot start outside it. Added
+    # compatibly: a manifest without them is a package without a window.
+    not_before: str | None = None
+    not_after: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "package_id": self.package_id,
             "created_at": self.created_at,
             "creator": self.creator,
@@ -101,6 +106,11 @@ class Manifest:
             "blueprint_ids": list(self.blueprint_ids),
             "counts": self.counts,
         }
+        if self.not_before is not None:
+            out["not_before"] = self.not_before
+        if self.not_after is not None:
+            out["not_after"] = self.not_after
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,10 +229,18 @@ def seal(
     *,
     creator: str = "",
     created_at: datetime | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
 ) -> bytes:
-    """Encrypt and sign items and blueprints into one package."""
+    """Encrypt and sign items and blueprints into one package (valid from `not_before`
+    to `not_after`, each with a UTC offset, if given)."""
     if len(aes_key) != 32:
         raise KeyFileError("the content key must be 32 bytes")
+    for moment in (not_before, not_after):
+        if moment is not None and moment.tzinfo is None:
+            raise SealError("the validity window needs times with a UTC offset")
+    if not_before is not None and not_after is not None and not_after <= not_before:
+        raise SealError("the validity window ends before it begins (not_after <= not_before)")
     problems = [
         f"{item.id}: {field}: {why}" for item in items for field, why in item_problems(item)
     ]
@@ -240,6 +258,8 @@ def seal(
         item_count=len(items),
         blueprint_ids=tuple(b.id for b in blueprints),
         counts=_counts(items),
+        not_before=not_before.astimezone(UTC).isoformat() if not_before else None,
+        not_after=not_after.astimezone(UTC).isoformat() if not_after else None,
     )
     payload = {
         "format": PAYLOAD_FORMAT,
@@ -329,6 +349,24 @@ def unseal(
     return _read_payload(plaintext)
 
 
+def _window_time(meta: dict[str, Any], name: str) -> str | None:
+    value = meta.get(name)
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(str(value))  # ValueError: reported as a bad shape
+    if moment.tzinfo is None:
+        raise PackageInvalid(f"the manifest's {name} has no UTC offset")
+    return moment.isoformat()
+
+
+def window_of(manifest: Manifest) -> tuple[datetime | None, datetime | None]:
+    """The manifest's validity window as aware datetimes."""
+    return (
+        datetime.fromisoformat(manifest.not_before) if manifest.not_before else None,
+        datetime.fromisoformat(manifest.not_after) if manifest.not_after else None,
+    )
+
+
 def inspect(data: bytes, aes_key: bytes, verify_key: Ed25519PublicKey) -> Manifest:
     """The manifest of a package, after the same checks as `unseal`."""
     return unseal(data, aes_key, verify_key)[2]
@@ -356,6 +394,8 @@ def _read_payload(compressed: bytes) -> tuple[list[Item], list[Blueprint], Manif
             counts={
                 str(k): {str(t): int(n) for t, n in v.items()} for k, v in meta["counts"].items()
             },
+            not_before=_window_time(meta, "not_before"),
+            not_after=_window_time(meta, "not_after"),
         )
         items = [item_from_dict(entry) for entry in payload["items"]]
         blueprints = [blueprint_from_dict(entry) for entry in payload["blueprints"]]

@@ -74,6 +74,8 @@ def test_create_list_and_roster(
         "--scheduled-at",
         "2026-12-05T09:00+0800",
         "--show-scores",
+        "--mode",
+        "rehearsal",  # a bank file's blueprint: a formal session needs a sealed package
     )
     assert code == 0, err
     assert "90 minutes" in out
@@ -154,3 +156,27 @@ def test_bad_scheduled_time_is_a_usage_error(
         "tomorrow",
     )
     assert code == 2 and "--scheduled-at" in err
+
+
+def test_the_rules_of_a_sitting_are_set_at_create(
+    site: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = SAMPLES / "blueprints" / "childcare-4-standard.yaml"
+    assert cbt(capsys, *site, "blueprint", "import", str(good))[0] == 0
+    create = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "R3")
+    create = (*create, "--mode", "rehearsal")
+    code, _, err = cbt(
+        capsys, *site, *create, "--code", "BAD", "--seats", "30",
+        "--earliest-submit-minutes", "90",
+    )  # fmt: skip
+    assert code == 1 and "earliest hand-in (90 minutes) must fall before the end" in err
+    code, _, err = cbt(
+        capsys, *site, *create, "--code", "R-01", "--seats", "30", "--late-minutes", "15",
+        "--earliest-submit-minutes", "30", "--calculator",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = cbt(capsys, *site, "session", "list", "--json")
+    (row,) = json.loads(out)
+    assert (row["late_minutes"], row["min_submit_minutes"], row["calculator"]) == (15, 30, True)
+    code, _, err = cbt(capsys, *site, *create, "--code", "X", "--late-minutes", "-1")
+    assert code == 2 and "--late-minutes" in err

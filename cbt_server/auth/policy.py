@@ -51,6 +51,8 @@ class Action(StrEnum):
     UNLOCK = "candidate.unlock"
     FORCE_SUBMIT = "candidate.force_submit"
     MARK_ABSENT = "candidate.mark_absent"
+    END_SESSION = "session.end"
+    ADMIT_LATE = "candidate.admit_late"
     NOTE = "room.note"
     # signing one session's paperwork
     SIGN_SUMMARY = "paperwork.sign"
@@ -72,6 +74,8 @@ RUN_ACTIONS = frozenset(
         Action.UNLOCK,
         Action.FORCE_SUBMIT,
         Action.MARK_ABSENT,
+        Action.END_SESSION,
+        Action.ADMIT_LATE,
         Action.NOTE,
     }
 )
@@ -86,6 +90,8 @@ COMMAND_ACTIONS: dict[str, Action] = {
     "unlock": Action.UNLOCK,
     "force_submit": Action.FORCE_SUBMIT,
     "mark_absent": Action.MARK_ABSENT,
+    "end_session": Action.END_SESSION,
+    "admit_late": Action.ADMIT_LATE,
     "note": Action.NOTE,
 }
 """Proctor WebSocket command `type` -> the action it performs."""

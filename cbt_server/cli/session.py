@@ -15,6 +15,7 @@ from cbt_server.enrolment.sessions import (
     create_session,
     list_sessions,
 )
+from cbt_server.exam.rules import MAX_RULE_MINUTES
 
 
 @click.group("session")
@@ -41,6 +42,32 @@ def session_group() -> None:
     "--scheduled-at",
     type=click.DateTime(["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"]),
     help="Planned start with offset, e.g. 2026-12-05T09:00+0800.",
+)
+@click.option(
+    "--late-minutes",
+    type=click.IntRange(0, MAX_RULE_MINUTES),
+    help="Late admission: no first login later than this many minutes after the start "
+    "(a proctor may still admit someone, with a reason). Default: no limit.",
+)
+@click.option(
+    "--earliest-submit-minutes",
+    "min_submit_minutes",
+    type=click.IntRange(0, MAX_RULE_MINUTES),
+    help="Earliest hand-in: candidates cannot submit before this many minutes after the "
+    "start (auto-submit at the deadline always goes through). Default: any time.",
+)
+@click.option(
+    "--calculator/--no-calculator",
+    default=False,
+    help="Offer a simple calculator on the exam page.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["formal", "rehearsal"]),
+    default="formal",
+    show_default=True,
+    help="formal (正式): the paper from a sealed package, results to the centre; "
+    "rehearsal (试考): a paper from a bank file, marked 试考, results kept at the site.",
 )
 @click.pass_context
 def create_command(ctx: click.Context, **fields: Any) -> None:

@@ -94,6 +94,26 @@ class Blueprint(Base):
     level: Mapped[int] = mapped_column(ForeignKey("levels.number"))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The sealed package it came in (`package import`), or None (a bank file): only a
+    # packaged blueprint can make a formal session (migration 0007).
+    package_id: Mapped[str | None] = mapped_column(
+        ForeignKey("paper_packages.package_id"), default=None
+    )
+
+
+class PaperPackage(Base):
+    """A sealed paper package (试卷包) as imported: its validity window, and the formal
+    session that used its papers (one session, once)."""
+
+    __tablename__ = "paper_packages"
+    package_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    creator: Mapped[str] = mapped_column(String(256), default="")
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime | None] = mapped_column(default=None)
+    not_after: Mapped[datetime | None] = mapped_column(default=None)
+    used_by: Mapped[int | None] = mapped_column(
+        ForeignKey("exam_sessions.id", use_alter=True), unique=True, default=None
+    )
 
 
 # --- sites, rooms, sessions -----------------------------------------------------------
@@ -131,6 +151,15 @@ class ExamSession(Base):
     seed: Mapped[str] = mapped_column(String(64))
     signed_by: Mapped[str | None] = mapped_column(String(128), default=None)
     signed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The rules of the sitting (migration 0006; exam/rules.py): no login later than
+    # `late_minutes` after the start (None: any time), no hand-in before
+    # `min_submit_minutes` after it (None: any time), a calculator on the exam page.
+    late_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    min_submit_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    calculator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # 正式 formal / 试考 rehearsal / 练习 practice (migration 0007; exam/modes.py): only a
+    # formal session's results reach the centre's feed and the signed score summary.
+    mode: Mapped[str] = mapped_column(String(16), default="formal", server_default="formal")
 
 
 class Candidate(Base):
@@ -160,6 +189,8 @@ class Candidate(Base):
     login_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     acked_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # A proctor admitted this candidate after the late-admission limit (reason audited).
+    late_admitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (UniqueConstraint("session_id", "seat", name="uq_candidates_session_seat"),)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
+from cbt_server.enrolment.modes import claim_package
 from cbt_server.errors import Conflict, InvalidInput, NotFound
+from cbt_server.exam import rules
+from cbt_server.exam.modes import mode_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,10 @@ class SessionSpec:
     site: str = ""
     show_scores: bool = False
     scheduled_at: datetime | None = None
+    late_minutes: int | None = None
+    min_submit_minutes: int | None = None
+    calculator: bool = False
+    mode: str = "formal"
 
 
 MAX_SEATS = 500
@@ -90,6 +97,10 @@ async def add_session(
         scheduled_at=spec.scheduled_at,
         show_scores=spec.show_scores,
         seed=seed,
+        late_minutes=spec.late_minutes,
+        min_submit_minutes=spec.min_submit_minutes,
+        calculator=spec.calculator,
+        mode=spec.mode,
     )
     session.add(exam)
     await session.flush()
@@ -104,6 +115,8 @@ async def create_session(
     code = spec.code
     if not code or len(code) > 64:
         raise InvalidInput("session code must be 1 to 64 characters")
+    rules.check_minutes("late admission", spec.late_minutes)
+    rules.check_minutes("earliest hand-in", spec.min_submit_minutes)
     if spec.scheduled_at is not None and spec.scheduled_at.tzinfo is None:
         raise InvalidInput("scheduled time needs a UTC offset, e.g. 2026-12-05T09:00+08:00")
     if await session.scalar(select(models.ExamSession).where(models.ExamSession.code == code)):
@@ -114,17 +127,34 @@ async def create_session(
     minutes = spec.duration_minutes or int(blueprint.spec.get("duration_minutes") or 0)
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise InvalidInput(f"duration must be 1..{MAX_DURATION_MINUTES} minutes, not {minutes}")
+    if (spec.min_submit_minutes or 0) >= minutes:
+        raise InvalidInput(
+            f"earliest hand-in ({spec.min_submit_minutes} minutes) must fall before the end "
+            f"of the {minutes}-minute exam"
+        )
     room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
+    package = await claim_package(session, mode_of(spec.mode), blueprint, spec.scheduled_at)
     exam = await add_session(
         session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
     )
+    if package is not None:
+        package.used_by = exam.id
     await audit.record(
         session,
         actor,
         role,
         "session.create",
         target=audit.session_target(code),
-        data={"blueprint": blueprint.id, "room": room.code, "minutes": minutes},
+        data={
+            "blueprint": blueprint.id,
+            "room": room.code,
+            "minutes": minutes,
+            "late_minutes": spec.late_minutes,
+            "min_submit_minutes": spec.min_submit_minutes,
+            "calculator": spec.calculator,
+            "mode": spec.mode,
+            "package": package.package_id if package else None,
+        },
     )
     return exam
 
@@ -162,9 +192,45 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "duration_minutes": exam.duration_s // 60,
             "state": exam.state,
             "show_scores": exam.show_scores,
+            "late_minutes": exam.late_minutes,
+            "min_submit_minutes": exam.min_submit_minutes,
+            "calculator": exam.calculator,
+            "mode": exam.mode,
+            "scheduled_at": exam.scheduled_at.isoformat() if exam.scheduled_at else None,
         }
         for exam, room, count in await sessions_with_rooms(session)
     ]
+
+
+def _moment(exam: models.ExamSession) -> datetime | None:
+    return exam.scheduled_at or exam.started_at
+
+
+def sittings_of_day(
+    rows: Collection[models.ExamSession], exam: models.ExamSession
+) -> list[models.ExamSession]:
+    """The sittings (场次) of `exam`'s day among `rows` (one room's sessions): those whose
+    scheduled (else start) time falls on the same local date, by time then code."""
+    moment = _moment(exam)
+    day = moment.astimezone().date() if moment is not None else None
+    same = [
+        row
+        for row in rows
+        if row.id == exam.id
+        or (day is not None and (m := _moment(row)) is not None and m.astimezone().date() == day)
+    ]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(same, key=lambda row: (_moment(row) or far, row.code))
+
+
+async def room_sittings(
+    session: AsyncSession, exam: models.ExamSession
+) -> list[models.ExamSession]:
+    """The sittings of the day in `exam`'s room (see `sittings_of_day`)."""
+    rows = await session.scalars(
+        select(models.ExamSession).where(models.ExamSession.room_id == exam.room_id)
+    )
+    return sittings_of_day(list(rows), exam)
 
 
 async def session_codes(session: AsyncSession) -> list[str]:

@@ -26,6 +26,7 @@ from cbt_server.errors import (
     InvalidTransition,
     NotStarted,
     Paused,
+    StillAnswering,
     TimeUp,
 )
 
@@ -162,6 +163,22 @@ def on_deadline(candidate: CandidateState) -> tuple[CandidateState, SubmitReason
         return CandidateState.SUBMITTED, SubmitReason.TIMEOUT
     if candidate in BEFORE_EXAM:
         return CandidateState.ABSENT, None
+    return candidate, None
+
+
+def on_end(
+    candidate: CandidateState, *, expired: bool
+) -> tuple[CandidateState, SubmitReason | None]:
+    """What a proctor's 结束考试 does to one candidate: those never in the exam become
+    absent, those whose time is over are submitted; anyone still answering with time left
+    forbids the end (raises `StillAnswering`). Returns the new state and the submit reason.
+    """
+    if candidate in BEFORE_EXAM:
+        return CandidateState.ABSENT, None
+    if candidate in IN_EXAM:
+        if not expired:
+            raise StillAnswering(f"a candidate is still {candidate.value} with time left")
+        return CandidateState.SUBMITTED, SubmitReason.TIMEOUT
     return candidate, None
 
 

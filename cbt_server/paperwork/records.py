@@ -43,6 +43,7 @@ INCIDENT_LABELS: dict[str, str] = {
     "candidate.focus_lost": "考试窗口失去焦点",
     "candidate.fullscreen_exit": "退出全屏",
     "candidate.force_submit": "强制交卷",
+    "candidate.admit_late": "准许迟到入场",
     "candidate.absent": "标记缺考",
     "candidate.timeout": "到时自动交卷",
     "session.end": "考试结束",
@@ -82,6 +83,8 @@ class SessionHeader:
     signed_by: str | None
     """Display name and username of the signer, e.g. '王老师（wang）'."""
     signed_at: datetime | None
+    mode: str = "formal"
+    """正式 formal or 试考 rehearsal: a rehearsal's sheets are marked and never signed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,7 @@ async def session_header(db: AsyncSession, exam: ExamSession) -> SessionHeader:
         ended_at=exam.ended_at,
         signed_by=(await _names(db, [exam.signed_by]))[exam.signed_by] if exam.signed_by else None,
         signed_at=exam.signed_at,
+        mode=exam.mode,
     )
 
 

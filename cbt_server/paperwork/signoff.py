@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
 from cbt_server.db.models import Candidate, ExamSession, Result
 from cbt_server.errors import Conflict
+from cbt_server.exam.modes import publishes
 
 DONE_STATES = frozenset({"graded", "absent"})
 
@@ -39,6 +41,30 @@ def results_digest(rows: list[tuple[str, float, float, bool]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+STATE_NAMES = {
+    "registered": "未登录",
+    "checked_in": "已签到未开考",
+    "answering": "答题中",
+    "paused": "暂停中",
+    "submitted": "已交卷待评分",
+}
+
+
+def unfinished_message(code: str, waiting: Sequence[tuple[int, str, str, str]]) -> str:
+    """The refusal to sign while candidates are unfinished, in Chinese first, naming them
+    (the first 20; a room of 40 no-shows should be ended, not listed)."""
+    named = [
+        f"{seat} 号 {name}（{ticket}，{STATE_NAMES.get(state, state)}）"
+        for seat, name, ticket, state in waiting[:20]
+    ]
+    more = f" 等 {len(waiting)} 人" if len(waiting) > 20 else ""
+    return (
+        f"不能签字：{code} 尚有 {len(waiting)} 名考生未完成或未评分：{'、'.join(named)}{more}。"
+        "请先在监考台“结束考试”（未登录者记为缺考），评分完成后再签字。"
+        f" ({len(waiting)} candidate(s) of {code} have not finished or are not graded yet)"
+    )
+
+
 async def sign_summary(
     db: AsyncSession, exam: ExamSession, principal: Principal, now: datetime
 ) -> SignOff:
@@ -50,20 +76,29 @@ async def sign_summary(
     locked = await db.scalar(select(ExamSession).where(ExamSession.id == exam.id).with_for_update())
     if locked is None:  # pragma: no cover - the caller just loaded it
         raise Conflict(f"session {exam.code!r} disappeared")
+    if not publishes(locked.mode):
+        raise Conflict(
+            f"{exam.code} 是试考场次：成绩不签字、不上报 "
+            f"(a {locked.mode} session's results are neither signed nor sent to the centre)",
+            code="not_formal",
+        )
     if locked.signed_at is not None:
         raise Conflict(
-            f"the score summary of {exam.code} was signed already by {locked.signed_by} "
-            f"at {locked.signed_at.isoformat()}",
+            f"成绩汇总表已由 {locked.signed_by} 于 {locked.signed_at.isoformat()} 签字，不能再签 "
+            f"(the score summary of {exam.code} was signed already by {locked.signed_by} "
+            f"at {locked.signed_at.isoformat()})",
             code="already_signed",
         )
-    states = list(await db.scalars(select(Candidate.state).where(Candidate.session_id == exam.id)))
-    unfinished = sum(1 for state in states if state not in DONE_STATES)
-    if unfinished:
-        raise Conflict(
-            f"{unfinished} candidate(s) of {exam.code} have not finished or are not graded "
-            "yet; sign after every candidate is graded or marked absent",
-            code="not_finished",
+    waiting = (
+        await db.execute(
+            select(Candidate.seat, Candidate.name, Candidate.ticket, Candidate.state)
+            .where(Candidate.session_id == exam.id, Candidate.state.not_in(DONE_STATES))
+            .order_by(Candidate.seat)
         )
+    ).all()
+    if waiting:
+        named = [(int(seat), str(name), str(ticket), str(st)) for seat, name, ticket, st in waiting]
+        raise Conflict(unfinished_message(exam.code, named), code="not_finished")
     rows = (
         await db.execute(
             select(Candidate.ticket, Result.score, Result.max_score, Result.passed)

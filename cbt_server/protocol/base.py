@@ -41,6 +41,8 @@ class MessageType(StrEnum):
     UNLOCK = "unlock"
     FORCE_SUBMIT = "force_submit"
     MARK_ABSENT = "mark_absent"
+    END_SESSION = "end_session"
+    ADMIT_LATE = "admit_late"
     NOTE = "note"
     # server -> candidate
     STATE = "state"

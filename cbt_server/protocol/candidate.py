@@ -17,6 +17,7 @@ from cbt_server.protocol.base import ItemId, Message, Millis, Reason, Seq, Seque
 Choice = Annotated[str, Field(min_length=1, max_length=8)]
 Response = Annotated[list[Choice], Field(max_length=6)]
 PauseScope = Literal["candidate", "room"]
+SessionMode = Literal["formal", "rehearsal", "practice"]
 
 # --- client -> server -----------------------------------------------------------------
 
@@ -121,6 +122,9 @@ class PaperView(Message):
 
 
 class SessionInfo(Message):
+    """The session; the fields after `started_at` were added compatibly (issue 20): the
+    paper's figures for the waiting screen and the rules of the sitting."""
+
     id: int
     code: str
     title: str
@@ -128,6 +132,14 @@ class SessionInfo(Message):
     show_scores: bool
     duration_ms: Millis
     started_at: AwareDatetime | None = None
+    items: Annotated[int, Field(ge=0)] | None = None
+    total_score: float | None = None
+    pass_mark: float | None = None
+    late_minutes: Annotated[int, Field(ge=0)] | None = None
+    min_submit_minutes: Annotated[int, Field(ge=0)] | None = None
+    submit_opens_at: AwareDatetime | None = None
+    calculator: bool = False
+    mode: SessionMode = "formal"
 
 
 class CandidateInfo(Message):

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.protocol.base import CandidateId, Message, Millis, Reason, Sequenced
-from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong
+from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong, SessionMode
 
 NonEmptyReason = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -78,8 +78,21 @@ class ForceSubmit(SeatCommand):
     type: Literal["force_submit"] = "force_submit"
 
 
+class AdmitLate(SeatCommand):
+    """Admit a candidate past the sitting's late-admission limit (reason recorded)."""
+
+    type: Literal["admit_late"] = "admit_late"
+
+
 class MarkAbsent(SeatCommand):
     type: Literal["mark_absent"] = "mark_absent"
+    reason: Reason = ""
+
+
+class EndSession(Sequenced):
+    """结束考试: mark the never-seen absent, submit those out of time, end the session."""
+
+    type: Literal["end_session"] = "end_session"
     reason: Reason = ""
 
 
@@ -100,13 +113,25 @@ ProctorInbound = Annotated[
     | Unlock
     | ForceSubmit
     | MarkAbsent
+    | AdmitLate
+    | EndSession
     | Note
     | Ping,
     Field(discriminator="type"),
 ]
 
 ProctorCommand = (
-    OpenCheckin | Start | Pause | Resume | ExtraTime | Unlock | ForceSubmit | MarkAbsent | Note
+    OpenCheckin
+    | Start
+    | Pause
+    | Resume
+    | ExtraTime
+    | Unlock
+    | ForceSubmit
+    | MarkAbsent
+    | AdmitLate
+    | EndSession
+    | Note
 )
 
 # --- server -> console ----------------------------------------------------------------
@@ -132,6 +157,7 @@ class SeatView(Message):
     passed: bool | None = None
     focus_lost: Annotated[int, Field(ge=0)] = 0
     fullscreen_exits: Annotated[int, Field(ge=0)] = 0
+    late_admitted: bool = False
 
 
 class Room(Message):
@@ -146,6 +172,9 @@ class Room(Message):
     room_paused: bool
     duration_ms: Millis
     started_at: AwareDatetime | None = None
+    late_minutes: int | None = None
+    min_submit_minutes: int | None = None
+    mode: SessionMode = "formal"
     candidates: list[SeatView]
 
 

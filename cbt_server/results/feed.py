@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cbt_server.db.models import Candidate, ExamSession, Result, Room
 from cbt_server.errors import Conflict, InvalidInput
+from cbt_server.exam.modes import FORMAL
 from cbt_server.results.canonical import build_document
 from cbt_server.results.formats import DocumentError
 from cbt_server.results.signing import SiteKey, verify_document
@@ -192,6 +193,8 @@ def _joined() -> _Query:
         .join(Candidate, Candidate.id == Result.candidate_id)
         .join(ExamSession, ExamSession.id == Result.session_id)
         .join(Room, Room.id == ExamSession.room_id)
+        # Only formal sessions' results reach the centre (rehearsals and practice never).
+        .where(ExamSession.mode == FORMAL)
     )
 
 

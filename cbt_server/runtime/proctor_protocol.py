@@ -40,7 +40,7 @@ class ProctorProtocol(Protocol):
             yield Send(cmsg.Ack(seq=message.seq))
             # The command may have finished a candidate or moved a deadline.
             submitted = message.candidate_id if isinstance(message, msg.ForceSubmit) else None
-            yield Grade(submitted, wake=True)
+            yield Grade(submitted, wake=True)  # (the sweeper grades those an end submitted)
 
 
 def seats_to_update(batch: Sequence[Event]) -> list[int] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.enrolment.modes import check_start
 from cbt_server.errors import InvalidTransition, NotFound, TimeUp
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
@@ -26,6 +27,7 @@ from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
 from cbt_server.lab import pcs as lab_pcs
 from cbt_server.protocol import ErrorCode, Message, ProtocolError
 from cbt_server.protocol import proctor as msg
+from cbt_server.runtime import ending
 from cbt_server.runtime.candidate.rows import get_row, lock_candidate
 from cbt_server.runtime.candidate.submit import close_own_pause, mark_submitted
 from cbt_server.runtime.events import Event, Kind
@@ -124,6 +126,7 @@ async def start(order: Order, command: msg.Start) -> int:
     """
     exam = await order.exam()
     exam.state = lifecycle.start_session(SessionState(exam.state)).value
+    await check_start(order.db, exam, order.now)
     exam.started_at = order.now
     exam.started_by = order.who.username
     candidates = await _candidates(order.db, exam.id)
@@ -230,6 +233,33 @@ async def mark_absent(order: Order, command: msg.MarkAbsent) -> None:
     order.events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
 
 
+async def admit_late(order: Order, command: msg.AdmitLate) -> None:
+    """Let a candidate log in past the late-admission limit; the reason goes on record."""
+    exam, candidate = await order.seat(command.candidate_id)
+    if CandidateState(candidate.state) is not CandidateState.REGISTERED:
+        raise InvalidTransition(f"cannot admit late in state {candidate.state!r}")
+    candidate.late_admitted = True
+    await order.record("candidate.admit_late", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_UNLOCKED, exam.id, candidate.id))
+
+
+async def end_session(order: Order, command: msg.EndSession) -> None:
+    """结束考试 (`ending.end_session`), recorded with who was marked absent or submitted."""
+    exam = await order.exam()
+    who = order.who
+    done = await ending.end_session(
+        order.db,
+        exam,
+        actor=who.username,
+        role=who.role,
+        now=order.now,
+        policy=order.policy,
+        events=order.events,
+    )
+    data: dict[str, object] = {"absent": done.absent, "submitted": done.submitted}
+    await order.record("session.end", exam, None, command.reason, data)
+
+
 async def note(order: Order, command: msg.Note) -> None:
     """Add an entry to the room record (考场记录表)."""
     exam = await order.exam()
@@ -250,6 +280,8 @@ COMMANDS: dict[type[Message], Callable[[Order, Any], Awaitable[object]]] = {
     msg.Unlock: unlock,
     msg.ForceSubmit: force_submit,
     msg.MarkAbsent: mark_absent,
+    msg.EndSession: end_session,
+    msg.AdmitLate: admit_late,
     msg.Note: note,
 }
 """Each command of a console, and what carries it out."""
@@ -343,6 +375,7 @@ async def seat_views(
                 passed=result.passed if result else None,
                 focus_lost=focus.get(c.id, (0, 0))[0],
                 fullscreen_exits=focus.get(c.id, (0, 0))[1],
+                late_admitted=c.late_admitted,
             )
         )
     return views
@@ -366,6 +399,9 @@ async def room_view(
         room_paused=await room_pause(session, exam.id) is not None,
         duration_ms=exam.duration_s * 1000,
         started_at=exam.started_at,
+        late_minutes=exam.late_minutes,
+        min_submit_minutes=exam.min_submit_minutes,
+        mode=cast(msg.SessionMode, exam.mode),
         candidates=await seat_views(session, exam, candidates, now, policy, paper_sizes),
     )
 

@@ -31,7 +31,12 @@ from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import ClockFacts, DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime.candidate.views import pause_scope, result_view_of, state_message
+from cbt_server.runtime.candidate.views import (
+    pause_scope,
+    result_view_of,
+    state_message,
+    summary_of,
+)
 from cbt_server.runtime.context import Runtime
 from cbt_server.runtime.events import Event
 from cbt_server.runtime.facts import room_pause, session_clock_facts
@@ -126,6 +131,7 @@ async def _read_chunk(
         )
     }
     started = SessionState(exam.state) is SessionState.STARTED
+    summary = await summary_of(session, exam)
     prepared = {}
     for candidate in candidates:
         state = CandidateState(candidate.state)
@@ -148,6 +154,7 @@ async def _read_chunk(
                 result=results.get(candidate.id),
                 now=now,
                 token=None,
+                summary=summary,
             ),
             facts=candidate_facts,
         )

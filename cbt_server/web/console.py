@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from cbt_server import audit
+from cbt_server.auth.access import duty_of
 from cbt_server.auth.policy import Action, Duty, Role, decide
 from cbt_server.auth.principal import Principal
 from cbt_server.auth.web import (
@@ -26,7 +27,7 @@ from cbt_server.auth.web import (
     require_session,
 )
 from cbt_server.db.models import Assignment, Room
-from cbt_server.enrolment.sessions import sessions_with_rooms
+from cbt_server.enrolment.sessions import room_sittings, sessions_with_rooms
 from cbt_server.errors import NotAuthenticated, NotFound
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.paperwork.chart import render_chart
@@ -121,6 +122,17 @@ async def session_page(request: web.Request) -> web.Response:
     )
     async with request.app[SESSIONMAKER]() as db:
         room = await db.get(Room, exam.room_id)
+        sittings = [
+            other
+            for other in await room_sittings(db, exam)
+            if other.id == exam.id
+            or decide(
+                principal.role,
+                await duty_of(db, principal.user_id, other.id),
+                Action.VIEW_SESSION,
+            )
+        ]
+    here = next(i for i, other in enumerate(sittings) if other.id == exam.id)
     return render(
         request,
         "console/session.html",
@@ -134,6 +146,8 @@ async def session_page(request: web.Request) -> web.Response:
             ws_path=PROCTOR_WS_PATH,
             protocol=SUBPROTOCOL,
             offline_warning_ms=OFFLINE_WARNING_MS,
+            sittings=sittings,
+            next_sitting=sittings[here + 1] if here + 1 < len(sittings) else None,
         ),
     )
 

@@ -20,6 +20,7 @@ from cbt_server.auth.principal import Principal
 from cbt_server.auth.web import now_of, page_context, require_session, see_other
 from cbt_server.db.models import ExamSession
 from cbt_server.errors import Conflict
+from cbt_server.exam.modes import publishes
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.paperwork.chart import render_chart
 from cbt_server.paperwork.figures import format_rate, format_score
@@ -60,7 +61,7 @@ async def _summary_page(
             principal,
             summary=summary,
             chart_svg=render_chart(summary.figures),
-            can_sign=can_sign and summary.session.signed_at is None,
+            can_sign=can_sign and summary.session.signed_at is None and publishes(exam.mode),
             pass_rate=format_rate(summary.figures.pass_rate),
             fmt=format_score,
             error=error,

@@ -32,6 +32,8 @@ EXPECTED: dict[Action, dict[Role, set[Duty]]] = {
     Action.UNLOCK: {A: set(), P: ASSIGNED, S: set()},
     Action.FORCE_SUBMIT: {A: set(), P: ASSIGNED, S: set()},
     Action.MARK_ABSENT: {A: set(), P: ASSIGNED, S: set()},
+    Action.END_SESSION: {A: set(), P: ASSIGNED, S: set()},
+    Action.ADMIT_LATE: {A: set(), P: ASSIGNED, S: set()},
     Action.NOTE: {A: set(), P: ASSIGNED, S: set()},
     Action.SIGN_SUMMARY: {A: set(), P: {L}, S: set()},
 }

@@ -43,12 +43,17 @@ async def test_pause_overlay_blocks_answering_and_freezes_the_clock_until_resume
     await pages.screen(page, "exam")
 
     await expect(page.locator("#top-clock")).to_have_attribute("data-level", "warning")
-    await expect(page.locator("#toast")).to_have_text("距离考试结束还有 5 分钟，请检查答案。")
+    # The warning stays until acknowledged (issue 20: not missable).
+    await expect(page.locator("#time-warning-text")).to_have_text(
+        "距离考试结束还有 5 分钟，请检查答案。"
+    )
     before = await clock_seconds(page)
     assert 240 <= before <= 270
     await page.wait_for_timeout(2100)
     assert await clock_seconds(page) < before  # it runs
     await screens.shot(page, "five-minute-warning")
+    await page.click("#time-warning-ok")
+    await expect(page.locator("#time-warning")).to_be_hidden()
 
     await proctor.command("pause", reason="监考员检查机房电源")
     overlay = page.locator("#pause-overlay")

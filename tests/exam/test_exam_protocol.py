@@ -168,6 +168,8 @@ PROCTOR_IN: list[Message] = [
     p.Unlock(seq=8, candidate_id=5, reason="换到备用机", pc="LAB-SPARE"),
     p.ForceSubmit(seq=9, candidate_id=5, reason="违纪"),
     p.MarkAbsent(seq=10, candidate_id=6),
+    p.EndSession(seq=12, reason="考试时间到"),
+    p.AdmitLate(seq=13, candidate_id=6, reason="交通事故，经考务组同意入场"),
     p.Note(seq=11, text="09:05 考场正常开考"),
     c.Ping(),
 ]

@@ -193,7 +193,11 @@ async def test_signing_waits_for_every_candidate(
         http.post(f"{base}/paperwork/sessions/S1/sign", data={"csrf_token": csrf}) as resp,
     ):
         assert resp.status == 409
-        assert "1 candidate(s) of S1 have not finished" in await resp.text()
+        text = await resp.text()
+        assert "1 candidate(s) of S1 have not finished" in text
+        # Chinese first, naming who: the page is Chinese.
+        assert "不能签字：S1 尚有 1 名考生未完成或未评分" in text
+        assert "T0002" in text and "已交卷待评分" in text
     async with sessionmaker() as db:
         assert not any(r.final for r in await db.scalars(select(Result)))
         assert (await db.get(ExamSession, site.s1)).signed_at is None  # type: ignore[union-attr]

@@ -194,10 +194,17 @@ async def test_no_scores_reach_a_candidate_when_the_session_hides_them(site: Sit
     again, after = await site.quiet_login(me, state["resume_token"])
     assert after["candidate"]["state"] == "graded" and after["result"] is None
     scores = {"total", "max_total", "pass_mark", "passed", "score", "max_score"}
+    paper_facts = {"items", "total_score", "pass_mark"}
     for frame in client.frames + again.frames:
         message = json.loads(frame)
         assert message["type"] != "result"
         assert message.get("result") is None
+        # The session's own facts (the paper's pass mark, shown on the waiting screen as
+        # the notice says) are not a score; anything else carrying a score field is.
+        session = message.pop("session", None)
+        if session is not None:
+            assert keys_of(session) & scores <= {"pass_mark"}, frame[:200]
+            assert session["pass_mark"] == 60 and set(session) >= paper_facts
         assert keys_of(message) & scores == set(), frame[:200]
     await again.close()
     await proctor.close()

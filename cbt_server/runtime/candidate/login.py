@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.errors import AlreadyLoggedIn, LoginFailed
+from cbt_server.errors import AlreadyLoggedIn, AlreadySubmitted, LoginFailed
+from cbt_server.exam import rules
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.lab import pcs as lab_pcs
@@ -72,7 +73,12 @@ async def login(
         raise LoginFailed("ticket number or ID-card number is wrong")
     exam = await exam_of(session, candidate)
     current = CandidateState(candidate.state)
+    if current is CandidateState.REGISTERED:
+        is_open = lifecycle.session_accepts_login(SessionState(exam.state))
+        rules.check_sitting_open(is_open, exam.title, exam.scheduled_at, now)
     new_state = lifecycle.check_in(current, SessionState(exam.state))
+    sitting = rules.SittingRules(exam.late_minutes, exam.min_submit_minutes, exam.calculator)
+    rules.check_late_login(current, exam.started_at, now, sitting, admitted=candidate.late_admitted)
 
     resumed = False
     if candidate.login_token_hash:
@@ -82,6 +88,9 @@ async def login(
             token, resumed = resume_token, True
         elif candidate.unlocked:
             token = secrets.token_urlsafe(24)
+        elif current in lifecycle.HANDED_IN:
+            # Nothing a proctor could unlock: the paper is in. Say so, not "find a proctor".
+            raise AlreadySubmitted("this candidate's paper has already been handed in")
         else:
             raise AlreadyLoggedIn(
                 "this candidate is logged in on another PC; a proctor must unlock "

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.db import models
 from cbt_server.errors import DomainError, StaleSeq, TimeUp
-from cbt_server.exam import clock
+from cbt_server.exam import clock, rules
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SubmitReason
@@ -105,6 +105,9 @@ async def submit_many(
             expired = clock.is_expired(facts[candidate.id], now)
             if CandidateState(candidate.state) in lifecycle.IN_EXAM and expired:
                 raise TimeUp("time is up; the paper is being submitted automatically")
+            if CandidateState(candidate.state) in lifecycle.IN_EXAM:
+                sitting = rules.SittingRules(exam.late_minutes, exam.min_submit_minutes)
+                rules.check_submit_time(SubmitReason.CANDIDATE, exam.started_at, now, sitting)
             mark_submitted(
                 candidate,
                 exam,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
-from cbt_server.exam import clock
+from cbt_server.exam import clock, rules
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
 from cbt_server.exam.state import CandidateState, SessionState, SubmitReason
@@ -23,7 +24,20 @@ from cbt_server.runtime.papers import PaperViews
 from item_bank import catalogue
 
 
-def session_info(exam: models.ExamSession) -> msg.SessionInfo:
+def sitting_rules(exam: models.ExamSession) -> rules.SittingRules:
+    return rules.SittingRules(exam.late_minutes, exam.min_submit_minutes, exam.calculator)
+
+
+async def summary_of(session: AsyncSession, exam: models.ExamSession) -> rules.PaperSummary | None:
+    """The paper's figures of the session's blueprint (read once per session object)."""
+    blueprint = await session.get(models.Blueprint, exam.blueprint_id)
+    return None if blueprint is None else rules.paper_summary(blueprint.spec)
+
+
+def session_info(
+    exam: models.ExamSession, summary: rules.PaperSummary | None = None
+) -> msg.SessionInfo:
+    sitting = sitting_rules(exam)
     return msg.SessionInfo(
         id=exam.id,
         code=exam.code,
@@ -32,6 +46,14 @@ def session_info(exam: models.ExamSession) -> msg.SessionInfo:
         show_scores=exam.show_scores,
         duration_ms=exam.duration_s * 1000,
         started_at=exam.started_at,
+        items=summary.items if summary else None,
+        total_score=summary.total_score if summary else None,
+        pass_mark=summary.pass_mark if summary else None,
+        late_minutes=sitting.late_minutes,
+        min_submit_minutes=sitting.min_submit_minutes or None,
+        submit_opens_at=rules.submit_opens_at(exam.started_at, sitting),
+        calculator=sitting.calculator,
+        mode=cast(msg.SessionMode, exam.mode),
     )
 
 
@@ -117,11 +139,12 @@ def state_message(
     result: msg.ResultView | None,
     now: datetime,
     token: str | None,
+    summary: rules.PaperSummary | None = None,
 ) -> msg.State:
     """The `state` message from what was read (one candidate, or a whole room at once)."""
     return msg.State(
         server_time=now,
-        session=session_info(exam),
+        session=session_info(exam, summary),
         candidate=candidate_info(candidate),
         paper=paper,
         answers={a.item_id: list(a.response) for a in answers if a.response},
@@ -172,6 +195,7 @@ async def candidate_state(
         result=await result_view(session, exam, candidate),
         now=now,
         token=token,
+        summary=await summary_of(session, exam),
     )
 
 

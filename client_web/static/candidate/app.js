@@ -5,6 +5,7 @@
 // messages.js applies what the server says, render.js draws the current phase. This
 // module wires what the candidate does (clicks, keys) and starts the page.
 
+import { wireCalculator } from './calc_panel.js';
 import { Connection } from './connection.js';
 import * as dialogs from './dialogs.js';
 import { byId } from './dom.js';
@@ -221,6 +222,11 @@ function wire() {
   for (const button of document.querySelectorAll('.lang-toggle')) {
     button.addEventListener('click', switchLanguage);
   }
+  byId('time-warning-ok').addEventListener('click', () => {
+    ui.hideTimeWarning();
+    byId('item-card').focus();
+  });
+  wireCalculator();
   document.addEventListener('keydown', onKey);
   setInterval(tick, 250);
   setInterval(resendStale, 2000);

@@ -4,7 +4,7 @@ import * as dialogs from './dialogs.js';
 import { byId } from './dom.js';
 import { hasString, t } from './i18n.js';
 import { flattenPaper, sameResponse } from './paper.js';
-import { WARNING_MS } from './countdown.js';
+import { forgetWarnings } from './rules.js';
 import { focusScreen, refresh, render, renderDone, renderStatus, tick } from './render.js';
 import * as ui from './screens.js';
 import { flush, resumeInfo, saveResume } from './sending.js';
@@ -14,7 +14,7 @@ import { KEYS, session } from './storage.js';
 // Refusals of one message that mean "not now": keep it and send it again later.
 const RETRY_LATER = new Set(['paused', 'unavailable', 'internal', 'rate_limited']);
 // Refusals of a login that the page retries by itself (with backoff).
-const LOGIN_RETRY = new Set(['not_started', 'unavailable', 'internal']);
+const LOGIN_RETRY = new Set(['not_started', 'later_sitting', 'unavailable', 'internal']);
 
 export function receive(message) {
   switch (message.type) {
@@ -69,6 +69,7 @@ function onState(state) {
   ui.loginMessage(null);
   if (state.resume_token) saveResume({ token: state.resume_token });
   app.session = state.session;
+  app.serverOffset = Date.parse(state.server_time) - Date.now();
   app.candidate = state.candidate;
   app.acked = new Map(Object.entries(state.answers));
   app.ackedSeq = new Map();
@@ -92,7 +93,7 @@ function onState(state) {
   app.pauseScope = state.pause_scope;
   if (!state.paused) app.pauseReason = '';
   app.countdown.set(state.remaining_ms, !inExam || state.paused);
-  if (state.remaining_ms > WARNING_MS) app.warned = false;
+  forgetWarnings(state.remaining_ms, app.warned);
 
   const candidateState = state.candidate.state;
   if (FINISHED.has(candidateState)) {
@@ -156,14 +157,14 @@ function onResumed(message) {
   app.pauseReason = '';
   if (app.candidate && app.candidate.state === 'paused') app.candidate.state = 'answering';
   app.countdown.set(message.remaining_ms, app.phase !== 'exam');
-  if (message.remaining_ms > WARNING_MS) app.warned = false;
+  forgetWarnings(message.remaining_ms, app.warned);
   flush();
   render();
 }
 
 function onTime(message) {
   app.countdown.set(message.remaining_ms, app.countdown.frozen);
-  if (message.remaining_ms > WARNING_MS) app.warned = false;
+  forgetWarnings(message.remaining_ms, app.warned);
   if (message.extra_ms > 0) {
     ui.toast(t('exam.extra_time', { minutes: Math.round(message.extra_ms / 60000) }));
   } else {
@@ -184,6 +185,7 @@ function onSubmitted(message) {
 }
 
 function describe(code, message) {
+  if (code === 'later_sitting') return message; // says when, in the site's time (zh first)
   const key = `error.${code}`;
   return hasString(key) ? t(key) : t('error.other', { message });
 }
@@ -227,7 +229,7 @@ function onError(error) {
 }
 
 function loginRefused(code, message) {
-  const text = describe(code, message);
+  const text = code === 'already_submitted' ? t('login.handed_in') : describe(code, message);
   if (LOGIN_RETRY.has(code) || (app.everLoggedIn && code === 'rate_limited')) {
     if (!app.everLoggedIn) {
       ui.loginBusy(false);

@@ -1,11 +1,13 @@
 // Drawing the page from the state: the screen of the current phase, the status line and
 // the clock (called whenever something changed, and by a timer for the clock).
 
+import { offerCalculator } from './calc_panel.js';
 import { WARNING_MS, formatClock } from './countdown.js';
 import * as dialogs from './dialogs.js';
 import { showScreen } from './dom.js';
 import { t } from './i18n.js';
 import { tally } from './paper.js';
+import { WARNINGS_MS, dueWarning, submitWaitMs } from './rules.js';
 import * as ui from './screens.js';
 import { app, canAnswer, currentItem, flaggedOf, responseOf } from './state.js';
 
@@ -31,12 +33,26 @@ export function renderExam() {
   const counts = tally(app.paper.items, responseOf, flaggedOf);
   app.view.updateSheet(app.paper, app.current, responseOf, flaggedOf, counts);
   app.view.setTextSize(app.textSize);
+  offerCalculator(Boolean(app.session && app.session.calculator));
+  gate(true);
+}
+
+// The hand-in's opening time, by the server's clock (the server refuses earlier anyway).
+function gate(rendered) {
+  const wait = submitWaitMs(app.session, Date.now() + app.serverOffset);
+  const button = document.getElementById('btn-submit');
+  if (!rendered && wait === 0 && button.dataset.gated === 'true') {
+    renderExam(); // just opened: enable it as the item's rules say
+    return;
+  }
+  ui.gateSubmit(wait, app.session ? app.session.submit_opens_at : null);
 }
 
 export function renderDone() {
   let kind = 'submitted';
   if (app.candidate && app.candidate.state === 'absent') kind = 'absent';
   else if (!app.submitted && app.session && app.session.state === 'ended') kind = 'ended';
+  document.getElementById('done-mode').hidden = !(app.session && app.session.mode === 'rehearsal');
   ui.renderDone({
     kind,
     reason: app.submitted ? app.submitted.reason : null,
@@ -72,10 +88,13 @@ export function tick() {
   if (remaining <= WARNING_MS) level = 'warning';
   if (app.paused) level = 'paused';
   ui.renderClock(formatClock(remaining), level);
-  if (running && remaining <= WARNING_MS && remaining > 0 && !app.warned) {
-    app.warned = true;
-    ui.toast(t('exam.time_warning'), 15000);
+  const due = running ? dueWarning(remaining, app.warned) : null;
+  if (due !== null) {
+    // One warning at a time: a later threshold never shows an earlier one afterwards.
+    for (const threshold of WARNINGS_MS) if (threshold >= due) app.warned.add(threshold);
+    ui.showTimeWarning(Math.round(due / 60000));
   }
+  if (app.paper) gate(false);
   const timeUp = running && remaining === 0;
   if (timeUp !== app.timeUp) {
     app.timeUp = timeUp;

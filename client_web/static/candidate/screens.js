@@ -3,6 +3,7 @@
 
 import { byId, setHidden, setText } from './dom.js';
 import { currentLanguage, t } from './i18n.js';
+import { waitingFacts, waitingRules } from './rules.js';
 
 export function renderSeat(seat, invalid) {
   setText('login-seat', seat === null ? t('login.seat_unknown') : String(seat));
@@ -39,10 +40,46 @@ export function renderIdentity(candidate, session) {
   setText('id-session', t('confirm.session_value', { title: session.title, code: session.code }));
 }
 
+function fillList(id, entries) {
+  const items = entries.map(([key, params]) => {
+    const li = document.createElement('li');
+    li.textContent = t(key, params);
+    return li;
+  });
+  byId(id).replaceChildren(...items);
+}
+
 export function renderWaiting(session) {
   setText('wait-session', session.title);
   const minutes = Math.round(session.duration_ms / 60000);
   setText('wait-duration', t('waiting.duration', { minutes }));
+  fillList('wait-facts', waitingFacts(session).filter(([key]) => key !== 'waiting.duration'));
+  fillList('wait-rules', waitingRules(session));
+}
+
+/** The not-missable time warning: shown until the candidate acknowledges it. */
+export function showTimeWarning(minutes) {
+  setText('time-warning-text', t('exam.time_warning', { minutes }));
+  setHidden('time-warning', false);
+}
+
+export function hideTimeWarning() {
+  setHidden('time-warning', true);
+}
+
+/** The submit button while the hand-in is not open yet: disabled, saying from when. */
+export function gateSubmit(waitMs, opensAt) {
+  const button = byId('btn-submit');
+  const text = waitMs > 0 ? t('exam.submit_at', { time: clockTime(opensAt) }) : t('exam.submit');
+  if (button.textContent !== text) button.textContent = text;
+  button.dataset.gated = waitMs > 0 ? 'true' : 'false';
+  if (waitMs > 0) button.disabled = true;
+}
+
+function clockTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleTimeString(currentLanguage(), { hour12: false, hour: '2-digit', minute: '2-digit' });
 }
 
 export function renderTopbar(phase, session, candidate) {
@@ -51,7 +88,9 @@ export function renderTopbar(phase, session, candidate) {
   setHidden('top-clock', phase !== 'exam');
   if (!visible) return;
   setText('top-session', session.title);
-  setText('top-candidate', t('topbar.candidate', { name: candidate.name, seat: candidate.seat }));
+  setHidden('top-mode', session.mode !== 'rehearsal');
+  const who = { name: candidate.name, ticket: candidate.ticket, seat: candidate.seat };
+  setText('top-candidate', t('topbar.candidate', who));
 }
 
 export function renderClock(text, level) {

@@ -25,7 +25,8 @@ export const app = {
   pauseScope: null,
   pauseReason: '',
   countdown: new Countdown(),
-  warned: false,
+  warned: new Set(), // the time warnings given (their thresholds, ms)
+  serverOffset: 0, // server time minus local time, ms (from the last `state`)
   timeUp: false,
   textSize: 1,
   phase: 'login',
@@ -51,7 +52,7 @@ export function resetExam() {
     paused: false,
     submitted: null,
     result: null,
-    warned: false,
+    warned: new Set(),
     timeUp: false,
     countdown: new Countdown(),
     holdUntil: 0,

@@ -33,6 +33,13 @@ export const ACTIONS = {
     reason: "required",
     maxLength: 2000,
   },
+  end_session: {
+    label: "结束考试",
+    title: "结束考试 End the session",
+    text: "考试时间已到或到场考生均已交卷时可结束考试：未登录的考生记为缺考，时间已到仍在答题的考生自动交卷，本场考试关闭。",
+    reason: "optional",
+    irreversible: true,
+  },
   pause: {
     label: "暂停",
     title: "暂停考生 Pause candidate",
@@ -65,6 +72,12 @@ export const ACTIONS = {
     reason: "required",
     irreversible: true,
   },
+  admit_late: {
+    label: "准许入场",
+    title: "准许迟到入场 Admit late",
+    text: "该考生已超过开考后允许入场的时间；准许后可以登录答题，计时仍从开考时算起。原因将写入考场记录表。",
+    reason: "required",
+  },
   mark_absent: {
     label: "缺考",
     title: "标记缺考 Mark absent",
@@ -80,6 +93,8 @@ export function commandFor(action, candidateId, { reason, minutes, pc = null }) 
     case "open_checkin":
     case "start":
       return { type: action };
+    case "end_session":
+      return { type: action, reason };
     case "pause_all":
       return { type: "pause", candidate_id: null, reason };
     case "resume_all":
@@ -96,8 +111,29 @@ export function commandFor(action, candidateId, { reason, minutes, pc = null }) 
     case "resume":
     case "force_submit":
     case "mark_absent":
+    case "admit_late":
       return { type: action, candidate_id: candidateId, reason };
     default:
       throw new Error(`unknown action ${action}`);
   }
+}
+
+/** The lines the end-of-session dialog lists: who will be marked absent, who is
+ * submitted because their time is over, and who still answers (the server refuses then). */
+export function endingList(seats) {
+  const sorted = [...seats].sort((a, b) => a.seat - b.seat);
+  const who = (s) => `${s.seat} 号 ${s.name}（${s.ticket}）`;
+  const never = sorted.filter((s) => ["registered", "checked_in"].includes(s.state));
+  const inExam = sorted.filter((s) => ["answering", "paused"].includes(s.state));
+  const lines = [];
+  lines.push(
+    never.length
+      ? `将记为缺考（未登录）${never.length} 人：${never.map(who).join("、")}`
+      : "没有未登录的考生。",
+  );
+  const over = inExam.filter((s) => s.remaining_ms !== null && s.remaining_ms <= 0);
+  const left = inExam.filter((s) => !over.includes(s));
+  if (over.length) lines.push(`时间已到、将自动交卷 ${over.length} 人：${over.map(who).join("、")}`);
+  if (left.length) lines.push(`仍在答题 ${left.length} 人：${left.map(who).join("、")}（须待其交卷或时间结束）`);
+  return lines;
 }

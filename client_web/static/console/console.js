@@ -1,6 +1,6 @@
 // The room console: a live seat grid fed by /ws/proctor, and the proctor's actions.
 // Text reaches the page only through textContent; no inline script or style is used.
-import { ACTIONS, commandFor } from "./actions.js";
+import { ACTIONS, commandFor, endingList } from "./actions.js";
 import { ProctorConnection } from "./connection.js";
 import { renderFocus, renderPc, watchPcs } from "./pcs.js";
 import {
@@ -97,7 +97,7 @@ function cardFor(seat) {
 
 function renderActions(card, seat) {
   const box = card.querySelector(".seat-actions");
-  const wanted = canRun ? seatActions(seat) : [];
+  const wanted = canRun ? seatActions(seat, state.room) : [];
   const key = wanted.join(",");
   if (box.dataset.key === key) return;
   box.dataset.key = key;
@@ -179,6 +179,7 @@ function renderRoom() {
       pause_all: room.state === "started" && !room.room_paused,
       resume_all: room.state === "started" && room.room_paused,
       note: true,
+      end_session: room.state === "started",
     }[action];
     button.disabled = !allowed;
   }
@@ -262,6 +263,16 @@ function openDialog(action, seat) {
   document.getElementById("dialog-title").textContent = `${spec.title}${who}`;
   document.getElementById("dialog-text").textContent = spec.text;
   document.getElementById("dialog-warning").hidden = !spec.irreversible;
+  const list = document.getElementById("dialog-list");
+  const lines = action === "end_session" ? endingList(state.seats.values()) : [];
+  list.replaceChildren(
+    ...lines.map((line) => {
+      const li = document.createElement("li");
+      li.textContent = line;
+      return li;
+    }),
+  );
+  list.hidden = lines.length === 0;
   document.getElementById("minutes-field").hidden = !spec.minutes;
   document.getElementById("pc-field").hidden = action !== "unlock";
   const reasonField = document.getElementById("reason-field");

@@ -66,10 +66,14 @@ export function formatRemaining(ms) {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-/** The per-seat actions, in button order. */
-export function seatActions(seat) {
+/** The per-seat actions, in button order (`room`: the room's last `room` message). A
+ *  sitting with a late-admission limit lets a proctor admit someone not logged in yet. */
+export function seatActions(seat, room = null) {
   switch (seat.state) {
     case "registered":
+      if (room && room.state === "started" && room.late_minutes != null && !seat.late_admitted) {
+        return ["admit_late", "mark_absent"];
+      }
       return ["mark_absent"];
     case "checked_in":
       return ["unlock", "mark_absent"];

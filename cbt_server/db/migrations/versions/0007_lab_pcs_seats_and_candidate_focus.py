@@ -1,7 +1,7 @@
 """lab pcs seats and candidate focus
 
-Revision ID: 0021
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 10:02:18.878963
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import cbt_server.db.types
 
-revision = "0021"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,21 @@
+"""Only formal sessions' results reach the centre: a rehearsal's never do (issue 20)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from cbt_server.db.models import ExamSession
+from tests.results.conftest import Site
+
+
+async def test_rehearsal_results_never_reach_the_feed(site: Site) -> None:
+    formal = [await site.seed.result("S1") for _ in range(2)]
+    rehearsal = [await site.seed.result("S2") for _ in range(2)]
+    async with site.sessionmaker.begin() as db:
+        await db.execute(
+            update(ExamSession).where(ExamSession.code == "S2").values(mode="rehearsal")
+        )
+    page = await site.page()
+    tickets = [r["ticket"] for r in page["results"]]
+    assert tickets == formal and not set(rehearsal) & set(tickets)
+    assert (await site.page(session="S2"))["results"] == []
