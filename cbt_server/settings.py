@@ -117,6 +117,22 @@ class Settings:
         "origin is always accepted).",
         _csv,
     )
+    ws_pending_per_address: int = _setting(
+        256,
+        "CBT_WS_PENDING_PER_ADDRESS",
+        "WebSocket connections from one client address that may be open without having "
+        "logged in; past it an upgrade is refused (429). A room behind NAT or a reverse "
+        "proxy shares one address.",
+        _positive_int,
+    )
+    ws_pending_total: int = _setting(
+        2048,
+        "CBT_WS_PENDING_TOTAL",
+        "WebSocket connections that may be open without having logged in, from all "
+        "addresses; past it an upgrade is refused (503). Never more than half the "
+        "process's open-file limit.",
+        _positive_int,
+    )
     lab_admin_name: str = _setting(
         "",
         "CBT_LAB_ADMIN_NAME",
