@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cbt_server.origins import parse_origins
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the setting."""
@@ -110,12 +112,21 @@ class Settings:
         "How server downtime counts against candidates' time: not_counted (given back) or counted.",
         _choice("not_counted", "counted"),
     )
+    public_origins: tuple[str, ...] = _setting(
+        (),
+        "CBT_PUBLIC_ORIGINS",
+        "Comma-separated origins the site's pages are served from, e.g. "
+        "http://cbt.school.lan:8080. Browsers' WebSocket upgrades must come from one of "
+        "them or from the address the connection arrived at, as an IP literal "
+        "(http://192.168.1.10:8080; http://localhost:PORT on loopback): a site reached "
+        "by name or through a reverse proxy lists its origins here.",
+        parse_origins,
+    )
     allowed_origins: tuple[str, ...] = _setting(
         (),
         "CBT_ALLOWED_ORIGINS",
-        "Extra comma-separated Origins accepted for WebSocket upgrades (the server's own "
-        "origin is always accepted).",
-        _csv,
+        "Extra comma-separated origins accepted for WebSocket upgrades, besides public_origins.",
+        parse_origins,
     )
     ws_pending_per_address: int = _setting(
         256,
