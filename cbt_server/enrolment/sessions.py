@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
+from cbt_server.enrolment.fields import check_code, check_name
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 
@@ -38,6 +39,7 @@ class SessionSpec:
 
 MAX_SEATS = 500
 MAX_DURATION_MINUTES = 600
+TITLE_LIMIT = 256
 
 
 async def ensure_room(
@@ -100,10 +102,15 @@ async def create_session(
     session: AsyncSession, spec: SessionSpec, *, actor: str, role: str = "lab_admin"
 ) -> models.ExamSession:
     """Create a scheduled session; every problem is reported before anything is written."""
-    spec = replace(spec, code=spec.code.strip())
+    spec = replace(
+        spec,
+        code=check_code("session code", spec.code),
+        room_code=check_code("room code", spec.room_code),
+        title=check_name("title", spec.title, TITLE_LIMIT),
+        room_name=check_name("room name", spec.room_name),
+        site=check_name("site", spec.site),
+    )
     code = spec.code
-    if not code or len(code) > 64:
-        raise InvalidInput("session code must be 1 to 64 characters")
     if spec.scheduled_at is not None and spec.scheduled_at.tzinfo is None:
         raise InvalidInput("scheduled time needs a UTC offset, e.g. 2026-12-05T09:00+08:00")
     if await session.scalar(select(models.ExamSession).where(models.ExamSession.code == code)):
