@@ -7,6 +7,7 @@ explicit overrides such as CLI flags) and passed down; nothing reads the environ
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,8 +62,16 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (`10.0.0.1`, `10.0.0.0/24`), normalized."""
+    found: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            try:
+                found.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ValueError(f"not an address or network: {part!r}") from None
+    return tuple(found)
 
 
 def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
@@ -144,6 +153,20 @@ class Settings:
         "process's open-file limit.",
         _positive_int,
     )
+    tls_cert: str = _setting(
+        "",
+        "CBT_TLS_CERT",
+        "PEM certificate (chain) file: with tls_key the server speaks HTTPS and WSS itself.",
+    )
+    tls_key: str = _setting("", "CBT_TLS_KEY", "PEM private key file of tls_cert.")
+    trusted_proxies: tuple[str, ...] = _setting(
+        (),
+        "CBT_TRUSTED_PROXIES",
+        "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed (e.g. 127.0.0.1). From anyone else those "
+        "headers are ignored.",
+        _networks,
+    )
     lab_admin_name: str = _setting(
         "",
         "CBT_LAB_ADMIN_NAME",
@@ -169,6 +192,8 @@ class Settings:
         # Checked here so that every way of making settings (load_settings, replace) holds it.
         if self.workers > 1 and self.is_sqlite:
             raise SettingsError("workers > 1 needs PostgreSQL (set CBT_DATABASE_URL)")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError("tls_cert and tls_key go together: give both or neither")
 
     @property
     def data_path(self) -> Path:

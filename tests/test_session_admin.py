@@ -159,7 +159,7 @@ def test_bad_scheduled_time_is_a_usage_error(
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--code", "=cmd|' /C calc'!A0", "session code: \"=cmd|"),
+        ("--code", "=cmd|' /C calc'!A0", 'session code: "=cmd|'),
         ("--code", "+YY4-01", "session code: '+YY4-01' starts with '+'"),
         ("--code", "-YY4-01", "starts with '-'"),
         ("--code", "@YY4", "starts with '@'"),

@@ -25,6 +25,7 @@ from aiohttp import web
 from cbt_server.app import create_app
 from cbt_server.runtime.loops import loop_factory
 from cbt_server.settings import Settings, SettingsError, load_settings
+from cbt_server.tls import tls_context
 
 log = logging.getLogger("cbt_server.workers")
 
@@ -37,7 +38,8 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    base = f"http://{settings.host}:{settings.port}"
+    context = tls_context(settings)
+    base = f"{'https' if context else 'http'}://{settings.host}:{settings.port}"
     loop_kind, new_loop = loop_factory(settings.event_loop)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
@@ -46,6 +48,7 @@ def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port,
+        ssl_context=context,
         access_log=None,
         loop=new_loop(),
         print=lambda _: print(
