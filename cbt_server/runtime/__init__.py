@@ -73,7 +73,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[ROOM_STATES] = RoomStates(runtime, hub.candidate_ids)
     app[LOGIN_LIMITS] = LoginLimits()
-    app[ADMISSION] = admission(settings.ws_pending_per_address, settings.ws_pending_total)
+    app[ADMISSION] = make_admission(settings.ws_pending_per_address, settings.ws_pending_total)
     app[LOOP_WATCH] = loop_watch = LoopWatch(on_stall=log_stall)
     await notifier.start(hub.deliver, hub.resync)
     await liveness.on_start(runtime)
@@ -99,7 +99,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         heap.uninstall()
 
 
-def admission(per_address: int, total: int) -> Admission:
+def make_admission(per_address: int, total: int) -> Admission:
     """The ceilings on sockets that have not logged in: never more than half the open
     files this process may have, so that they cannot starve logins, /healthz and staff
     sign-in of file descriptors."""
