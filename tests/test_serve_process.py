@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import resource
 import signal
 import ssl
 import subprocess
@@ -38,17 +37,21 @@ def serving(
     env = {**os.environ, "CBT_DATA_DIR": str(tmp_path / "data"), "CBT_DATABASE_URL": ""}
 
     def lower_limit() -> None:
-        if soft_files is not None:
-            _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (soft_files, hard))
+        import resource  # POSIX only, as preexec_fn is
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cbt_server", "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=lower_limit,
-    )
+        assert soft_files is not None
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft_files, hard))
+
+    log = tmp_path / f"serve-{port}.log"  # a file, not a pipe nobody reads while it runs
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cbt_server", "serve", "--port", str(port), *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            preexec_fn=None if soft_files is None else lower_limit,
+        )
     base = f"{scheme}://127.0.0.1:{port}"
     RUNNING[base] = process
     try:
@@ -56,8 +59,8 @@ def serving(
     finally:
         del RUNNING[base]
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err.decode(errors="replace")
+        process.wait(timeout=60)
+        assert process.returncode == 0, log.read_text(errors="replace")
 
 
 RUNNING: dict[str, subprocess.Popen[bytes]] = {}
@@ -75,6 +78,7 @@ def healthz(base: str, **urlopen: Any) -> dict[str, Any] | None:
 
 
 def test_serve_raises_its_open_file_limit(tmp_path: Path) -> None:
+    resource = pytest.importorskip("resource", reason="no open-file limits on Windows")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with serving(tmp_path, soft_files=256) as base:
         health = wait_until_sync(lambda: healthz(base), "the server to answer", within=90)
