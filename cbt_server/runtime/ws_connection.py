@@ -88,6 +88,7 @@ class SocketHandler:
         self.login_by = asyncio.get_running_loop().time() + HELLO_TIMEOUT_SECONDS
         """The loop time by which the socket must have logged in: counted from the
         upgrade, whatever pings and pongs pass meanwhile."""
+        self._deadline: asyncio.Timeout | None = None
 
     async def cleanup(self) -> None:
         """After the socket closed: leave the hub (and record what is to be recorded)."""
@@ -165,6 +166,8 @@ class SocketHandler:
             try:
                 frame = await self._next_frame()
             except TimeoutError:
+                if self.conn is not None:  # logged in just as the deadline passed
+                    continue
                 await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=self.no_hello)
                 return
             if self.draining and frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -181,19 +184,20 @@ class SocketHandler:
 
         Not `receive(timeout=...)`: aiohttp restarts that timeout with every pong, so a
         client answering the server's pings never met it (issue 18)."""
-        while self.conn is None:
-            try:
-                async with asyncio.timeout_at(self.login_by):
-                    return await self.ws.receive()
-            except TimeoutError:
-                if self.conn is None:
-                    raise
-        return await self.ws.receive()
+        if self.conn is not None:
+            return await self.ws.receive()
+        try:
+            async with asyncio.timeout_at(self.login_by) as self._deadline:
+                return await self.ws.receive()
+        finally:
+            self._deadline = None
 
     def logged_in(self, conn: Connection) -> None:
         """The protocol's `hello` is through: no deadline now, and no place among the
         sockets that have not logged in."""
         self.conn = conn
+        if self._deadline is not None:  # the read waiting now is not cut off by it
+            self._deadline.reschedule(None)
         if self.slot is not None:
             self.slot.release()
 
