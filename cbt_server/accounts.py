@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.auth.policy import Role
 from cbt_server.db.models import LoginLock, User
+from cbt_server.enrolment.fields import check_code, check_name
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 ROLES = tuple(role.value for role in Role)
@@ -37,9 +38,8 @@ def verify_password(password_hash: str, password: str) -> bool:
 async def create_user(
     session: AsyncSession, username: str, password: str, role: str, display_name: str = ""
 ) -> User:
-    username = username.strip()
-    if not username or len(username) > 64:
-        raise InvalidInput("username must be 1 to 64 characters")
+    username = check_code("username", username)
+    display_name = check_name("display name", display_name)
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD_LENGTH:

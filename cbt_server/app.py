@@ -24,7 +24,7 @@ from cbt_server.db.migrate import upgrade
 from cbt_server.keys import CIPHER, ENGINE, SESSIONMAKER, SETTINGS
 from cbt_server.runtime.tasks import stop_tasks
 from cbt_server.settings import Settings
-from cbt_server.web import errors, health, lab, lab_pcs, security, templates
+from cbt_server.web import errors, forwarded, health, lab, lab_pcs, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
 from cbt_server.web.console import setup as setup_console
 from cbt_server.web.item_analysis import setup as setup_item_analysis
@@ -59,7 +59,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_upload_bytes,
-        middlewares=[errors.error_middleware],
+        middlewares=[*forwarded.middlewares(settings.trusted_proxies), errors.error_middleware],
     )
     app[SETTINGS] = settings
     app[CIPHER] = ContentCipher.from_data_dir(settings.data_path)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from cbt_server.content_crypto import ContentCipher
     from cbt_server.results.openapi import OpenApiRegistry
     from cbt_server.results.signing import SiteKey
+    from cbt_server.runtime.admission import Admission
     from cbt_server.runtime.clock_steps import StepRecorder
     from cbt_server.runtime.context import Runtime
     from cbt_server.runtime.deadlines import Sweeper
@@ -48,6 +49,7 @@ SWEEPER: web.AppKey[Sweeper] = web.AppKey("exam_sweeper")
 LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("candidate_login_limits")
 ROOM_STATES: web.AppKey[RoomStates] = web.AppKey("exam_room_states")
 LOOP_WATCH: web.AppKey[LoopWatch] = web.AppKey("event_loop_watch")
+ADMISSION: web.AppKey[Admission] = web.AppKey("websocket_admission")
 CLOCK_STEPS: web.AppKey[StepRecorder] = web.AppKey("clock_step_recorder")
 
 # Staff sign-in (auth/web.py)

@@ -7,12 +7,15 @@ explicit overrides such as CLI flags) and passed down; nothing reads the environ
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cbt_server.origins import parse_origins
 
 
 class SettingsError(ValueError):
@@ -67,8 +70,16 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (`10.0.0.1`, `10.0.0.0/24`), normalized."""
+    found: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            try:
+                found.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ValueError(f"not an address or network: {part!r}") from None
+    return tuple(found)
 
 
 def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
@@ -119,12 +130,51 @@ class Settings:
         "How server downtime counts against candidates' time: not_counted (given back) or counted.",
         _choice("not_counted", "counted"),
     )
+    public_origins: tuple[str, ...] = _setting(
+        (),
+        "CBT_PUBLIC_ORIGINS",
+        "Comma-separated origins the site's pages are served from, e.g. "
+        "http://cbt.school.lan:8080. Browsers' WebSocket upgrades must come from one of "
+        "them or from the address the connection arrived at, as an IP literal "
+        "(http://192.168.1.10:8080; http://localhost:PORT on loopback): a site reached "
+        "by name or through a reverse proxy lists its origins here.",
+        parse_origins,
+    )
     allowed_origins: tuple[str, ...] = _setting(
         (),
         "CBT_ALLOWED_ORIGINS",
-        "Extra comma-separated Origins accepted for WebSocket upgrades (the server's own "
-        "origin is always accepted).",
-        _csv,
+        "Extra comma-separated origins accepted for WebSocket upgrades, besides public_origins.",
+        parse_origins,
+    )
+    ws_pending_per_address: int = _setting(
+        256,
+        "CBT_WS_PENDING_PER_ADDRESS",
+        "WebSocket connections from one client address that may be open without having "
+        "logged in; past it an upgrade is refused (429). A room behind NAT or a reverse "
+        "proxy shares one address.",
+        _positive_int,
+    )
+    ws_pending_total: int = _setting(
+        2048,
+        "CBT_WS_PENDING_TOTAL",
+        "WebSocket connections that may be open without having logged in, from all "
+        "addresses; past it an upgrade is refused (503). Never more than half the "
+        "process's open-file limit.",
+        _positive_int,
+    )
+    tls_cert: str = _setting(
+        "",
+        "CBT_TLS_CERT",
+        "PEM certificate (chain) file: with tls_key the server speaks HTTPS and WSS itself.",
+    )
+    tls_key: str = _setting("", "CBT_TLS_KEY", "PEM private key file of tls_cert.")
+    trusted_proxies: tuple[str, ...] = _setting(
+        (),
+        "CBT_TRUSTED_PROXIES",
+        "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed (e.g. 127.0.0.1). From anyone else those "
+        "headers are ignored.",
+        _networks,
     )
     lab_admin_name: str = _setting(
         "",
@@ -196,6 +246,8 @@ class Settings:
                 "CBT_BACKUP_DIR needs CBT_BACKUP_PASSPHRASE_FILE: backups hold the site's keys, "
                 "sealed with that passphrase"
             )
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError("tls_cert and tls_key go together: give both or neither")
 
     @property
     def data_path(self) -> Path:

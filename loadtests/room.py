@@ -186,6 +186,8 @@ def _settings_env(run: Run) -> dict[str, str]:
             "CBT_DATA_DIR": str(run.workdir / "data"),
             "CBT_DATABASE_URL": run.database_url,
             "CBT_LOG_LEVEL": "WARNING",
+            # Every simulated PC connects from this machine's one address.
+            "CBT_WS_PENDING_PER_ADDRESS": "100000",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -180,3 +180,49 @@ def test_the_rules_of_a_sitting_are_set_at_create(
     assert (row["late_minutes"], row["min_submit_minutes"], row["calculator"]) == (15, 30, True)
     code, _, err = cbt(capsys, *site, *create, "--code", "X", "--late-minutes", "-1")
     assert code == 2 and "--late-minutes" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--code", "=cmd|' /C calc'!A0", 'session code: "=cmd|'),
+        ("--code", "+YY4-01", "session code: '+YY4-01' starts with '+'"),
+        ("--code", "-YY4-01", "starts with '-'"),
+        ("--code", "@YY4", "starts with '@'"),
+        ("--code", "YY4\x0701", "session code: holds the control character U+0007"),
+        ("--code", "x" * 65, "session code: longer than 64 characters"),
+        ("--room", "=R2", "room code: '=R2' starts with '='"),
+        ("--room", "R\x1b2", "room code: holds the control character U+001B"),
+        ("--room-name", "二楼\n机房", "room name: holds a line break"),
+        ("--title", "考试\r\n第二场", "title: holds a line break"),
+        ("--site", "考点\u202e", "site: holds the control character U+202E"),
+    ],
+)
+def test_codes_and_names_follow_the_rosters_rules(
+    site: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+    value: str,
+    message: str,
+) -> None:
+    good = SAMPLES / "blueprints" / "childcare-4-standard.yaml"
+    assert cbt(capsys, *site, "blueprint", "import", str(good))[0] == 0
+    fields = {"--code": "YY4-01", "--room": "R2", "--room-name": "", "--title": "", "--site": ""}
+    fields[option] = value
+    args = [a for k, v in fields.items() if v for a in (k, v)]
+    code, _, err = cbt(
+        capsys,
+        *site,
+        "session",
+        "create",
+        *args,
+        "--blueprint",
+        "childcare-4-standard",
+        "--mode",
+        "rehearsal",
+        "--seats",
+        "40",
+    )
+    assert code == 1 and message in err, err
+    code, out, _ = cbt(capsys, *site, "session", "list", "--json")
+    assert code == 0 and json.loads(out) == []

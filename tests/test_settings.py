@@ -34,12 +34,14 @@ def test_environment_is_parsed() -> None:
             "CBT_DATABASE_URL": "postgresql+asyncpg://u@h/db",
             "CBT_WORKERS": "3",
             "CBT_ALLOWED_ORIGINS": "http://a, http://b",
+            "CBT_PUBLIC_ORIGINS": "HTTP://CBT.School.lan:80/, https://[::1]:8443",
         }
     )
     assert settings.port == 9000
     assert not settings.is_sqlite
     assert settings.workers == 3
     assert settings.allowed_origins == ("http://a", "http://b")
+    assert settings.public_origins == ("http://cbt.school.lan", "https://[::1]:8443")
 
 
 def test_overrides_win_and_none_means_unset() -> None:
@@ -59,6 +61,9 @@ def test_overrides_win_and_none_means_unset() -> None:
         ({"CBT_BACKUP_EVERY_MINUTES": "nan"}, "CBT_BACKUP_EVERY_MINUTES"),
         ({"CBT_BACKUP_KEEP": "0"}, "CBT_BACKUP_KEEP"),
         ({"CBT_BACKUP_DIR": "/media/usb"}, "CBT_BACKUP_PASSPHRASE_FILE"),
+        ({"CBT_PUBLIC_ORIGINS": "cbt.school.lan"}, "CBT_PUBLIC_ORIGINS"),
+        ({"CBT_PUBLIC_ORIGINS": "http://cbt.lan/exam"}, "CBT_PUBLIC_ORIGINS"),
+        ({"CBT_PUBLIC_ORIGINS": "ftp://cbt.lan"}, "CBT_PUBLIC_ORIGINS"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], fragment: str) -> None:

@@ -2,7 +2,8 @@
 `require`, the check every staff endpoint makes before it does anything.
 
 Cookies: `cbt_staff` (the session secret) is HttpOnly, SameSite=Strict, Path=/ and Secure
-when the request came over HTTPS. State-changing requests must also carry the session's
+when the request came over HTTPS (the server's own TLS, or a trusted proxy's
+X-Forwarded-Proto: `web/forwarded.py`). State-changing requests must also carry the session's
 CSRF token, in the `X-CSRF-Token` header or a `csrf_token` form field; pages put it in
 `<meta name="csrf-token">` and in their forms. The login form itself is protected by a
 double-submit token (`cbt_login` cookie = `login_token` field).

@@ -19,15 +19,32 @@ port_option = click.option(
 @host_option
 @port_option
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes (PostgreSQL only).")
+@click.option(
+    "--tls-cert",
+    envvar="CBT_TLS_CERT",
+    type=click.Path(dir_okay=False),
+    help="PEM certificate (chain): serve HTTPS and WSS (with --tls-key).",
+)
+@click.option(
+    "--tls-key", envvar="CBT_TLS_KEY", type=click.Path(dir_okay=False), help="PEM private key."
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Run the exam server."""
     from cbt_server.serve import run_server
+    from cbt_server.tls import tls_context
 
+    given = dict(host=host, port=port, workers=workers, tls_cert=tls_cert, tls_key=tls_key)
     try:
-        settings = settings_from(ctx).replace(
-            **{k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
-        )
+        settings = settings_from(ctx).replace(**{k: v for k, v in given.items() if v})
+        tls_context(settings)  # unusable files: a clean error now, not in each worker
     except SettingsError as error:
         raise CliError(str(error)) from None
     check_backup_settings(settings)

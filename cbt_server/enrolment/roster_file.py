@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from cbt_server import idcard
+from cbt_server.enrolment.fields import control_character
 from cbt_server.errors import InvalidInput
 from item_bank import catalogue
 from item_bank.importers.base import reason_of
@@ -186,6 +187,9 @@ def _row(number: int, cells: dict[str, Any], problems: list[Problem]) -> RosterR
             fail(field, "empty")
         elif text[0] in "=+@" or (text[0] == "-" and field != "seat"):
             fail(field, f"{text[:20]!r} looks like a spreadsheet formula, not a value")
+        elif (found := control_character(text)) is not None:
+            what = "a line break" if found in ("U+000A", "U+000D") else found
+            fail(field, f"holds {what}, a control character")
     if texts["ticket"] and len(texts["ticket"]) > 64:
         fail("ticket", "longer than 64 characters")
     if texts["name"] and len(texts["name"]) > 128:

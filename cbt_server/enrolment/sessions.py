@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
+from cbt_server.enrolment.fields import check_code, check_name
 from cbt_server.enrolment.modes import claim_package
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 from cbt_server.exam import rules
@@ -45,6 +46,7 @@ class SessionSpec:
 
 MAX_SEATS = 500
 MAX_DURATION_MINUTES = 600
+TITLE_LIMIT = 256
 
 
 async def ensure_room(
@@ -111,10 +113,15 @@ async def create_session(
     session: AsyncSession, spec: SessionSpec, *, actor: str, role: str = "lab_admin"
 ) -> models.ExamSession:
     """Create a scheduled session; every problem is reported before anything is written."""
-    spec = replace(spec, code=spec.code.strip())
+    spec = replace(
+        spec,
+        code=check_code("session code", spec.code),
+        room_code=check_code("room code", spec.room_code),
+        title=check_name("title", spec.title, TITLE_LIMIT),
+        room_name=check_name("room name", spec.room_name),
+        site=check_name("site", spec.site),
+    )
     code = spec.code
-    if not code or len(code) > 64:
-        raise InvalidInput("session code must be 1 to 64 characters")
     rules.check_minutes("late admission", spec.late_minutes)
     rules.check_minutes("earliest hand-in", spec.min_submit_minutes)
     if spec.scheduled_at is not None and spec.scheduled_at.tzinfo is None:

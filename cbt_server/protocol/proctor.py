@@ -17,6 +17,8 @@ from cbt_server.protocol.base import CandidateId, Message, Millis, Reason, Seque
 from cbt_server.protocol.candidate import Ack, Closing, Error, Ping, Pong, SessionMode
 
 NonEmptyReason = Annotated[str, Field(min_length=1, max_length=500)]
+NOTE_LIMIT = 500
+"""Characters of a room-record note: the console's text box holds no more."""
 
 # --- console -> server ----------------------------------------------------------------
 
@@ -97,10 +99,11 @@ class EndSession(Sequenced):
 
 
 class Note(Sequenced):
-    """An entry for the room record (考场记录表)."""
+    """An entry for the room record (考场记录表): at most 500 characters, as the console's
+    text box allows."""
 
     type: Literal["note"] = "note"
-    text: Annotated[str, Field(min_length=1, max_length=2000)]
+    text: Annotated[str, Field(min_length=1, max_length=NOTE_LIMIT)]
 
 
 ProctorInbound = Annotated[

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from cbt_server.db.engine import make_sessionmaker
 from cbt_server.keys import (
+    ADMISSION,
     CIPHER,
     CLOCK_STEPS,
     HUB,
@@ -28,10 +29,12 @@ from cbt_server.keys import (
     SWEEPER,
 )
 from cbt_server.runtime import liveness
+from cbt_server.runtime.admission import Admission
 from cbt_server.runtime.clock_steps import StepRecorder
 from cbt_server.runtime.context import Runtime, new_process_id
 from cbt_server.runtime.deadlines import Sweeper
 from cbt_server.runtime.exam_clock import ExamClock
+from cbt_server.runtime.fdlimit import open_file_limit
 from cbt_server.runtime.heap import HeapFreezer
 from cbt_server.runtime.hub import Hub
 from cbt_server.runtime.login_limit import LoginLimits
@@ -85,6 +88,7 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     app[ROOM_STATES] = RoomStates(runtime, hub.candidate_ids)
     app[LOGIN_LIMITS] = LoginLimits()
+    app[ADMISSION] = make_admission(settings.ws_pending_per_address, settings.ws_pending_total)
     app[LOOP_WATCH] = loop_watch = LoopWatch(on_stall=log_stall)
     await notifier.start(hub.deliver, hub.resync)
     await liveness.on_start(runtime)
@@ -109,6 +113,16 @@ async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
             await read_engine.dispose()
         heap.exam_open(False)
         heap.uninstall()
+
+
+def make_admission(per_address: int, total: int) -> Admission:
+    """The ceilings on sockets that have not logged in: never more than half the open
+    files this process may have, so that they cannot starve logins, /healthz and staff
+    sign-in of file descriptors."""
+    limit = open_file_limit()
+    if limit is not None:
+        total = min(total, max(1, limit // 2))
+    return Admission(per_address=min(per_address, total), total=total)
 
 
 async def _close_sockets(app: web.Application) -> None:

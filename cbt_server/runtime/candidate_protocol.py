@@ -132,7 +132,9 @@ class CandidateProtocol(Protocol):
         require_protocol(hello.protocol)
         ticket_key = f"ticket:{hello.ticket.strip()}"
         address_key = f"ip:{self.remote}"
-        seat_key = f"seat:{hello.seat}" if hello.seat is not None else address_key
+        # A seat is the client's claim: counted per claiming address, or junk logins
+        # naming seat 29 from any PC would hold the real seat-29 PC (issue 18).
+        seat_key = f"seat:{self.remote}:{hello.seat}" if hello.seat is not None else address_key
         self.limits.check(ticket_key, seat_key, self.monotonic(), address_key)
         try:
             login = yield hello

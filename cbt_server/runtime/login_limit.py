@@ -5,9 +5,11 @@ attempts for that key are refused until the oldest failure leaves the window. A
 successful login clears its ticket's failures. With several server processes each keeps
 its own count, so the effective limit is multiplied by the number of processes.
 
-The seat a client names is its own claim, so a failure also counts against the address
-it came from, with a looser limit (a room behind NAT or a reverse proxy shares one
-address): claiming another seat at each try does not escape limits altogether.
+The seat a client names is its own claim, so the seat limit counts per (address, seat):
+another PC claiming the same seat number does not hold this one. A failure also counts
+against the address it came from, with a looser limit (a room behind NAT or a reverse
+proxy shares one address): claiming another seat at each try does not escape limits
+altogether.
 """
 
 from __future__ import annotations

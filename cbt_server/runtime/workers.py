@@ -29,6 +29,7 @@ from aiohttp.web_runner import GracefulExit
 from cbt_server.app import create_app
 from cbt_server.runtime.loops import loop_factory
 from cbt_server.settings import Settings, SettingsError, load_settings
+from cbt_server.tls import tls_context
 
 log = logging.getLogger("cbt_server.workers")
 
@@ -72,6 +73,7 @@ def serve_one(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    context = tls_context(settings)
     loop_kind, new_loop = loop_factory(settings.event_loop)
     message = ready_message(settings, loop_kind, credentials)
     app = create_app(settings)
@@ -84,6 +86,7 @@ def serve_one(
             host=settings.host,
             port=settings.port,
             reuse_port=reuse_port,
+            ssl_context=context,
             access_log=None,
             loop=loop,
             print=lambda _: print(message, flush=True),

@@ -119,7 +119,8 @@ class CandidateHandler(SocketHandler):
         # The full state goes first, through the pump, so no event can overtake it.
         conn.queue.put_nowait(RESYNC)
         conn.on_drain = self.drain
-        self.conn = self.candidate = conn
+        self.candidate = conn
+        self.logged_in(conn)
         self.hub.add_candidate(conn)
         conn.start_pump(self.on_event)
 

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import WSCloseCode, web
@@ -15,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cbt_server.errors import DomainError, Forbidden, LoggedInElsewhere
+from cbt_server.origins import accepted
 from cbt_server.protocol import SUBPROTOCOL, ErrorCode, ProtocolError
 from cbt_server.protocol.candidate import Error
 from cbt_server.runtime.alarms import is_disk_full
@@ -57,7 +57,7 @@ def hard_frame_limit(settings: Settings) -> int:
 
 
 def check_origin(request: web.Request, settings: Settings) -> None:
-    """Refuse a cross-site upgrade: the Origin, if sent, must be this server or allowed.
+    """Refuse a cross-site upgrade: the Origin, if sent, must be this site (`origins`).
 
     Browsers always send Origin on WebSocket upgrades; other clients (lab tools, tests)
     may omit it and are then judged by their credentials alone.
@@ -65,12 +65,15 @@ def check_origin(request: web.Request, settings: Settings) -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         return
-    if origin in settings.allowed_origins:
+    local = request.transport.get_extra_info("sockname") if request.transport else None
+    address, port = (str(local[0]), int(local[1])) if local else (None, None)
+    configured = (*settings.public_origins, *settings.allowed_origins)
+    if accepted(origin, configured, address, port):
         return
-    parts = urlsplit(origin)
-    if parts.scheme in ("http", "https") and parts.netloc == request.host:
-        return
-    raise Forbidden(f"WebSocket connections from origin {origin!r} are not accepted")
+    raise Forbidden(
+        f"WebSocket connections from origin {origin!r} are not accepted; a site reached "
+        "by name lists its origins in the setting public_origins"
+    )
 
 
 def make_socket(settings: Settings) -> web.WebSocketResponse:

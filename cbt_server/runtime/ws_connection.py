@@ -11,11 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, TypeVar
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from cbt_server.errors import Unavailable
-from cbt_server.keys import HUB, RUNTIME, SWEEPER
+from cbt_server.keys import ADMISSION, HUB, RUNTIME, SWEEPER
 from cbt_server.protocol import SUBPROTOCOL, Message
+from cbt_server.runtime.admission import Slot
 from cbt_server.runtime.hub import Connection
 from cbt_server.runtime.ws_common import (
     HELLO_TIMEOUT_SECONDS,
@@ -37,21 +38,32 @@ T = TypeVar("T")
 async def serve(
     request: web.Request, handler_for: Callable[[web.WebSocketResponse], SocketHandler]
 ) -> web.StreamResponse:
-    """Upgrade to a WebSocket in `cbt.v1` and run its handler until the socket closes."""
+    """Upgrade to a WebSocket in `cbt.v1` and run its handler until the socket closes.
+
+    The upgrade is refused (429/503, before it happens) when too many sockets that have
+    not logged in are open already, from this address or in all (`admission`)."""
     app = request.app
     if app[HUB].closing:
         raise Unavailable("the server is shutting down; reconnect in a moment")
-    ws = make_socket(app[RUNTIME].settings)
-    await ws.prepare(request)
-    if ws.ws_protocol != SUBPROTOCOL:
-        await refuse_version(ws)
-        return ws
-    handler = handler_for(ws)
+    admission = app[ADMISSION]
+    slot = admission.admit(request.remote or "?")
+    admission.open += 1
     try:
-        await handler.run()
+        ws = make_socket(app[RUNTIME].settings)
+        await ws.prepare(request)
+        if ws.ws_protocol != SUBPROTOCOL:
+            await refuse_version(ws)
+            return ws
+        handler = handler_for(ws)
+        handler.slot = slot
+        try:
+            await handler.run()
+        finally:
+            await handler.cleanup()
+        return ws
     finally:
-        await handler.cleanup()
-    return ws
+        admission.open -= 1
+        slot.release()
 
 
 class SocketHandler:
@@ -72,6 +84,12 @@ class SocketHandler:
         """The hub's connection, once the protocol's `hello` is through."""
         self.inbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=INBOX_SIZE)
         self.draining = False
+        self.slot: Slot | None = None
+        """This socket's place among those not logged in, released once it logs in."""
+        self.login_by = asyncio.get_running_loop().time() + HELLO_TIMEOUT_SECONDS
+        """The loop time by which the socket must have logged in: counted from the
+        upgrade, whatever pings and pongs pass meanwhile."""
+        self._deadline: asyncio.Timeout | None = None
 
     async def cleanup(self) -> None:
         """After the socket closed: leave the hub (and record what is to be recorded)."""
@@ -145,13 +163,12 @@ class SocketHandler:
                 self.inbox.task_done()
 
     async def _read(self) -> None:
-        loop = asyncio.get_running_loop()
-        hello_by = loop.time() + HELLO_TIMEOUT_SECONDS
         while not self.ws.closed:
-            timeout = None if self.conn is not None else max(0.1, hello_by - loop.time())
             try:
-                frame = await self.ws.receive(timeout=timeout)
+                frame = await self._next_frame()
             except TimeoutError:
+                if self.conn is not None:  # logged in just as the deadline passed
+                    continue
                 await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=self.no_hello)
                 return
             if self.draining and frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -162,6 +179,28 @@ class SocketHandler:
                 await self.inbox.put(None)
             else:  # CLOSE, CLOSING, CLOSED, ERROR
                 return
+
+    async def _next_frame(self) -> WSMessage:
+        """The next frame; TimeoutError once the login deadline passed without a login.
+
+        Not `receive(timeout=...)`: aiohttp restarts that timeout with every pong, so a
+        client answering the server's pings never met it (issue 18)."""
+        if self.conn is not None:
+            return await self.ws.receive()
+        try:
+            async with asyncio.timeout_at(self.login_by) as self._deadline:
+                return await self.ws.receive()
+        finally:
+            self._deadline = None
+
+    def logged_in(self, conn: Connection) -> None:
+        """The protocol's `hello` is through: no deadline now, and no place among the
+        sockets that have not logged in."""
+        self.conn = conn
+        if self._deadline is not None:  # the read waiting now is not cut off by it
+            self._deadline.reschedule(None)
+        if self.slot is not None:
+            self.slot.release()
 
     async def _work(self) -> None:
         inbox = self.inbox

@@ -71,7 +71,8 @@ class ProctorHandler(SocketHandler):
             await svc.room_view(db, session_id, self.rt.now(), self.rt.policy)
         conn = ProctorConnection(self.ws, session_id)
         conn.queue.put_nowait(RESYNC)
-        self.conn = self.console = conn
+        self.console = conn
+        self.logged_in(conn)
         self.hub.add_proctor(conn)
         conn.start_pump(self.on_event)
 

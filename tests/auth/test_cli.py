@@ -105,6 +105,10 @@ def test_add_prompts_for_the_password(db_url: str, tmp_path: Path) -> None:
         (("--role", "proctor", "--username", "x", "--password-file", "missing"), 1, "cannot read"),
         (("--role", "root", "--username", "x"), 2, "--role"),
         (("--role", "proctor", "--username", "y", "--password-file", "SHORT"), 1, "at least 10"),
+        (("--role", "proctor", "--username", "=x"), 1, "username: '=x' starts with '='"),
+        (("--role", "proctor", "--username", "wang\x07"), 1, "username: holds the control"),
+        (("--role", "proctor", "--username", "x" * 65), 1, "username: longer than 64"),
+        (("--role", "proctor", "--username", "z", "--display-name", "王\n五"), 1, "line break"),
     ],
 )
 def test_add_errors(

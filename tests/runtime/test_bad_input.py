@@ -6,6 +6,7 @@ import contextlib
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -14,6 +15,7 @@ from cbt_server.db import models
 from cbt_server.protocol import MAX_FRAME_BYTES, SUBPROTOCOL
 from cbt_server.settings import Settings
 from tests.conftest import LiveServer
+from tests.runtime.conftest import ExamServerFactory
 from tests.runtime.exam_setup import Exam, open_db
 from tests.runtime.wsclient import Client, candidate_login, command, proctor_open
 
@@ -168,6 +170,42 @@ async def test_foreign_origin_is_refused_before_the_upgrade(server: LiveServer) 
     await own.send({"type": "ping"})
     await own.expect("pong")
     await own.close()
+
+
+async def upgrade_status(url: str, origin: str, host: str | None = None) -> int:
+    """The HTTP status of an upgrade with this Origin (and Host) header: 101 if it opens."""
+    headers = {"Origin": origin} | ({"Host": host} if host else {})
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.ws_connect(url, protocols=(SUBPROTOCOL,), headers=headers) as ws:
+                await ws.close()
+                return 101
+        except aiohttp.WSServerHandshakeError as refused:
+            return refused.status
+
+
+async def test_a_dns_rebinding_page_is_refused_and_the_sites_origins_accepted(
+    exam_server_factory: ExamServerFactory, sqlite_settings: Settings, exam: Exam
+) -> None:
+    """A page at http://evil.example:PORT whose name the attacker pointed at the server
+    sends a matching Host; the check compares with the site's origins, never with Host."""
+    server = await exam_server_factory(
+        sqlite_settings.replace(public_origins=("http://cbt.school.lan:8080",))
+    )
+    url = f"{server.ws_url}/ws/candidate"
+    port = server.base_url.rsplit(":", 1)[1]
+    rebound = f"evil.example:{port}"
+    assert await upgrade_status(url, f"http://{rebound}", host=rebound) == 403
+    assert await upgrade_status(url, f"https://{rebound}", host=rebound) == 403
+    # The address the PC connected to, as typed in its address bar, and its port only.
+    assert await upgrade_status(url, f"http://127.0.0.1:{port}") == 101
+    assert await upgrade_status(url, f"http://localhost:{port}", host=f"localhost:{port}") == 101
+    assert await upgrade_status(url, "http://127.0.0.1:1") == 403
+    assert await upgrade_status(url, f"http://127.0.0.2:{port}") == 403
+    # A site reached by name lists it; the name then works behind any Host.
+    assert await upgrade_status(url, "HTTP://cbt.school.lan:8080", host="cbt.school.lan") == 101
+    assert await upgrade_status(url, "http://cbt.school.lan") == 403
+    assert await upgrade_status(url, "null") == 403
 
 
 async def test_oversized_beyond_the_hard_limit_closes_only_that_connection(

@@ -111,3 +111,13 @@ def test_seat_events_update_their_seats_and_others_the_room() -> None:
     assert coalesces(answered[0])
     assert not coalesces(Event(Kind.RESYNC, 0, 3))
     assert not coalesces(Event(Kind.SESSION_STARTED, 5))
+
+
+def test_a_note_is_capped_at_the_consoles_500_characters() -> None:
+    long = frame(type="note", seq=8, text="记" * 501)
+    (refused,) = drive(console(5).receive([long]))
+    assert code_of(refused) == ("invalid_message", 8)
+    assert isinstance(refused, Fail) and "text" in str(refused.error)
+    full = frame(type="note", seq=9, text="记" * 500)
+    effects = drive(console(5).receive([full]))
+    assert effects[:2] == [msg.Note(seq=9, text="记" * 500), Send(cmsg.Ack(seq=9))]

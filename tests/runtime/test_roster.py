@@ -276,3 +276,21 @@ def test_cli_import_prepare_and_list(roster_db: Settings, tmp_path: Path) -> Non
     assert result.exit_code != 0
     assert "row 3, 身份证号" in result.output and "nothing imported" in result.output
     assert asyncio.run(_count(roster_db)) == 6
+
+
+def test_control_characters_and_line_breaks_are_refused_in_every_column() -> None:
+    rows = [
+        row(1),
+        row(2, name="张\n三"),
+        row(3, ticket="T\x000003"),
+        row(4, name="李四\u202e"),  # a right-to-left override
+        row(5, session="S-01\t"),  # trailing whitespace is stripped, not refused
+    ]
+    found = problems_of(csv_bytes(rows))
+    for where, what in [
+        ("row 3, 姓名", "line break"),
+        ("row 4, 准考证号", "U+0000"),
+        ("row 5, 姓名", "U+202E"),
+    ]:
+        assert any(p.startswith(where) and what in p for p in found), (where, what, found)
+    assert not any(p.startswith(("row 2,", "row 6,")) for p in found), found

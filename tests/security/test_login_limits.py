@@ -144,6 +144,27 @@ async def test_a_pc_that_names_its_seat_is_held_after_ten_failures(
     await client.close()
 
 
+async def test_junk_hellos_claiming_a_seat_do_not_block_that_seat_on_another_pc(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seat is the client's claim: the seat limit counts per claiming address, so ten
+    junk logins naming seat 29 hold their own PC, not the real seat-29 PC (issue 18)."""
+    shorten_windows(site, monkeypatch)
+    people: list[Person] = site.s1.people
+    junk = await pc(site, "127.0.0.2")
+    for n in range(10):
+        guess = await hello(junk, f"NOSUCH-{n}", WRONG_ID, seat=29)
+        assert guess.get("code") == "login_failed", guess
+    held = await hello(junk, people[80].ticket, people[80].id_number, seat=29)
+    assert held.get("code") == "rate_limited", held.get("type")
+    seat_29 = await pc(site, "127.0.0.4")
+    real = people[81]
+    state = await hello(seat_29, real.ticket, real.id_number, seat=29)
+    assert state["type"] == "state", state
+    await junk.close()
+    await seat_29.close()
+
+
 async def test_staff_login_is_refused_with_the_right_password_until_the_window_passes(
     site_template: SiteData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
