@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from cbt_server.auth.config import AuthConfig
     from cbt_server.auth.ratelimit import SlidingWindow
+    from cbt_server.centre.keybank import KeyBank
     from cbt_server.content_crypto import ContentCipher
     from cbt_server.results.openapi import OpenApiRegistry
     from cbt_server.results.signing import SiteKey
@@ -62,3 +63,7 @@ LAB_STATE: web.AppKey[LabState] = web.AppKey("lab_state")
 SITE_KEY: web.AppKey[SiteKey] = web.AppKey("site_signing_key")
 FEED_READY: web.AppKey[bool] = web.AppKey("results_feed_ready")
 OPENAPI: web.AppKey[OpenApiRegistry] = web.AppKey("openapi_registry")
+
+# The city centre's service (centre/app.py)
+CENTRE_BANK: web.AppKey[KeyBank] = web.AppKey("centre_key_bank")
+CENTRE_CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("centre_clock")

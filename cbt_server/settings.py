@@ -136,6 +136,13 @@ class Settings:
         "Largest HTTP request body accepted (rosters, item files, packages), in bytes.",
         _positive_int,
     )
+    centre_pull_seconds: int = _setting(
+        300,
+        "CBT_CENTRE_PULL_SECONDS",
+        "City centre (`cbt-server centre serve`): seconds between two pulls of every "
+        "registered site.",
+        _positive_int,
+    )
     log_level: str = _setting(
         "INFO", "CBT_LOG_LEVEL", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")
     )

@@ -10,6 +10,8 @@ import click
 from cbt_server.cli.audit import audit_group
 from cbt_server.cli.blueprint import blueprint_group
 from cbt_server.cli.centre import centre_group
+from cbt_server.cli.centre_service import serve as centre_serve
+from cbt_server.cli.centre_service import site_group as centre_site_group
 from cbt_server.cli.core import cli
 from cbt_server.cli.db import db_group
 from cbt_server.cli.demo import demo
@@ -38,6 +40,8 @@ for command in (
     centre_group,
 ):
     cli.add_command(command)
+centre_group.add_command(centre_serve)
+centre_group.add_command(centre_site_group)
 
 
 def main(argv: list[str] | None = None) -> int:
