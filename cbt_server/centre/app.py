@@ -33,9 +33,12 @@ log = logging.getLogger(__name__)
 async def pull_forever(app: web.Application) -> None:
     """Pull every site, wait the interval, again; a failed round is logged, not fatal."""
     interval = app[SETTINGS].centre_pull_seconds
+    # Several sites at once on PostgreSQL, so that a site that does not answer (a connect
+    # timeout) holds up only its own slot; SQLite queues the writers anyway.
+    concurrency = 1 if app[SETTINGS].is_sqlite else 4
     while True:
         try:
-            reports = await pull_all(app[SESSIONMAKER], app[CENTRE_BANK])
+            reports = await pull_all(app[SESSIONMAKER], app[CENTRE_BANK], concurrency=concurrency)
             for report in reports:
                 if report.status not in ("ok", ""):
                     log.warning("site %s: %s: %s", report.site, report.status, report.reason)

@@ -21,6 +21,7 @@ is not the API's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ from cbt_server.centre.sites import site_target
 from cbt_server.centre.upsert import upsert_results
 from cbt_server.db.types import utcnow
 from cbt_server.results.documents import Result
-from cbt_server.results.signing import public_key_from_b64, verify_document
+from cbt_server.results.signing import public_key_from_b64, verified_bytes
 
 PAGE_LIMIT = 500
 
@@ -115,17 +116,19 @@ def _rejection(site_id: int, result: Any, reason: str) -> dict[str, Any]:
     }
 
 
-def _checked(result: Any, public_key: Any) -> str | None:
-    """Why a result is refused, or None if it verifies and has the Result shape."""
-    if not isinstance(result, dict) or not verify_document(public_key, result):
-        return "signature does not verify with the pinned key"
+def _checked(result: Any, public_key: Any) -> tuple[bytes | None, str]:
+    """(the signed canonical bytes, "") for a result that verifies and has the Result
+    shape, else (None, why it is refused)."""
+    signed = verified_bytes(public_key, result) if isinstance(result, dict) else None
+    if signed is None:
+        return None, "signature does not verify with the pinned key"
     try:
         Result.model_validate(result)
         exam_date(result)
     except (ValidationError, ValueError) as exc:
         first = str(exc).splitlines()[0:3]
-        return "signed, but not a valid result: " + " ".join(first)
-    return None
+        return None, "signed, but not a valid result: " + " ".join(first)
+    return signed, ""
 
 
 async def _ingest_page(
@@ -133,23 +136,24 @@ async def _ingest_page(
 ) -> None:
     public_key = public_key_from_b64(str(site.public_key))
     rejections: list[dict[str, Any]] = []
-    good: list[dict[str, Any]] = []
+    good: list[tuple[dict[str, Any], bytes]] = []
     for result in results:
-        reason = _checked(result, public_key)
-        if reason is None:
-            good.append(result)
-        else:
+        signed, reason = _checked(result, public_key)
+        if signed is None:
             rejections.append(_rejection(site.id, result, reason))
-    keys = await bank.keys_for(db, {str(e["item_id"]) for r in good for e in r["responses"]})
+        else:
+            good.append((result, signed))
+    keys = await bank.keys_for(db, {str(e["item_id"]) for r, _ in good for e in r["responses"]})
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     now = utcnow()
-    for doc in good:
-        verdict = regrade(doc, keys)
+    for doc, signed in good:
+        verdict = regrade(doc, keys, bank.scores)
         if verdict.status != "ok":
             report.mismatched += 1
         rows[(doc["session"], doc["ticket"])] = _row(site.id, doc, verdict.status, now) | {
             "centre_score": verdict.centre_score,
             "reason": verdict.reason,
+            "canonical": signed.decode("utf-8"),
         }
     if rows:
         await upsert_results(db, list(rows.values()))
@@ -175,7 +179,7 @@ def _row(site_id: int, doc: Mapping[str, Any], status: str, now: Any) -> dict[st
         "passed": doc["passed"],
         "final": doc["final"],
         "status": status,
-        "document": dict(doc),
+        "signature": doc["signature"],
         "pulled_at": now,
     }
 
@@ -281,14 +285,22 @@ async def pull_all(
     bank: KeyBank,
     *,
     limit: int = PAGE_LIMIT,
+    concurrency: int = 1,
     http_timeout: aiohttp.ClientTimeout | None = None,
 ) -> list[SitePull]:
-    """Pull every registered site once, one after the other."""
+    """Pull every registered site once, `concurrency` sites at a time (in code order).
+
+    On PostgreSQL several sites at once overlap one site's network wait with another's
+    checks; on SQLite writers queue anyway (`BEGIN IMMEDIATE`), so one at a time.
+    """
     async with sessionmaker() as db:
         ids = list(await db.scalars(select(CentreSite.id).order_by(CentreSite.code)))
     timeout = http_timeout or aiohttp.ClientTimeout(sock_connect=10, sock_read=60)
-    reports = []
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(site_id: int) -> SitePull:
+        async with gate:
+            return await pull_site_into_db(sessionmaker, http, site_id, bank, limit=limit)
+
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        for site_id in ids:
-            reports.append(await pull_site_into_db(sessionmaker, http, site_id, bank, limit=limit))
-    return reports
+        return list(await asyncio.gather(*(one(site_id) for site_id in ids)))

@@ -4,7 +4,8 @@ The centre imports the same sealed packages as the sites (`cbt-server package im
 into the centre's database), so its `items` table holds the keys, encrypted at rest like
 a site's. Re-grading asks for the items of each page; an item is decrypted once per
 process. Items the bank does not hold are not remembered as missing: a package imported
-later makes them known.
+later makes them known. A key once read is kept for the life of the process: after a
+package replaces items the centre already graded with, restart `centre serve`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cbt_server.centre.regrade import ItemScores
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.exam.grading import ItemKey
@@ -26,6 +28,8 @@ class KeyBank:
         self.cipher = cipher
         self.keys: dict[str, ItemKey] = {}
         self.decoder = ItemCache(capacity=64)
+        # Item scores by (item, response, points), shared by every re-grade (regrade.py).
+        self.scores: ItemScores = {}
 
     async def keys_for(self, db: AsyncSession, item_ids: Iterable[str]) -> dict[str, ItemKey]:
         """The keys of those of `item_ids` the bank holds, by id."""

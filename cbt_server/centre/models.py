@@ -75,7 +75,10 @@ class CentreResult(Base):
     # `ok` (re-graded to the site's score) or `mismatch` (see `reason`)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The result exactly as signed: its canonical JSON (docs/results-api.md) and the
+    # site's signature over its UTF-8 bytes, so anyone can verify it again later.
+    canonical: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))
     pulled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -14,12 +14,12 @@ too, never a silent pass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from cbt_server.exam.grading import GradedItem, ItemKey, grade
+from cbt_server.exam.grading import GradedItem, ItemKey, score_item
 
 OK = "ok"
 MISMATCH = "mismatch"
@@ -44,8 +44,29 @@ def _as_float(value: Any, name: str) -> float:
     return float(value)
 
 
-def regrade(document: Mapping[str, Any], keys: Mapping[str, ItemKey]) -> Regrade:
-    """The centre's verdict on one verified result document (see the module docstring)."""
+ItemScores = dict[tuple[str, tuple[str, ...], str], tuple[str, int, int]]
+"""Cache of item scores: (item id, sorted response, points) -> (score with two places,
+score in hundredths, points in hundredths)."""
+
+
+def _cents(text: str) -> int:
+    """Two-place decimal text as an exact number of hundredths."""
+    whole, _, part = text.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole or "0")) * 100 + int((part + "00")[:2]))
+
+
+def regrade(
+    document: Mapping[str, Any], keys: Mapping[str, ItemKey], cache: ItemScores | None = None
+) -> Regrade:
+    """The centre's verdict on one verified result document (see the module docstring).
+
+    Each item is scored by `exam.grading.score_item`, the site's own rule; the total is
+    the sum of the rounded item scores and passed means total >= pass mark, as in
+    `exam.grading.grade`, summed here in exact hundredths. A room answers the same
+    items the same few ways, so item scores are kept in `cache` (pass one per process
+    and item bank; the scores depend only on the key, the response and the points).
+    """
     responses = document.get("responses")
     if not isinstance(responses, list) or not responses:
         return Regrade(MISMATCH, None, "the result has no responses to re-grade")
@@ -57,40 +78,44 @@ def regrade(document: Mapping[str, Any], keys: Mapping[str, ItemKey]) -> Regrade
             None,
             f"{len(missing)} item(s) not in the centre's item bank, cannot re-grade: {shown}",
         )
+    cache = {} if cache is None else cache
+    differences = []
+    total = top = 0
     try:
-        items = [
-            GradedItem(
-                item_id=e["item_id"],
-                type=keys[e["item_id"]].type,
-                score=_as_float(e.get("max_score"), "max_score"),
-            )
-            for e in responses
-        ]
-        answers: dict[str, Sequence[str]] = {
-            e["item_id"]: e.get("response") or () for e in responses
-        }
-        outcome = grade(items, keys, answers, _as_float(document.get("pass_mark"), "pass_mark"))
+        for entry in responses:
+            item_id, points = entry["item_id"], entry.get("max_score")
+            answer = tuple(sorted(entry.get("response") or ()))
+            slot = (item_id, answer, points)
+            known = cache.get(slot)
+            if known is None:
+                key = keys[item_id]
+                item = GradedItem(item_id, key.type, _as_float(points, "max_score"))
+                text = two_places(score_item(item, key, answer).score)
+                known = cache[slot] = (text, _cents(text), _cents(points))
+            score, cents, point_cents = known
+            total += cents
+            top += point_cents
+            if entry.get("score") != score:
+                differences.append(f"item {item_id}: site {entry.get('score')}, centre {score}")
+        pass_mark = (
+            _cents(document["pass_mark"]) if isinstance(document.get("pass_mark"), str) else None
+        )
+        if pass_mark is None:
+            raise ValueError("pass_mark is not a decimal string")
     except (ValueError, TypeError, KeyError) as exc:
         return Regrade(MISMATCH, None, f"cannot re-grade: {exc}")
-    differences = []
-    for entry, item in zip(responses, outcome.items, strict=True):
-        if entry.get("score") != two_places(item.score):
-            differences.append(
-                f"item {item.item_id}: site {entry.get('score')}, centre {two_places(item.score)}"
-            )
-    total = two_places(outcome.total)
-    if document.get("score") != total:
-        differences.insert(0, f"score: site {document.get('score')}, centre {total}")
-    if document.get("max_score") != two_places(outcome.max_total):
-        differences.append(
-            f"max_score: site {document.get('max_score')}, centre {two_places(outcome.max_total)}"
-        )
-    if document.get("passed") is not outcome.passed:
-        differences.append(f"passed: site {document.get('passed')}, centre {outcome.passed}")
+    centre_total, centre_top = f"{total / 100:.2f}", f"{top / 100:.2f}"
+    if document.get("score") != centre_total:
+        differences.insert(0, f"score: site {document.get('score')}, centre {centre_total}")
+    if document.get("max_score") != centre_top:
+        differences.append(f"max_score: site {document.get('max_score')}, centre {centre_top}")
+    passed = total >= pass_mark
+    if document.get("passed") is not passed:
+        differences.append(f"passed: site {document.get('passed')}, centre {passed}")
     if differences:
         more = f" (and {len(differences) - 4} more)" if len(differences) > 4 else ""
-        return Regrade(MISMATCH, total, "; ".join(differences[:4]) + more)
-    return Regrade(OK, total)
+        return Regrade(MISMATCH, centre_total, "; ".join(differences[:4]) + more)
+    return Regrade(OK, centre_total)
 
 
 def exam_date(document: Mapping[str, Any]) -> date:

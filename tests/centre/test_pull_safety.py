@@ -91,3 +91,22 @@ async def test_a_pull_that_dies_half_way_resumes_without_loss_or_doubles(
         report = await ingest.pull_site_into_db(centre.sessionmaker, http, site_id, bank, limit=7)
     assert report.pulled == RESULTS - 14 and report.status == "ok"
     assert await _rows(centre) == (RESULTS, RESULTS)
+
+
+async def test_sites_pulled_side_by_side_each_get_everything(
+    centre: Centre, make_site: Any
+) -> None:
+    made = [await make_site(f"site-{n}") for n in range(3)]
+    for n, site in enumerate(made):
+        await centre.add_site(site)
+        for _ in range(n + 2):
+            await site.seed.result(f"S{n}")
+    reports = await ingest.pull_all(
+        centre.sessionmaker, KeyBank(centre.app[CIPHER]), limit=2, concurrency=3
+    )
+    assert sorted((r.site, r.pulled, r.status) for r in reports) == [
+        ("site-0", 2, "ok"),
+        ("site-1", 3, "ok"),
+        ("site-2", 4, "ok"),
+    ]
+    assert await _rows(centre) == (9, 9)

@@ -76,7 +76,8 @@ def upgrade() -> None:
         sa.Column("final", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("canonical", sa.Text(), nullable=False),
+        sa.Column("signature", sa.String(length=128), nullable=False),
         sa.Column("pulled_at", cbt_server.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["site_id"], ["centre_sites.id"], name=op.f("fk_centre_results_site_id_centre_sites")
