@@ -5,6 +5,15 @@ Mounted on the `centre` group by cbt_server.cli.main beside `centre pull` (files
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +27,8 @@ from cbt_server.cli.core import (
     print_listing,
     settings_from,
 )
-from cbt_server.settings import SettingsError
+from cbt_server.errors import DomainError
+from cbt_server.settings import SettingsError, load_settings
 
 
 def _ready(host: str, port: int) -> str:
@@ -137,3 +147,108 @@ def site_rewind(ctx: click.Context, code: str) -> None:
 
     in_db(ctx, work)
     click.echo(f"site {code!r}: the next pull starts from the beginning")
+
+
+@click.command("demo")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/centre-demo"),
+    show_default=True,
+    help="Folder for the centre's and the two sites' data.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65533),
+    default=8090,
+    show_default=True,
+    help="The centre's port; the sites take the next two.",
+)
+@click.option("--no-serve", is_flag=True, help="Prepare everything and exit.")
+def demo(root: Path, port: int, no_serve: bool) -> None:
+    """A city centre and two demo sites on this machine (SQLite): results graded and
+    signed at the sites, pulled, verified and re-graded at the centre every 10 s."""
+    from cbt_server.centre import demo as centre_demo
+    from cbt_server.demo import prepare_demo
+
+    host = "127.0.0.1"
+    demo_sites = [
+        centre_demo.DemoSite("site-a", "演示考点 A", port + 1, range(1, 21), True),
+        centre_demo.DemoSite("site-b", "演示考点 B", port + 2, range(21, 31), False),
+    ]
+    urls: dict[str, tuple[str, str, str]] = {}
+    try:
+        for site in demo_sites:
+            settings = centre_demo.site_settings(root, site, host)
+            credentials = centre_demo.read_json(prepare_demo(settings))
+            sat = asyncio.run(centre_demo.play_sitting(settings, site))
+            if sat:
+                click.echo(f"{site.code}: {sat} candidates sat DEMO-01 and were graded")
+            urls[site.code] = (site.name, f"http://{host}:{site.port}", credentials["centre_token"])
+        centre_settings = load_settings({}, data_dir=str(root / "centre"), host=host, port=port)
+        saved = root / "centre" / "centre-credentials.json"
+        previous = centre_demo.read_json(saved).get("password")
+        password = asyncio.run(
+            centre_demo.prepare_centre(
+                centre_settings, urls, previous if isinstance(previous, str) else None
+            )
+        )
+    except (DomainError, KeyError) as error:
+        raise CliError(f"preparing the centre demo: {error}") from None
+    saved.write_text(
+        json.dumps({"username": centre_demo.CENTRE_ADMIN, "password": password}), encoding="utf-8"
+    )
+    saved.chmod(0o600)
+    click.echo(
+        f"centre  http://{host}:{port}/staff/login  user {centre_demo.CENTRE_ADMIN}  "
+        f"password {password}\n"
+        f"site-a  http://{host}:{port + 1}/staff/login  (credentials in "
+        f"{root / 'site-a' / 'demo-credentials.json'}; signed off)\n"
+        f"site-b  http://{host}:{port + 2}/staff/login  (credentials in "
+        f"{root / 'site-b' / 'demo-credentials.json'}; sign the score summary there, then "
+        "watch the centre)"
+    )
+    if no_serve:
+        return
+    _run_all(
+        [
+            (["centre", "serve"], root / "centre", port, {"CBT_CENTRE_PULL_SECONDS": "10"}),
+            *((["serve"], root / s.code, s.port, {}) for s in demo_sites),
+        ]
+    )
+
+
+def _run_all(commands: list[tuple[list[str], Path, int, dict[str, str]]]) -> None:
+    """Run the servers as child processes until Ctrl+C, SIGTERM or one of them exits;
+    then stop them all."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    children = []
+    for args, data_dir, port, extra in commands:
+        env = {
+            **os.environ,
+            "CBT_DATA_DIR": str(data_dir),
+            "CBT_PORT": str(port),
+            "CBT_HOST": "127.0.0.1",
+            **extra,
+        }
+        env.pop("CBT_DATABASE_URL", None)  # each on its own SQLite file
+        children.append(subprocess.Popen([sys.executable, "-m", "cbt_server", *args], env=env))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
