@@ -113,3 +113,13 @@ async def rewind(db: AsyncSession, code: str, *, actor: str) -> None:
     site.status = "rewound"
     site.status_reason = f"cursor reset by {actor}; the next pull starts from the beginning"
     await audit.record(db, actor, ADMIN_ROLE, "centre.site.rewind", site_target(code))
+
+
+async def set_token(db: AsyncSession, code: str, pull_token: str, *, actor: str) -> None:
+    """Replace the site's results:read token the centre sends (after `token_refused`)."""
+    site = await get_site(db, code)
+    pull_token = pull_token.strip()
+    if not pull_token or len(pull_token) > 512 or not pull_token.isprintable():
+        raise InvalidInput("token: the site's results:read token, 1 to 512 printable characters")
+    site.pull_token = pull_token
+    await audit.record(db, actor, ADMIN_ROLE, "centre.site.set_token", site_target(code))

@@ -136,6 +136,22 @@ def site_trust_key(ctx: click.Context, code: str, kid: str | None) -> None:
     click.echo(f"site {code!r}: key {in_db(ctx, work)} trusted; the next pull uses it")
 
 
+@site_group.command("set-token")
+@click.option("--code", required=True, help="The site.")
+@click.option(
+    "--token", required=True, envvar="CBT_SITE_TOKEN", help="The site's new results:read token."
+)
+@click.pass_context
+def site_set_token(ctx: click.Context, code: str, token: str) -> None:
+    """Replace the token the centre sends to a site (after a token_refused state)."""
+
+    async def work(db: AsyncSession) -> None:
+        await sites.set_token(db, code, token, actor=cli_actor())
+
+    in_db(ctx, work)
+    click.echo(f"site {code!r}: token replaced; the next pull uses it")
+
+
 @site_group.command("rewind")
 @click.option("--code", required=True, help="The site.")
 @click.pass_context

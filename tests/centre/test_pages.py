@@ -150,5 +150,11 @@ def test_cli_registers_lists_and_refuses(tmp_path: Path) -> None:
     assert again.exit_code == 1 and "registered already" in again.output
     trust = runner.invoke(cli, ["centre", "site", "trust-key", "--code", "site-a"])
     assert trust.exit_code == 1 and "offers no new key" in trust.output
+    replaced = runner.invoke(
+        cli, ["centre", "site", "set-token", "--code", "site-a", "--token", "new-secret"]
+    )
+    assert replaced.exit_code == 0, replaced.output
+    empty = runner.invoke(cli, ["centre", "site", "set-token", "--code", "site-a", "--token", " "])
+    assert empty.exit_code == 1 and "token:" in empty.output
     rewind = runner.invoke(cli, ["centre", "site", "rewind", "--code", "nope"])
     assert rewind.exit_code == 1 and "no site with code 'nope'" in rewind.output
