@@ -16,7 +16,7 @@ makes a result fetched twice one row.
 Problems become the site's visible `status` with a reason, never an exception out of
 `pull_site_into_db`: a changed key (results not pulled until a person trusts it), a
 refused token, a cursor ahead of the site's feed, an unreachable site, an answer that
-is not the API's.
+is not the API's, a page the database refused to store (`store_failed`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 from pydantic import ValidationError
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server import audit
@@ -52,6 +53,18 @@ from cbt_server.results.documents import Result
 from cbt_server.results.signing import public_key_from_b64, verified_bytes
 
 PAGE_LIMIT = 500
+# Text fields and the lengths of their centre_results columns: a longer one is refused
+# with its reason rather than failing the page's insert.
+FIELD_LIMITS = (
+    ("ticket", 64),
+    ("session", 64),
+    ("id_number", 18),
+    ("name", 128),
+    ("occupation", 64),
+    ("score", 16),
+    ("max_score", 16),
+    ("pass_mark", 16),
+)
 
 
 @dataclass
@@ -128,6 +141,9 @@ def _checked(result: Any, public_key: Any) -> tuple[bytes | None, str]:
     except (ValidationError, ValueError) as exc:
         first = str(exc).splitlines()[0:3]
         return None, "signed, but not a valid result: " + " ".join(first)
+    for name, limit in FIELD_LIMITS:
+        if len(result[name]) > limit:
+            return None, f"signed, but {name} is longer than the centre keeps ({limit})"
     return signed, ""
 
 
@@ -218,10 +234,11 @@ async def pull_site_into_db(
                     return report
                 first = False
                 done = await _next_page(db, site, client, bank, report, limit)
-        except PullError as exc:  # the page's transaction was rolled back whole
+        except (PullError, DBAPIError) as exc:  # the page's transaction was rolled back whole
             status = _problem_status(exc)
             report.status = status
-            report.reason = await _record_problem(sessionmaker, site_id, status, str(exc))
+            reason = str(exc).splitlines()[0][:500]
+            report.reason = await _record_problem(sessionmaker, site_id, status, reason)
             return report
         if done:
             return report
@@ -254,7 +271,9 @@ async def _next_page(
     return done
 
 
-def _problem_status(exc: PullError) -> str:
+def _problem_status(exc: Exception) -> str:
+    if isinstance(exc, DBAPIError):
+        return "store_failed"
     if isinstance(exc, TokenRefused):
         return "token_refused"
     if isinstance(exc, CursorAhead):

@@ -24,9 +24,9 @@ class CentreSite(Base):
     """A site (考点) the centre pulls from: where, which key it trusts, where it stopped.
 
     `status` is the last pull's verdict (`new`, `ok`, `key_changed`, `unreachable`,
-    `token_refused`, `cursor_ahead`, `bad_answer`), `status_reason` its sentence. A key
-    offered that differs from the pinned one is kept in `offered_*` until a person trusts
-    it (`cbt-server centre site trust-key`).
+    `token_refused`, `cursor_ahead`, `bad_answer`, `store_failed`), `status_reason` its
+    sentence. A key offered that differs from the pinned one is kept in `offered_*` until
+    a person trusts it (`cbt-server centre site trust-key`).
     """
 
     __tablename__ = "centre_sites"

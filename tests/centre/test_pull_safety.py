@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 
 from cbt_server.centre import ingest
 from cbt_server.centre.keybank import KeyBank
@@ -110,3 +111,25 @@ async def test_sites_pulled_side_by_side_each_get_everything(
         ("site-2", 4, "ok"),
     ]
     assert await _rows(centre) == (9, 9)
+
+
+async def test_a_page_the_database_refuses_is_a_visible_state_then_retried(
+    centre: Centre, make_site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_id = await _prepare(centre, make_site)
+    real_upsert = ingest.upsert_results
+
+    async def refused(db: Any, rows: list[dict[str, Any]]) -> None:
+        raise DataError("INSERT INTO centre_results", {}, Exception("value too long"))
+
+    monkeypatch.setattr(ingest, "upsert_results", refused)
+    bank = KeyBank(centre.app[CIPHER])
+    async with aiohttp.ClientSession() as http:
+        report = await ingest.pull_site_into_db(centre.sessionmaker, http, site_id, bank)
+        assert report.status == "store_failed" and "value too long" in report.reason
+        async with centre.sessionmaker() as db:
+            site = await db.get(CentreSite, site_id)
+            assert site is not None and site.status == "store_failed" and site.cursor is None
+        monkeypatch.setattr(ingest, "upsert_results", real_upsert)
+        report = await ingest.pull_site_into_db(centre.sessionmaker, http, site_id, bank)
+    assert report.status == "ok" and report.pulled == RESULTS

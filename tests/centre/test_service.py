@@ -173,3 +173,24 @@ async def _resign_with_other_key(site: SiteServer, ticket: str) -> None:
             text("UPDATE results SET score = 90.0, passed = :yes, signature = :sig WHERE id = :id"),
             {"yes": True, "sig": signature, "id": result.id},
         )
+
+
+async def test_a_signed_result_the_centre_cannot_hold_is_refused_not_stuck(
+    centre: Centre, make_site: Any
+) -> None:
+    site = await make_site("site-a")
+    await centre.add_site(site)
+    long_id = await site.seed.result("S1", ticket="T-LONG")
+    good = await site.seed.result("S1", ticket="T-GOOD")
+    async with site.sessionmaker.begin() as db:
+        _, candidate = await _result_row(site, long_id)
+        row = await db.get(Candidate, candidate.id)
+        assert row is not None
+        row.id_number = "3" * 30  # re-signs the result: signed, but no ID-card number
+    report = (await centre.pull())["site-a"]
+    assert report["status"] == "ok" and report["pulled"] == 1 and report["refused"] == 1
+    async with centre.sessionmaker() as db:
+        (rejected,) = list(await db.scalars(select(CentreRejection)))
+        tickets = list(await db.scalars(select(CentreResult.ticket)))
+    assert tickets == [good] and rejected.ticket == long_id
+    assert "id_number is longer than the centre keeps (18)" in rejected.reason
