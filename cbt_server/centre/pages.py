@@ -7,6 +7,9 @@ JSON (for programs and the enrolment check):
 - GET  /centre/api/people/{id_number}          a person's parts and attempts
 - GET  /centre/api/people/{id_number}/resit    ?occupation=&level=[&site=]: accepted or not
 - GET  /centre/api/summary                     per occupation and level figures
+- GET  /centre/api/v1/resit                    for a site's enrolment check, with the token
+                                               the centre issued the site (Bearer): a
+                                               resit there of ?id_number=&occupation=&level=
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from cbt_server.errors import InvalidInput
 from cbt_server.idcard import normalise, problem
 from cbt_server.keys import CENTRE_BANK, CENTRE_CLOCK, SESSIONMAKER
 from cbt_server.paperwork.chart import render_chart
+from cbt_server.tokens import bearer_secret
 from cbt_server.web.templates import render
 from item_bank.catalogue import LEVELS, OCCUPATIONS
 
@@ -191,13 +195,24 @@ async def person_json(request: web.Request) -> web.Response:
 async def resit_json(request: web.Request) -> web.Response:
     await require(request, Action.CENTRE_VIEW)
     id_number = _id_number(request.match_info["id_number"])
+    return await _resit_answer(request, id_number, request.query.get("site") or None)
+
+
+async def site_resit_json(request: web.Request) -> web.Response:
+    """A site asks, with its own token, whether it may enrol this person for a resit."""
+    async with request.app[SESSIONMAKER]() as db:
+        site = await sites.site_for_token(db, bearer_secret(request.headers.get("Authorization")))
+    id_number = _id_number(request.query.get("id_number", ""))
+    return await _resit_answer(request, id_number, site.code)
+
+
+async def _resit_answer(request: web.Request, id_number: str, site: str | None) -> web.Response:
     occupation = request.query.get("occupation", "").strip()
     if occupation not in OCCUPATION_NAMES:
         raise InvalidInput(f"occupation: unknown occupation code {occupation!r}")
     level_text = request.query.get("level", "")
     if not level_text.isdigit() or int(level_text) not in LEVEL_NAMES:
         raise InvalidInput(f"level: 1 to 5, not {level_text!r}")
-    site = request.query.get("site") or None
     states = await _states(request, id_number)
     decision = history.resit_decision(
         states, occupation, int(level_text), _today(request), site=site
@@ -264,3 +279,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/centre/api/people/{id_number}", person_json)
     app.router.add_get("/centre/api/people/{id_number}/resit", resit_json)
     app.router.add_get("/centre/api/summary", summary_json)
+    app.router.add_get("/centre/api/v1/resit", site_resit_json)

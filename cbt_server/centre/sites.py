@@ -16,7 +16,7 @@ from cbt_server import audit
 from cbt_server.centre.models import CentreSite
 from cbt_server.centre.puller import PullError, check_site_name, normalise_server
 from cbt_server.db.types import utcnow
-from cbt_server.errors import Conflict, InvalidInput, NotFound
+from cbt_server.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from cbt_server.tokens import hash_secret
 
 SITE_TOKEN_PREFIX = "cbtc_"
@@ -123,3 +123,16 @@ async def set_token(db: AsyncSession, code: str, pull_token: str, *, actor: str)
         raise InvalidInput("token: the site's results:read token, 1 to 512 printable characters")
     site.pull_token = pull_token
     await audit.record(db, actor, ADMIN_ROLE, "centre.site.set_token", site_target(code))
+
+
+async def site_for_token(db: AsyncSession, secret: str | None) -> CentreSite:
+    """The site presenting this token (the one `add_site` issued); NotAuthenticated if
+    there is none or it is unknown."""
+    if not secret or len(secret) > 256:
+        raise NotAuthenticated("send the site's centre token as Authorization: Bearer …")
+    site = await db.scalar(
+        select(CentreSite).where(CentreSite.site_token_hash == hash_secret(secret))
+    )
+    if site is None:
+        raise NotAuthenticated("unknown site token")
+    return site

@@ -54,7 +54,7 @@ async def test_results_flow_from_two_sites_into_a_persons_history(
     site_a, site_b = await make_site("site-a"), await make_site("site-b")
     token_a = await centre.add_site(site_a)
     assert token_a.startswith("cbtc_")
-    await centre.add_site(site_b)
+    token_b = await centre.add_site(site_b)
     # One person: passes electrician 3 at site A; another fails at site B.
     passer = await site_a.seed.result("A1", name="张三", ticket="A0001", correct=80, wrong=20)
     failer = await site_b.seed.result("B1", name="李四", ticket="B0001", correct=40, wrong=60)
@@ -104,6 +104,24 @@ async def test_results_flow_from_two_sites_into_a_persons_history(
     assert body["accepted"] is False and "original site site-b" in body["reason"]
     status, body = await centre.get("/centre/api/people/123/resit", **query)
     assert status == 400 and body["error"]["code"] == "invalid_input"
+    # A site asks with the token the centre issued it: its own code is the resit site.
+    async with aiohttp.ClientSession() as http:
+
+        async def ask(token: str, id_number: str) -> tuple[int, Any]:
+            async with http.get(
+                centre.base_url + "/centre/api/v1/resit",
+                params={"id_number": id_number, **query},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp:
+                return resp.status, await resp.json()
+
+        assert (await ask(token_b, failer_row.id_number))[1]["accepted"] is True
+        status, body = await ask(token_a, failer_row.id_number)
+        assert body["accepted"] is False and "original site site-b" in body["reason"]
+        status, body = await ask(token_a, passer_row.id_number)
+        assert status == 200 and body["accepted"] is False
+        status, body = await ask("cbtc_not-a-token", passer_row.id_number)
+        assert status == 401 and body["error"]["code"] == "not_authenticated"
 
     # The history page and the dashboard show it, with the chart inline and no script.
     status, page = await centre.get("/centre/people", id_number=passer_row.id_number)
