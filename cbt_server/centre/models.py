@@ -92,3 +92,33 @@ class CentreRejection(Base):
     reason: Mapped[str] = mapped_column(Text)
     document: Mapped[Any] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CentreExaminer(Base):
+    """The centre's register of examiners (考评员) and quality supervisors (质量督导员).
+
+    `home_site_id` is the site the person belongs to (none for the centre's own staff);
+    `failed_checks` counts failed duty checks: at two the person is dismissed."""
+
+    __tablename__ = "centre_examiners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # examiner or supervisor
+    home_site_id: Mapped[int | None] = mapped_column(ForeignKey("centre_sites.id"), default=None)
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CentreAssignment(Base):
+    """An examiner or supervisor assigned to one session of one site (交叉委派)."""
+
+    __tablename__ = "centre_assignments"
+    __table_args__ = (UniqueConstraint("examiner_id", "site_id", "session"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("centre_examiners.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("centre_sites.id"), index=True)
+    session: Mapped[str] = mapped_column(String(64))
+    exam_date: Mapped[date] = mapped_column(Date)
+    leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ JSON (for programs and the enrolment check):
 - GET  /centre/api/people/{id_number}          a person's parts and attempts
 - GET  /centre/api/people/{id_number}/resit    ?occupation=&level=[&site=]: accepted or not
 - GET  /centre/api/summary                     per occupation and level figures
+- GET  /centre/api/v1/assignments              the site's assigned examiners (site token)
 - GET  /centre/api/v1/resit                    for a site's enrolment check, with the token
                                                the centre issued the site (Bearer): a
                                                resit there of ?id_number=&occupation=&level=
@@ -21,7 +22,7 @@ from aiohttp import web
 
 from cbt_server.auth.policy import Action, Role
 from cbt_server.auth.web import page_context, read_form, require, require_page, see_other
-from cbt_server.centre import history, sites
+from cbt_server.centre import examiners, history, sites
 from cbt_server.centre.dashboard import flagged_results, load_sites, load_summary
 from cbt_server.centre.export import summary_workbook
 from cbt_server.centre.ingest import pull_all
@@ -206,6 +207,14 @@ async def site_resit_json(request: web.Request) -> web.Response:
     return await _resit_answer(request, id_number, site.code)
 
 
+async def site_assignments_json(request: web.Request) -> web.Response:
+    """A site fetches, with its own token, the people assigned to its sessions."""
+    async with request.app[SESSIONMAKER]() as db:
+        site = await sites.site_for_token(db, bearer_secret(request.headers.get("Authorization")))
+        people = await examiners.assignments_of_site(db, site.id)
+    return web.json_response({"site": site.code, "assignments": people})
+
+
 async def _resit_answer(request: web.Request, id_number: str, site: str | None) -> web.Response:
     occupation = request.query.get("occupation", "").strip()
     if occupation not in OCCUPATION_NAMES:
@@ -280,3 +289,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/centre/api/people/{id_number}/resit", resit_json)
     app.router.add_get("/centre/api/summary", summary_json)
     app.router.add_get("/centre/api/v1/resit", site_resit_json)
+    app.router.add_get("/centre/api/v1/assignments", site_assignments_json)
