@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SERVER_STAMP := $(VENV)/.installed-server
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: demo test lint mutation install clean
+.PHONY: demo centre-demo test lint mutation install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ install: $(STAMP)
 
 demo: $(SERVER_STAMP)
 	$(BIN)/cbt-server demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(if $(RESET),--reset)
+
+# A city centre (port 8090, or PORT) and two demo sites (the next two ports), SQLite, data
+# in var/centre-demo: results graded at the sites, pulled and re-graded at the centre.
+centre-demo: $(SERVER_STAMP)
+	$(BIN)/cbt-server centre demo $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

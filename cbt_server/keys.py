@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from cbt_server.auth.config import AuthConfig
     from cbt_server.auth.ratelimit import SlidingWindow
+    from cbt_server.centre.keybank import KeyBank
     from cbt_server.content_crypto import ContentCipher
     from cbt_server.results.openapi import OpenApiRegistry
     from cbt_server.results.signing import SiteKey
@@ -71,3 +72,6 @@ OPENAPI: web.AppKey[OpenApiRegistry] = web.AppKey("openapi_registry")
 # Item and test statistics (web/statistics_api.py, web/item_analysis.py): one computation
 # at a time, so two large selections never hold their arrays at once.
 STATISTICS_TURN: web.AppKey[asyncio.Lock] = web.AppKey("statistics_turn")
+# The city centre's service (centre/app.py)
+CENTRE_BANK: web.AppKey[KeyBank] = web.AppKey("centre_key_bank")
+CENTRE_CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("centre_clock")

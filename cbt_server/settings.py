@@ -226,6 +226,13 @@ class Settings:
         "File holding the passphrase that seals the site's keys in backups (needed with "
         "backup_dir; `cbt-server backup` also reads it).",
     )
+    centre_pull_seconds: int = _setting(
+        300,
+        "CBT_CENTRE_PULL_SECONDS",
+        "City centre (`cbt-server centre serve`): seconds between two pulls of every "
+        "registered site.",
+        _positive_int,
+    )
     log_level: str = _setting(
         "INFO", "CBT_LOG_LEVEL", "Logging level.", _choice("DEBUG", "INFO", "WARNING", "ERROR")
     )

@@ -22,6 +22,8 @@ _WHAT = {
     Action.VIEW_PAPERWORK: "view this session's paperwork",
     Action.VIEW_AUDIT: "read this session's audit trail",
     Action.SIGN_SUMMARY: "sign the score summary (the examiner leader signs)",
+    Action.CENTRE_VIEW: "read the city centre's service",
+    Action.CENTRE_MANAGE: "manage the city centre's sites",
 }
 
 

@@ -10,6 +10,10 @@ or `access.authorize_command`), so the whole matrix can be tested from here.
   assigned as leader (考评组长) also signs the score summary.
 - supervisor (质量督导员): sees everything of the sessions they are assigned to and
   changes nothing.
+- centre_admin (市鉴定中心管理员) and centre_viewer (市鉴定中心查看员): staff of the
+  city centre's own service (`cbt-server centre serve`). The administrator registers
+  sites and trusts their keys; the viewer reads the dashboard, results and histories.
+  Centre roles may do nothing on a site, and site roles nothing at the centre.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ class Role(StrEnum):
     LAB_ADMIN = "lab_admin"
     PROCTOR = "proctor"
     SUPERVISOR = "supervisor"
+    CENTRE_ADMIN = "centre_admin"
+    CENTRE_VIEWER = "centre_viewer"
 
 
 class Duty(StrEnum):
@@ -56,6 +62,9 @@ class Action(StrEnum):
     NOTE = "room.note"
     # signing one session's paperwork
     SIGN_SUMMARY = "paperwork.sign"
+    # the city centre's service
+    CENTRE_VIEW = "centre.view"  # dashboard, sites, results, a person's history
+    CENTRE_MANAGE = "centre.manage"  # register sites, trust a changed key, pull now
 
 
 SITE_ACTIONS = frozenset(
@@ -80,6 +89,7 @@ RUN_ACTIONS = frozenset(
     }
 )
 SESSION_ACTIONS = READ_ACTIONS | RUN_ACTIONS | {Action.SIGN_SUMMARY}
+CENTRE_ACTIONS = frozenset({Action.CENTRE_VIEW, Action.CENTRE_MANAGE})
 
 COMMAND_ACTIONS: dict[str, Action] = {
     "open_checkin": Action.OPEN_CHECKIN,
@@ -108,6 +118,12 @@ def decide(role: Role | str, duty: Duty, action: Action) -> bool:
     except ValueError:
         return False
     assigned = duty in (Duty.MEMBER, Duty.LEADER)
+    if role is Role.CENTRE_ADMIN:
+        return action in CENTRE_ACTIONS
+    if role is Role.CENTRE_VIEWER:
+        return action is Action.CENTRE_VIEW
+    if action in CENTRE_ACTIONS:
+        return False
     if role is Role.LAB_ADMIN:
         return action in SITE_ACTIONS or action in READ_ACTIONS
     if role is Role.PROCTOR:

@@ -46,7 +46,13 @@ LOGIN_PATH = "/staff/login"
 HOME_PATH = "/console"
 
 
-ROLE_NAMES = {"lab_admin": "机房管理员", "proctor": "考评员", "supervisor": "质量督导员"}
+ROLE_NAMES = {
+    "lab_admin": "机房管理员",
+    "proctor": "考评员",
+    "supervisor": "质量督导员",
+    "centre_admin": "市鉴定中心管理员",
+    "centre_viewer": "市鉴定中心查看员",
+}
 
 
 def page_context(principal: Principal | None, **extra: Any) -> dict[str, Any]:

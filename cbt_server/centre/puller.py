@@ -53,6 +53,14 @@ class KeyChanged(PullError):
     pass
 
 
+class TokenRefused(PullError):
+    """The site answered 401 or 403 to the token."""
+
+
+class CursorAhead(PullError):
+    """The site answered 409 `cursor_ahead`: its feed is behind the stored cursor."""
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     ticket: str
@@ -98,7 +106,7 @@ def check_site_name(site: str) -> str:
     return site
 
 
-class _Client:
+class SiteClient:
     """The few HTTP calls a pull makes, with errors turned into PullError/NetworkError."""
 
     def __init__(self, http: aiohttp.ClientSession, server: str, token: str) -> None:
@@ -122,9 +130,11 @@ class _Client:
         if status >= 400:
             message = _error_message(data) or f"HTTP {status}"
             if status in (401, 403):
-                raise PullError(f"{self.server} refused the token ({status}): {message}")
+                raise TokenRefused(f"{self.server} refused the token ({status}): {message}")
             if status >= 500:
                 raise NetworkError(f"{url} failed on the server ({status}): {message}")
+            if status == 409 and _error_code(data) == "cursor_ahead":
+                raise CursorAhead(f"{url} answered 409 cursor_ahead: {message}")
             raise PullError(f"{url} answered {status}: {message}")
         if data is None:
             raise NetworkError(f"{url} answered with something that is not JSON")
@@ -138,7 +148,14 @@ def _error_message(data: Any) -> str | None:
     return None
 
 
-def _offered_key(data: Any, server: str) -> tuple[str, str]:
+def _error_code(data: Any) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        code = data["error"].get("code")
+        return code if isinstance(code, str) else None
+    return None
+
+
+def offered_key(data: Any, server: str) -> tuple[str, str]:
     """(kid, base64 key) of the site's Ed25519 key from GET /api/v1/keys."""
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, list):
@@ -170,7 +187,7 @@ def _check_pin(state: SiteState, kid: str, b64: str, report: PullReport) -> None
         )
 
 
-def _page(data: Any, url: str) -> tuple[list[Any], str | None]:
+def read_page(data: Any, url: str) -> tuple[list[Any], str | None]:
     if not isinstance(data, dict):
         raise NetworkError(f"{url}: the answer is not a JSON object")
     results, next_cursor = data.get("results"), data.get("next")
@@ -179,7 +196,7 @@ def _page(data: Any, url: str) -> tuple[list[Any], str | None]:
     return results, next_cursor
 
 
-def _ticket(result: Any) -> str:
+def ticket_of(result: Any) -> str:
     ticket = result.get("ticket") if isinstance(result, dict) else None
     return ticket if isinstance(ticket, str) and ticket else "(no ticket)"
 
@@ -230,8 +247,8 @@ async def _pull_locked(
     report.discarded_bytes += cut_back(bad_file, state.rejected_bytes)
     http_timeout = http_timeout or aiohttp.ClientTimeout(sock_connect=15, sock_read=120)
     async with aiohttp.ClientSession(timeout=http_timeout) as http:
-        client = _Client(http, server, token)
-        kid, b64 = _offered_key(await client.get_json("/api/v1/keys"), server)
+        client = SiteClient(http, server, token)
+        kid, b64 = offered_key(await client.get_json("/api/v1/keys"), server)
         _check_pin(state, kid, b64, report)
         state.server = server
         public_key = public_key_from_b64(b64)
@@ -242,14 +259,14 @@ async def _pull_locked(
             if state.cursor is not None:
                 params["after"] = state.cursor
             url = f"{server}/api/v1/results"
-            results, next_cursor = _page(await client.get_json("/api/v1/results", params), url)
+            results, next_cursor = read_page(await client.get_json("/api/v1/results", params), url)
             good: list[bytes] = []
             bad: list[bytes] = []
             for result in results:
                 if isinstance(result, dict) and verify_document(public_key, result):
                     good.append(json_line(result))
                     continue
-                refusal = Refusal(_ticket(result), "signature does not verify")
+                refusal = Refusal(ticket_of(result), "signature does not verify")
                 report.refused.append(refusal)
                 bad.append(
                     json_line(

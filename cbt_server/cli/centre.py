@@ -14,7 +14,7 @@ from cbt_server.cli.core import CliError
 
 @click.group("centre")
 def centre_group() -> None:
-    """City assessment centre: pull graded results from the sites."""
+    """City assessment centre: its service (serve, site) and the file pull (pull)."""
 
 
 @centre_group.command("pull")

@@ -11,6 +11,10 @@ from cbt_server.cli.audit import audit_group
 from cbt_server.cli.backup import backup, restore
 from cbt_server.cli.blueprint import blueprint_group
 from cbt_server.cli.centre import centre_group
+from cbt_server.cli.centre_examiners import examiner_group as centre_examiner_group
+from cbt_server.cli.centre_service import demo as centre_demo
+from cbt_server.cli.centre_service import serve as centre_serve
+from cbt_server.cli.centre_service import site_group as centre_site_group
 from cbt_server.cli.core import cli
 from cbt_server.cli.db import db_group
 from cbt_server.cli.demo import demo
@@ -45,6 +49,10 @@ for command in (
     stats_command,
 ):
     cli.add_command(command)
+centre_group.add_command(centre_serve)
+centre_group.add_command(centre_site_group)
+centre_group.add_command(centre_demo)
+centre_group.add_command(centre_examiner_group)
 
 
 def main(argv: list[str] | None = None) -> int:

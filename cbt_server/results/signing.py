@@ -133,12 +133,19 @@ def public_key_from_b64(text: str) -> Ed25519PublicKey:
 
 def verify_document(public_key: Ed25519PublicKey, document: Mapping[str, Any]) -> bool:
     """True if the document's `signature` is valid for its canonical bytes under the key."""
+    return verified_bytes(public_key, document) is not None
+
+
+def verified_bytes(public_key: Ed25519PublicKey, document: Mapping[str, Any]) -> bytes | None:
+    """The document's canonical bytes (what was signed) if its `signature` is valid under
+    the key, else None: a verifier that keeps the signed form need not encode it twice."""
     signature = document.get(SIGNATURE_FIELD)
     if not isinstance(signature, str) or not signature:
-        return False
+        return None
     try:
         raw = base64.b64decode(signature, validate=True)
-        public_key.verify(raw, canonical_bytes(document))
+        signed = canonical_bytes(document)
+        public_key.verify(raw, signed)
     except (binascii.Error, ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+        return None
+    return signed

@@ -18,6 +18,7 @@ import multiprocessing
 import signal
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
@@ -63,9 +64,17 @@ def ready_message(settings: Settings, loop_kind: str, credentials: Path | None =
 
 
 def serve_one(
-    settings: Settings, *, reuse_port: bool = False, credentials: Path | None = None
+    settings: Settings,
+    *,
+    reuse_port: bool = False,
+    credentials: Path | None = None,
+    factory: Callable[[Settings], web.Application] | None = None,
+    ready: str | None = None,
 ) -> None:
     """Run one server process until SIGTERM/SIGINT (aiohttp shuts down gracefully).
+
+    `factory` builds the app (default `create_app`; the city centre passes its own, and
+    its own `ready` message).
 
     Where the loop has no signal handlers (Windows), aiohttp skips them; Ctrl+C then
     stops the server through `stop_on_ctrl_c`'s handler instead.
@@ -75,8 +84,8 @@ def serve_one(
     )
     context = tls_context(settings)
     loop_kind, new_loop = loop_factory(settings.event_loop)
-    message = ready_message(settings, loop_kind, credentials)
-    app = create_app(settings)
+    message = ready or ready_message(settings, loop_kind, credentials)
+    app = (factory or create_app)(settings)
     app.on_startup.append(_freeze_startup_objects)
     loop = new_loop()
     previous = stop_on_ctrl_c(loop)

@@ -10,32 +10,39 @@ from cbt_server.auth.policy import COMMAND_ACTIONS, Action, Duty, Role, action_f
 from cbt_server.protocol.proctor import ProctorCommand
 
 A, P, S = Role.LAB_ADMIN, Role.PROCTOR, Role.SUPERVISOR
+CA, CV = Role.CENTRE_ADMIN, Role.CENTRE_VIEWER
 N, M, L = Duty.NONE, Duty.MEMBER, Duty.LEADER
 EVERY_DUTY = {N, M, L}
 ASSIGNED = {M, L}
 
+# Centre roles may do nothing on a site (and site roles nothing at the centre).
+SITE_ONLY: dict[Role, set[Duty]] = {CA: set(), CV: set()}
+NO_SITE_ROLE: dict[Role, set[Duty]] = {A: set(), P: set(), S: set()}
+
 # action -> {role: duties under which the role may do it}
 EXPECTED: dict[Action, dict[Role, set[Duty]]] = {
-    Action.LIST_SESSIONS: {A: EVERY_DUTY, P: EVERY_DUTY, S: EVERY_DUTY},
-    Action.MANAGE_USERS: {A: EVERY_DUTY, P: set(), S: set()},
-    Action.MANAGE_SITE: {A: EVERY_DUTY, P: set(), S: set()},
-    Action.VERIFY_AUDIT: {A: EVERY_DUTY, P: set(), S: EVERY_DUTY},
-    Action.VIEW_SESSION: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
-    Action.VIEW_PAPERWORK: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
-    Action.VIEW_AUDIT: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
-    Action.VIEW_STATISTICS: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
-    Action.OPEN_CHECKIN: {A: set(), P: ASSIGNED, S: set()},
-    Action.START: {A: set(), P: ASSIGNED, S: set()},
-    Action.PAUSE: {A: set(), P: ASSIGNED, S: set()},
-    Action.RESUME: {A: set(), P: ASSIGNED, S: set()},
-    Action.EXTRA_TIME: {A: set(), P: ASSIGNED, S: set()},
-    Action.UNLOCK: {A: set(), P: ASSIGNED, S: set()},
-    Action.FORCE_SUBMIT: {A: set(), P: ASSIGNED, S: set()},
-    Action.MARK_ABSENT: {A: set(), P: ASSIGNED, S: set()},
-    Action.END_SESSION: {A: set(), P: ASSIGNED, S: set()},
-    Action.ADMIT_LATE: {A: set(), P: ASSIGNED, S: set()},
-    Action.NOTE: {A: set(), P: ASSIGNED, S: set()},
-    Action.SIGN_SUMMARY: {A: set(), P: {L}, S: set()},
+    Action.LIST_SESSIONS: {A: EVERY_DUTY, P: EVERY_DUTY, S: EVERY_DUTY, **SITE_ONLY},
+    Action.MANAGE_USERS: {A: EVERY_DUTY, P: set(), S: set(), **SITE_ONLY},
+    Action.MANAGE_SITE: {A: EVERY_DUTY, P: set(), S: set(), **SITE_ONLY},
+    Action.VERIFY_AUDIT: {A: EVERY_DUTY, P: set(), S: EVERY_DUTY, **SITE_ONLY},
+    Action.VIEW_SESSION: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED, **SITE_ONLY},
+    Action.VIEW_PAPERWORK: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED, **SITE_ONLY},
+    Action.VIEW_AUDIT: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED, **SITE_ONLY},
+    Action.VIEW_STATISTICS: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED, **SITE_ONLY},
+    Action.OPEN_CHECKIN: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.START: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.PAUSE: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.RESUME: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.EXTRA_TIME: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.UNLOCK: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.FORCE_SUBMIT: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.MARK_ABSENT: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.END_SESSION: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.ADMIT_LATE: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.NOTE: {A: set(), P: ASSIGNED, S: set(), **SITE_ONLY},
+    Action.SIGN_SUMMARY: {A: set(), P: {L}, S: set(), **SITE_ONLY},
+    Action.CENTRE_VIEW: {CA: EVERY_DUTY, CV: EVERY_DUTY, **NO_SITE_ROLE},
+    Action.CENTRE_MANAGE: {CA: EVERY_DUTY, CV: set(), **NO_SITE_ROLE},
 }
 
 

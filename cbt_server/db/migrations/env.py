@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import cbt_server.centre.models  # noqa: F401  (the centre's tables, same metadata)
 from cbt_server.db.models import Base
 
 connection = context.config.attributes.get("connection")
