@@ -26,6 +26,7 @@ from cbt_server.web import errors, health, lab, security, templates
 from cbt_server.web.candidate_pages import setup as setup_candidate_pages
 from cbt_server.web.console import setup as setup_console
 from cbt_server.web.paperwork import setup as setup_paperwork
+from cbt_server.web.photos import setup as setup_photos
 from cbt_server.web.results_api import setup as setup_results_api
 from cbt_server.web.static import setup as setup_static
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_staff_auth(app)
     setup_console(app)
     setup_paperwork(app)
+    setup_photos(app)
     lab.setup(app)
     setup_results_api(app)
     setup_candidate_pages(app)

@@ -41,6 +41,9 @@ class Action(StrEnum):
     VIEW_SESSION = "session.view"  # console, live seat grid, score chart
     VIEW_PAPERWORK = "paperwork.view"  # room record, score summary
     VIEW_AUDIT = "session.audit"  # the session's audit trail
+    # A candidate's photo: personal data, for the staff of that session only (not the lab
+    # administrator, who imports photos but runs no session).
+    VIEW_PHOTO = "candidate.photo"
     # running one session (the proctor commands of the WebSocket protocol)
     OPEN_CHECKIN = "session.open_checkin"
     START = "session.start"
@@ -50,6 +53,7 @@ class Action(StrEnum):
     UNLOCK = "candidate.unlock"
     FORCE_SUBMIT = "candidate.force_submit"
     MARK_ABSENT = "candidate.mark_absent"
+    VERIFY_IDENTITY = "candidate.verify_identity"  # 已核验: ID card and photo checked
     NOTE = "room.note"
     # signing one session's paperwork
     SIGN_SUMMARY = "paperwork.sign"
@@ -69,10 +73,11 @@ RUN_ACTIONS = frozenset(
         Action.UNLOCK,
         Action.FORCE_SUBMIT,
         Action.MARK_ABSENT,
+        Action.VERIFY_IDENTITY,
         Action.NOTE,
     }
 )
-SESSION_ACTIONS = READ_ACTIONS | RUN_ACTIONS | {Action.SIGN_SUMMARY}
+SESSION_ACTIONS = READ_ACTIONS | RUN_ACTIONS | {Action.SIGN_SUMMARY, Action.VIEW_PHOTO}
 
 COMMAND_ACTIONS: dict[str, Action] = {
     "open_checkin": Action.OPEN_CHECKIN,
@@ -83,6 +88,7 @@ COMMAND_ACTIONS: dict[str, Action] = {
     "unlock": Action.UNLOCK,
     "force_submit": Action.FORCE_SUBMIT,
     "mark_absent": Action.MARK_ABSENT,
+    "verify_identity": Action.VERIFY_IDENTITY,
     "note": Action.NOTE,
 }
 """Proctor WebSocket command `type` -> the action it performs."""
@@ -104,13 +110,13 @@ def decide(role: Role | str, duty: Duty, action: Action) -> bool:
     if role is Role.PROCTOR:
         if action is Action.LIST_SESSIONS:
             return True
-        if action in READ_ACTIONS or action in RUN_ACTIONS:
+        if action in READ_ACTIONS or action in RUN_ACTIONS or action is Action.VIEW_PHOTO:
             return assigned
         return action is Action.SIGN_SUMMARY and duty is Duty.LEADER
     # supervisor
     if action in (Action.LIST_SESSIONS, Action.VERIFY_AUDIT):
         return True
-    return action in READ_ACTIONS and assigned
+    return (action in READ_ACTIONS or action is Action.VIEW_PHOTO) and assigned
 
 
 def action_for_command(command_type: str) -> Action | None:

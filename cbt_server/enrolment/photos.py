@@ -91,32 +91,37 @@ def member_key(name: str) -> str | None:
 
 def reencode(data: bytes) -> tuple[bytes, int, int]:
     """Decode a JPEG or PNG within the caps and encode it afresh as a small JPEG."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-            width, height = image.size
-            if width > MAX_SIDE or height > MAX_SIDE:
-                raise BadPhoto(f"{width}×{height} pixels: at most {MAX_SIDE}×{MAX_SIDE}")
-            image.load()
-            image = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise BadPhoto(f"not a JPEG or PNG image ({error.__class__.__name__})") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
-        if isinstance(error, BadPhoto):
-            raise
-        raise BadPhoto(f"not a readable image: {error}") from None
+    image = _decode(data)
     if image.mode not in ("RGB", "L"):
         rgba = image.convert("RGBA")
         image = Image.new("RGB", rgba.size, "white")
         image.paste(rgba, mask=rgba.getchannel("A"))
     image.thumbnail(STORED_SIZE)
-    out = io.BytesIO()
-    # A new image object carries no info dict: no EXIF, ICC profile or comments are written.
+    # A new image carries no info dict: no EXIF, ICC profile or comment is written.
     clean = Image.new(image.mode, image.size)
     clean.paste(image)
+    out = io.BytesIO()
     clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue(), clean.width, clean.height
+
+
+def _decode(data: bytes) -> Image.Image:
+    """The pixels of a JPEG or PNG, upright; its header's size checked before decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = opened.size
+            if width > MAX_SIDE or height > MAX_SIDE:
+                raise BadPhoto(f"{width}×{height} pixels: at most {MAX_SIDE}×{MAX_SIDE}")
+            opened.load()
+            return ImageOps.exif_transpose(opened)
+    except BadPhoto:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+        raise BadPhoto(f"not a JPEG or PNG image ({error.__class__.__name__})") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
+        raise BadPhoto(f"not a readable image: {error}") from None
 
 
 def read_photos(data: bytes, filename: str = "photos.zip") -> list[Photo]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
+from cbt_server.enrolment.layout import check_plan
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 
 
@@ -34,6 +35,9 @@ class SessionSpec:
     site: str = ""
     show_scores: bool = False
     scheduled_at: datetime | None = None
+    rows: int | None = None
+    """The room's seat plan (rows × cols); given for an existing room, it replaces its plan."""
+    cols: int | None = None
 
 
 MAX_SEATS = 500
@@ -115,6 +119,9 @@ async def create_session(
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise InvalidInput(f"duration must be 1..{MAX_DURATION_MINUTES} minutes, not {minutes}")
     room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
+    plan = check_plan(room.seat_count, spec.rows, spec.cols)
+    if plan is not None:
+        room.rows, room.cols = plan
     exam = await add_session(
         session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
     )
@@ -158,6 +165,9 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "blueprint": exam.blueprint_id,
             "room": room.code,
             "seats": room.seat_count,
+            # The room's seat plan as set (null: the console derives one).
+            "rows": room.rows,
+            "cols": room.cols,
             "candidates": count,
             "duration_minutes": exam.duration_s // 60,
             "state": exam.state,

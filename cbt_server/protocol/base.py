@@ -40,6 +40,7 @@ class MessageType(StrEnum):
     UNLOCK = "unlock"
     FORCE_SUBMIT = "force_submit"
     MARK_ABSENT = "mark_absent"
+    VERIFY_IDENTITY = "verify_identity"
     NOTE = "note"
     # server -> candidate
     STATE = "state"

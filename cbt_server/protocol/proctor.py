@@ -80,6 +80,15 @@ class MarkAbsent(SeatCommand):
     reason: Reason = ""
 
 
+class VerifyIdentity(Sequenced):
+    """Record that the proctor checked this candidate's identity (已核验) at the seat:
+    the person against the ID card and the photo. Idempotent: the first check stands."""
+
+    type: Literal["verify_identity"] = "verify_identity"
+    candidate_id: CandidateId
+    reason: Reason = ""
+
+
 class Note(Sequenced):
     """An entry for the room record (考场记录表)."""
 
@@ -97,13 +106,23 @@ ProctorInbound = Annotated[
     | Unlock
     | ForceSubmit
     | MarkAbsent
+    | VerifyIdentity
     | Note
     | Ping,
     Field(discriminator="type"),
 ]
 
 ProctorCommand = (
-    OpenCheckin | Start | Pause | Resume | ExtraTime | Unlock | ForceSubmit | MarkAbsent | Note
+    OpenCheckin
+    | Start
+    | Pause
+    | Resume
+    | ExtraTime
+    | Unlock
+    | ForceSubmit
+    | MarkAbsent
+    | VerifyIdentity
+    | Note
 )
 
 # --- server -> console ----------------------------------------------------------------
@@ -127,6 +146,10 @@ class SeatView(Message):
     submit_reason: SubmitReason | None = None
     score: float | None = None
     passed: bool | None = None
+    photo: bool = False
+    """A photo is stored: the console may GET it (staff of the session only)."""
+    identity_checked: bool = False
+    """A proctor marked the candidate 已核验 (`verify_identity`)."""
 
 
 class Room(Message):
@@ -142,6 +165,9 @@ class Room(Message):
     duration_ms: Millis
     started_at: AwareDatetime | None = None
     candidates: list[SeatView]
+    rows: Annotated[int, Field(ge=1)] | None = None
+    """The room's seat plan (rows × cols, seat 1 front left, row by row), if set."""
+    cols: Annotated[int, Field(ge=1)] | None = None
 
 
 class Seat(Message):

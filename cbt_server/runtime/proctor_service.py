@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.enrolment.layout import seat_plan
+from cbt_server.enrolment.photo_store import with_photos
 from cbt_server.errors import InvalidTransition, NotFound, TimeUp
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
@@ -226,6 +228,19 @@ async def mark_absent(order: Order, command: msg.MarkAbsent) -> None:
     order.events.append(Event(Kind.CANDIDATE_ABSENT, exam.id, candidate.id))
 
 
+async def verify_identity(order: Order, command: msg.VerifyIdentity) -> None:
+    """Mark a candidate 已核验 (identity checked at the seat); the first check stands."""
+    exam, candidate = await order.seat(command.candidate_id)
+    if CandidateState(candidate.state) is CandidateState.ABSENT:
+        raise InvalidTransition("cannot check the identity of an absent candidate")
+    if candidate.identity_checked_at is not None:
+        return
+    candidate.identity_checked_at = order.now
+    candidate.identity_checked_by = order.who.username
+    await order.record("candidate.identity_checked", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_VERIFIED, exam.id, candidate.id))
+
+
 async def note(order: Order, command: msg.Note) -> None:
     """Add an entry to the room record (考场记录表)."""
     exam = await order.exam()
@@ -246,6 +261,7 @@ COMMANDS: dict[type[Message], Callable[[Order, Any], Awaitable[object]]] = {
     msg.Unlock: unlock,
     msg.ForceSubmit: force_submit,
     msg.MarkAbsent: mark_absent,
+    msg.VerifyIdentity: verify_identity,
     msg.Note: note,
 }
 """Each command of a console, and what carries it out."""
@@ -305,6 +321,7 @@ async def seat_views(
     """The console's view of these candidates, with a fixed number of queries."""
     ids = [c.id for c in candidates]
     facts = await session_clock_facts(session, exam, candidates, policy)
+    photos = await with_photos(session, ids)
     answered = await _answered_counts(session, ids)
     sizes = await _paper_sizes(session, ids, {} if paper_sizes is None else paper_sizes)
     results: dict[int, models.Result] = {}
@@ -336,6 +353,8 @@ async def seat_views(
                 submit_reason=SubmitReason(c.submit_reason) if c.submit_reason else None,
                 score=result.score if result else None,
                 passed=result.passed if result else None,
+                photo=c.id in photos,
+                identity_checked=c.identity_checked_at is not None,
             )
         )
     return views
@@ -350,6 +369,8 @@ async def room_view(
 ) -> msg.Room:
     exam = await get_row(session, models.ExamSession, session_id, "session")
     candidates = await _candidates(session, exam.id)
+    room = await session.get(models.Room, exam.room_id)
+    rows, cols = seat_plan(room.seat_count, room.rows, room.cols) if room else (None, None)
     return msg.Room(
         server_time=now,
         session_id=exam.id,
@@ -360,6 +381,8 @@ async def room_view(
         duration_ms=exam.duration_s * 1000,
         started_at=exam.started_at,
         candidates=await seat_views(session, exam, candidates, now, policy, paper_sizes),
+        rows=rows,
+        cols=cols,
     )
 
 

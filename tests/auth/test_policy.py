@@ -23,6 +23,7 @@ EXPECTED: dict[Action, dict[Role, set[Duty]]] = {
     Action.VIEW_SESSION: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
     Action.VIEW_PAPERWORK: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
     Action.VIEW_AUDIT: {A: EVERY_DUTY, P: ASSIGNED, S: ASSIGNED},
+    Action.VIEW_PHOTO: {A: set(), P: ASSIGNED, S: ASSIGNED},
     Action.OPEN_CHECKIN: {A: set(), P: ASSIGNED, S: set()},
     Action.START: {A: set(), P: ASSIGNED, S: set()},
     Action.PAUSE: {A: set(), P: ASSIGNED, S: set()},
@@ -31,6 +32,7 @@ EXPECTED: dict[Action, dict[Role, set[Duty]]] = {
     Action.UNLOCK: {A: set(), P: ASSIGNED, S: set()},
     Action.FORCE_SUBMIT: {A: set(), P: ASSIGNED, S: set()},
     Action.MARK_ABSENT: {A: set(), P: ASSIGNED, S: set()},
+    Action.VERIFY_IDENTITY: {A: set(), P: ASSIGNED, S: set()},
     Action.NOTE: {A: set(), P: ASSIGNED, S: set()},
     Action.SIGN_SUMMARY: {A: set(), P: {L}, S: set()},
 }
