@@ -65,6 +65,12 @@ export const ACTIONS = {
     reason: "required",
     irreversible: true,
   },
+  verify_identity: {
+    label: "核验",
+    title: "身份核验 Identity check",
+    text: "核对考生本人、身份证与照片一致后确认，记入考场记录表（已核验）。",
+    reason: "none",
+  },
   mark_absent: {
     label: "缺考",
     title: "标记缺考 Mark absent",
@@ -94,6 +100,8 @@ export function commandFor(action, candidateId, { reason, minutes }) {
     case "force_submit":
     case "mark_absent":
       return { type: action, candidate_id: candidateId, reason };
+    case "verify_identity":
+      return { type: action, candidate_id: candidateId };
     default:
       throw new Error(`unknown action ${action}`);
   }

@@ -1,7 +1,11 @@
 // The room console: a live seat grid fed by /ws/proctor, and the proctor's actions.
 // Text reaches the page only through textContent; no inline script or style is used.
 import { ACTIONS, commandFor } from "./actions.js";
+import { showMessage } from "./banner.js";
+import { BULK, runBulk, seatList, split } from "./bulk.js";
 import { ProctorConnection } from "./connection.js";
+import { dialogPhoto, renderIdentity } from "./identity.js";
+import { placeSeats } from "./layout.js";
 import {
   VIEW_LABELS,
   clockRuns,
@@ -11,9 +15,15 @@ import {
   seatActions,
   seatView,
 } from "./seats.js";
+import { activeTab, enableTab, setupTabs } from "./tabs.js";
 
 const root = document.getElementById("console");
 const canRun = root.dataset.canRun === "true";
+const identityOptions = {
+  code: root.dataset.sessionCode,
+  showPhotos: root.dataset.showPhotos === "true",
+  canRun,
+};
 const offlineWarningMs = Number(root.dataset.offlineWarningMs);
 const grid = document.getElementById("seats");
 const template = document.getElementById("seat-template");
@@ -27,6 +37,7 @@ const state = {
   clockOffset: 0, // server time minus local time, ms
   cards: new Map(), // candidate_id -> element
   chartShownAt: 0,
+  selected: new Set(), // candidate_ids picked for a bulk action
 };
 
 function serverNow() {
@@ -35,13 +46,6 @@ function serverNow() {
 
 function noteServerTime(iso) {
   state.clockOffset = Date.parse(iso) - Date.now();
-}
-
-function showMessage(text, isError = false) {
-  const box = document.getElementById("message");
-  box.textContent = text;
-  box.classList.toggle("error", isError);
-  box.hidden = !text;
 }
 
 const ALARM_LABELS = { disk_full: "服务器磁盘已满 Disk full" };
@@ -121,7 +125,10 @@ function renderSeat(seat) {
   card.querySelector(".seat-no").textContent = `${seat.seat} 号`;
   card.querySelector(".state").textContent = VIEW_LABELS[view];
   card.querySelector(".name").textContent = seat.name;
-  card.querySelector(".ticket").textContent = seat.ticket;
+  card.title = `${seat.seat} 号 ${seat.name} ${seat.ticket}`;
+  renderIdentity(card, seat, identityOptions);
+  const pick = card.querySelector(".select");
+  if (pick) pick.checked = state.selected.has(seat.candidate_id);
   let progress = `${seat.answered}/${seat.total} 题`;
   if (seat.score !== null && seat.score !== undefined) {
     progress += ` · ${seat.score} 分${seat.passed ? " 合格" : " 不合格"}`;
@@ -143,7 +150,7 @@ function tickSeat(seat, card) {
     if (clockRuns(seat, roomPaused, sessionState)) {
       left -= performance.now() - (state.received.get(seat.candidate_id) || performance.now());
     }
-    remainingEl.textContent = `剩余 ${formatRemaining(left)}`;
+    remainingEl.textContent = formatRemaining(left); // the card is narrow: no "剩余" prefix
     remainingEl.dataset.remainingMs = String(Math.max(0, Math.round(left)));
   }
   const offline = offlineFor(seat, serverNow());
@@ -181,15 +188,17 @@ function renderRoom() {
   }
   const sorted = [...state.seats.values()].sort((a, b) => a.seat - b.seat);
   grid.replaceChildren(...sorted.map(renderSeat));
+  placeSeats(grid, room, grid.children);
+  for (const id of [...state.selected]) if (!state.seats.has(id)) state.selected.delete(id);
+  renderBulk();
   renderCounts();
   refreshChart();
 }
 
 function refreshChart() {
   const finished = [...state.seats.values()].some((s) => s.state === "graded");
-  const box = document.getElementById("chart");
-  box.hidden = !finished;
-  if (!finished) return;
+  enableTab("chart", finished);
+  if (!finished || activeTab() !== "chart") return;
   const now = performance.now();
   if (now - state.chartShownAt < 3000) return;
   state.chartShownAt = now;
@@ -250,13 +259,15 @@ function onMessage(message) {
 
 const dialog = document.getElementById("action-dialog");
 const form = document.getElementById("action-form");
-let current = null; // { action, candidateId }
+let current = null; // { action, candidateId, bulk: seats or null }
 
-function openDialog(action, seat) {
+function openDialog(action, seat, bulk = null) {
   const spec = ACTIONS[action];
-  current = { action, candidateId: seat ? seat.candidate_id : null };
-  const who = seat ? `（${seat.seat} 号 ${seat.name} ${seat.ticket}）` : "";
+  current = { action, candidateId: seat ? seat.candidate_id : null, bulk };
+  let who = seat ? `（${seat.seat} 号 ${seat.name} ${seat.ticket}）` : "";
+  if (bulk) who = `（${bulk.length} 个座位：${seatList(bulk)}）`;
   document.getElementById("dialog-title").textContent = `${spec.title}${who}`;
+  dialogPhoto(action, seat, identityOptions);
   document.getElementById("dialog-text").textContent = spec.text;
   document.getElementById("dialog-warning").hidden = !spec.irreversible;
   document.getElementById("minutes-field").hidden = !spec.minutes;
@@ -292,6 +303,18 @@ async function confirmDialog(event) {
   }
   const confirmButton = document.getElementById("dialog-confirm");
   confirmButton.disabled = true;
+  if (current.bulk) {
+    const { action, bulk } = current;
+    const fields = { reason, minutes };
+    const outcome = await runBulk(
+      (command) => connection.send(command),
+      bulk,
+      (seat) => commandFor(action, seat.candidate_id, fields),
+    );
+    dialog.close();
+    reportBulk(spec, outcome);
+    return;
+  }
   try {
     await connection.send(commandFor(current.action, current.candidateId, { reason, minutes }));
     dialog.close();
@@ -305,6 +328,65 @@ async function confirmDialog(event) {
 
 form.addEventListener("submit", confirmDialog);
 document.getElementById("dialog-cancel").addEventListener("click", () => dialog.close());
+
+function reportBulk(spec, { done, failed }) {
+  for (const seat of done) state.selected.delete(seat.candidate_id);
+  renderBulk();
+  let text = `已执行：${spec.title}（${done.length} 个座位${done.length ? `：${seatList(done)}` : ""}）`;
+  if (failed.length) {
+    const refused = failed.map(({ seat, error }) => `${seat.seat} 号 ${error.code || "error"}`);
+    text += `；未执行 ${refused.join("，")}`;
+  }
+  showMessage(text, failed.length > 0);
+}
+
+// --- selecting seats for bulk actions ---------------------------------------------------
+
+function selectedSeats() {
+  return [...state.selected].map((id) => state.seats.get(id)).filter(Boolean);
+}
+
+function renderBulk() {
+  const box = document.getElementById("bulk");
+  if (!box) return;
+  const seats = selectedSeats();
+  document.getElementById("bulk-count").textContent = String(seats.length);
+  for (const button of box.querySelectorAll("[data-bulk]")) {
+    const action = button.dataset.bulk;
+    button.disabled =
+      action === "clear" ? seats.length === 0 : split(action, seats).apply.length === 0;
+  }
+  for (const [id, card] of state.cards) {
+    card.classList.toggle("selected", state.selected.has(id));
+    const pick = card.querySelector(".select");
+    if (pick) pick.checked = state.selected.has(id);
+  }
+}
+
+grid.addEventListener("change", (event) => {
+  const pick = event.target.closest(".select");
+  if (!pick) return;
+  const id = Number(pick.closest(".seat").dataset.candidateId);
+  if (pick.checked) state.selected.add(id);
+  else state.selected.delete(id);
+  renderBulk();
+});
+
+document.getElementById("bulk")?.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-bulk]");
+  if (!button || !canRun) return;
+  const action = button.dataset.bulk;
+  if (action === "clear") {
+    state.selected.clear();
+    renderBulk();
+    return;
+  }
+  const { apply, skip } = split(action, selectedSeats());
+  if (skip.length) showMessage(`${BULK[action].label}：跳过 ${seatList(skip)}（当前状态不适用）`);
+  if (apply.length) openDialog(action, null, apply);
+});
+
+setupTabs(() => refreshChart());
 
 root.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
