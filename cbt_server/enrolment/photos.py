@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cbt_server.errors import InvalidInput
+from item_bank.importers.safezip import member_name_problem
 
 MAX_ZIP_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 5000
@@ -74,11 +75,10 @@ def member_key(name: str) -> str | None:
     photos at all (folders, macOS resource forks, hidden files). BadPhoto if unsafe."""
     if name.endswith("/"):
         return None
-    if "\\" in name or name.startswith("/") or ":" in name:
-        raise BadPhoto("unsafe path (absolute, drive or backslash)")
+    unsafe = member_name_problem(name)  # the item importers' rule for member names
+    if unsafe:
+        raise BadPhoto(f"unsafe name: {unsafe}")
     path = PurePosixPath(name)
-    if ".." in path.parts:
-        raise BadPhoto("unsafe path (..)")
     if path.parts[0] == "__MACOSX" or path.name.startswith("."):
         return None
     if path.suffix.lower() not in EXTENSIONS:

@@ -87,8 +87,8 @@ def test_every_bad_member_is_named_with_its_reason() -> None:
     with pytest.raises(PhotosRejected) as rejected:
         read_photos(zipped(members))
     text = rejected.value.problems
-    assert any(t.startswith("../T0001.jpg: unsafe path") for t in text)
-    assert any(t.startswith("/etc/T0002.jpg: unsafe path") for t in text)
+    assert any(t.startswith("../T0001.jpg: unsafe name: points outside") for t in text)
+    assert any(t.startswith("/etc/T0002.jpg: unsafe name: points outside") for t in text)
     assert any(t.startswith("T0005.gif: not a .jpg") for t in text)
     assert any(t.startswith("T0006.jpg: not a JPEG or PNG image") for t in text)
     assert any(t.startswith("T0007.jpg: not a readable image") for t in text)
