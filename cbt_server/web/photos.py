@@ -3,7 +3,8 @@
 - The candidate, on the confirm screen: `GET /candidate/photo` with the headers
   `X-CBT-Ticket` and `X-CBT-Resume-Token`, the resume token of the candidate's current
   login (only the PC holding that login has it; a new login on another PC replaces it).
-  Any mismatch is the same 401, so the endpoint says nothing about which tickets exist.
+  Any mismatch is the same 401, so the endpoint says nothing about which tickets exist;
+  a candidate without a photo gets 204 No Content.
 - Staff of the candidate's session (policy `Action.VIEW_PHOTO`: assigned proctors and
   supervisors): `GET /console/sessions/{code}/photos/{candidate_id}.jpg`.
 
@@ -54,7 +55,8 @@ async def own_photo(request: web.Request) -> web.Response:
             raise refused
         data = await photo_of(db, candidate.id)
     if data is None:
-        raise NotFound("no photo of this candidate")
+        # Not an error for the page (a browser logs every 4xx as one): simply none.
+        return web.Response(status=204, headers={"Cache-Control": "no-store, private"})
     return _jpeg(data)
 
 

@@ -34,7 +34,7 @@ export async function showPhoto(ticket, token) {
       headers: { 'X-CBT-Ticket': ticket, 'X-CBT-Resume-Token': token },
       cache: 'no-store',
     });
-    if (!response.ok) return;
+    if (response.status !== 200) return; // 204: no photo stored
     const url = await dataUrl(await response.blob());
     if (shownFor !== key) return; // another login meanwhile
     const img = byId('id-photo');
