@@ -2,10 +2,11 @@
 // Text reaches the page only through textContent; no inline script or style is used.
 import { ACTIONS, commandFor } from "./actions.js";
 import { showMessage } from "./banner.js";
-import { BULK, runBulk, seatList, split } from "./bulk.js";
+import { runBulk, seatList } from "./bulk.js";
 import { ProctorConnection } from "./connection.js";
 import { dialogPhoto, renderIdentity } from "./identity.js";
 import { placeSeats } from "./layout.js";
+import { Selection } from "./selection.js";
 import {
   VIEW_LABELS,
   clockRuns,
@@ -189,8 +190,7 @@ function renderRoom() {
   const sorted = [...state.seats.values()].sort((a, b) => a.seat - b.seat);
   grid.replaceChildren(...sorted.map(renderSeat));
   placeSeats(grid, room, grid.children);
-  for (const id of [...state.selected]) if (!state.seats.has(id)) state.selected.delete(id);
-  renderBulk();
+  selection.render();
   renderCounts();
   refreshChart();
 }
@@ -312,7 +312,7 @@ async function confirmDialog(event) {
       (seat) => commandFor(action, seat.candidate_id, fields),
     );
     dialog.close();
-    reportBulk(spec, outcome);
+    selection.report(spec, outcome);
     return;
   }
   try {
@@ -329,61 +329,11 @@ async function confirmDialog(event) {
 form.addEventListener("submit", confirmDialog);
 document.getElementById("dialog-cancel").addEventListener("click", () => dialog.close());
 
-function reportBulk(spec, { done, failed }) {
-  for (const seat of done) state.selected.delete(seat.candidate_id);
-  renderBulk();
-  let text = `已执行：${spec.title}（${done.length} 个座位${done.length ? `：${seatList(done)}` : ""}）`;
-  if (failed.length) {
-    const refused = failed.map(({ seat, error }) => `${seat.seat} 号 ${error.code || "error"}`);
-    text += `；未执行 ${refused.join("，")}`;
-  }
-  showMessage(text, failed.length > 0);
-}
-
-// --- selecting seats for bulk actions ---------------------------------------------------
-
-function selectedSeats() {
-  return [...state.selected].map((id) => state.seats.get(id)).filter(Boolean);
-}
-
-function renderBulk() {
-  const box = document.getElementById("bulk");
-  if (!box) return;
-  const seats = selectedSeats();
-  document.getElementById("bulk-count").textContent = String(seats.length);
-  for (const button of box.querySelectorAll("[data-bulk]")) {
-    const action = button.dataset.bulk;
-    button.disabled =
-      action === "clear" ? seats.length === 0 : split(action, seats).apply.length === 0;
-  }
-  for (const [id, card] of state.cards) {
-    card.classList.toggle("selected", state.selected.has(id));
-    const pick = card.querySelector(".select");
-    if (pick) pick.checked = state.selected.has(id);
-  }
-}
-
-grid.addEventListener("change", (event) => {
-  const pick = event.target.closest(".select");
-  if (!pick) return;
-  const id = Number(pick.closest(".seat").dataset.candidateId);
-  if (pick.checked) state.selected.add(id);
-  else state.selected.delete(id);
-  renderBulk();
-});
-
-document.getElementById("bulk")?.addEventListener("click", (event) => {
-  const button = event.target.closest("button[data-bulk]");
-  if (!button || !canRun) return;
-  const action = button.dataset.bulk;
-  if (action === "clear") {
-    state.selected.clear();
-    renderBulk();
-    return;
-  }
-  const { apply, skip } = split(action, selectedSeats());
-  if (skip.length) showMessage(`${BULK[action].label}：跳过 ${seatList(skip)}（当前状态不适用）`);
-  if (apply.length) openDialog(action, null, apply);
+const selection = new Selection({
+  state,
+  grid,
+  canRun,
+  open: (action, seats) => openDialog(action, null, seats),
 });
 
 setupTabs(() => refreshChart());
