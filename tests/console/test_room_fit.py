@@ -5,7 +5,7 @@ and at 1366×768, laid out 5 × 8 as derived from its seat count; the candidate'
 on the confirm screen and on the seat card; the proctor marks a candidate 已核验 from the
 card; three selected seats are paused in one bulk action; the banner clears itself.
 The 1024×768 screenshot is saved as artifacts/screenshots/<test>/…-console-40-seats.png
-(the README's picture, docs/console-40-seats.png, is a copy of it).
+(the README's picture, docs/img/console-40-seats.png, is a copy of it).
 """
 
 from __future__ import annotations
