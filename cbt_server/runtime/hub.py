@@ -31,6 +31,22 @@ ALARMS = Event(Kind.ALARMS, 0)
 """Queued to every console when this process's alarms changed: send the room and them."""
 
 
+def _retrieve(sending: asyncio.Future[None]) -> None:
+    if not sending.cancelled():
+        sending.exception()
+
+
+async def send_whole(ws: web.WebSocketResponse, text: str) -> None:
+    """Send one text frame; if the caller is cancelled meanwhile, the send still runs to
+    its end in a task whose outcome is taken. (aiohttp compresses frames over 16 KiB in
+    a shielded task of its own: cancelled under it, as a console's pump is when its
+    socket closes, that task's "Cannot write to closing transport" was logged as never
+    retrieved. A room of 160 seats is such a frame.)"""
+    sending = asyncio.ensure_future(ws.send_str(text))
+    sending.add_done_callback(_retrieve)
+    await asyncio.shield(sending)
+
+
 class Connection:
     """One WebSocket, its send lock and its event queue."""
 
@@ -49,7 +65,7 @@ class Connection:
             return False
         async with self._send_lock:
             try:
-                await self.ws.send_str(dump(message))
+                await send_whole(self.ws, dump(message))
             except (ConnectionError, RuntimeError):
                 return False
         return True
