@@ -41,6 +41,7 @@ export async function showPhoto(ticket, token) {
     img.src = url;
     img.hidden = false;
   } catch {
-    shownFor = null; // offline a moment: the next render tries again
+    // Offline at that moment: no photo this time (no retry loop of failing requests;
+    // the next login tries again).
   }
 }
