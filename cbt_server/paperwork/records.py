@@ -52,12 +52,11 @@ INCIDENT_LABELS: dict[str, str] = {
 """Audit actions that appear on the room record. `session.note` entries are not listed:
 notes are read from the room_notes table itself (each note has both). `candidate.login`
 entries appear only as seat changes (SEAT_CHANGE), when a login's seat differs from the
-seat the candidate last logged in at (or, first, was registered at)."""
+seat the candidate last logged in at (or, first, was registered at). `candidate.offline`
+is recorded only for spells over 30 s (a reload or a blip is no incident; see
+cbt_server.runtime.candidate.login)."""
 
 SEAT_CHANGE = "换机登录"
-OFFLINE_REPORTED_S = 30
-"""Offline spells shorter than this are not incidents (a reload, a brief network blip);
-`candidate.offline` is recorded only for longer ones (cbt_server.runtime.candidate.login)."""
 
 STATE_LABELS = {
     "registered": "未登录",
