@@ -29,6 +29,7 @@ from cbt_server.web.candidate_pages import setup as setup_candidate_pages
 from cbt_server.web.console import setup as setup_console
 from cbt_server.web.item_analysis import setup as setup_item_analysis
 from cbt_server.web.paperwork import setup as setup_paperwork
+from cbt_server.web.photos import setup as setup_photos
 from cbt_server.web.results_api import setup as setup_results_api
 from cbt_server.web.static import setup as setup_static
 from cbt_server.web.statistics_api import setup as setup_statistics_api
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_console(app)
     setup_paperwork(app)
     setup_item_analysis(app)
+    setup_photos(app)
     lab.setup(app)
     lab_pcs.setup(app)
     setup_results_api(app)

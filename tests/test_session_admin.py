@@ -120,6 +120,14 @@ def test_create_list_and_roster(
         "41",
     )
     assert code == 1 and "40 seats" in err
+    # The room's seat plan: it must hold every seat; given, it is the room's from then on.
+    plan = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "R2")
+    code, _, err = cbt(capsys, *site, *plan, "--code", "YY4-04", "--rows", "4", "--cols", "8")
+    assert code == 1 and "4×8 places cannot hold the room's 40 seats" in err
+    code, _, err = cbt(capsys, *site, *plan, "--code", "YY4-04", "--rows", "4")
+    assert code == 1 and "give both --rows and --cols" in err
+    code, _, err = cbt(capsys, *site, *plan, "--code", "YY4-04", "--rows", "5", "--cols", "8")
+    assert code == 0, err
 
     roster = tmp_path / "roster.csv"
     lines = ["准考证号,身份证号,姓名,职业,等级,场次,座位号"]
@@ -135,7 +143,9 @@ def test_create_list_and_roster(
     rows = {row["code"]: row for row in json.loads(out)}
     assert rows["YY4-01"]["candidates"] == 3
     assert rows["YY4-01"]["seats"] == 40 and rows["YY4-01"]["show_scores"] is True
-    assert list(rows) == ["YY4-01"]
+    assert (rows["YY4-04"]["rows"], rows["YY4-04"]["cols"]) == (5, 8)  # the room's, shared
+    assert (rows["YY4-01"]["rows"], rows["YY4-01"]["cols"]) == (5, 8)
+    assert list(rows) == ["YY4-01", "YY4-04"]
 
 
 def test_bad_scheduled_time_is_a_usage_error(

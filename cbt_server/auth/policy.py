@@ -48,6 +48,9 @@ class Action(StrEnum):
     VIEW_PAPERWORK = "paperwork.view"  # room record, score summary
     VIEW_AUDIT = "session.audit"  # the session's audit trail
     VIEW_STATISTICS = "session.statistics"  # item analysis (item text and option shares)
+    # A candidate's photo: personal data, for the staff of that session only (not the lab
+    # administrator, who imports photos but runs no session).
+    VIEW_PHOTO = "candidate.photo"
     # running one session (the proctor commands of the WebSocket protocol)
     OPEN_CHECKIN = "session.open_checkin"
     START = "session.start"
@@ -59,6 +62,7 @@ class Action(StrEnum):
     MARK_ABSENT = "candidate.mark_absent"
     END_SESSION = "session.end"
     ADMIT_LATE = "candidate.admit_late"
+    VERIFY_IDENTITY = "candidate.verify_identity"  # 已核验: ID card and photo checked
     NOTE = "room.note"
     # signing one session's paperwork
     SIGN_SUMMARY = "paperwork.sign"
@@ -85,10 +89,11 @@ RUN_ACTIONS = frozenset(
         Action.MARK_ABSENT,
         Action.END_SESSION,
         Action.ADMIT_LATE,
+        Action.VERIFY_IDENTITY,
         Action.NOTE,
     }
 )
-SESSION_ACTIONS = READ_ACTIONS | RUN_ACTIONS | {Action.SIGN_SUMMARY}
+SESSION_ACTIONS = READ_ACTIONS | RUN_ACTIONS | {Action.SIGN_SUMMARY, Action.VIEW_PHOTO}
 CENTRE_ACTIONS = frozenset({Action.CENTRE_VIEW, Action.CENTRE_MANAGE})
 
 COMMAND_ACTIONS: dict[str, Action] = {
@@ -102,6 +107,7 @@ COMMAND_ACTIONS: dict[str, Action] = {
     "mark_absent": Action.MARK_ABSENT,
     "end_session": Action.END_SESSION,
     "admit_late": Action.ADMIT_LATE,
+    "verify_identity": Action.VERIFY_IDENTITY,
     "note": Action.NOTE,
 }
 """Proctor WebSocket command `type` -> the action it performs."""
@@ -129,13 +135,13 @@ def decide(role: Role | str, duty: Duty, action: Action) -> bool:
     if role is Role.PROCTOR:
         if action is Action.LIST_SESSIONS:
             return True
-        if action in READ_ACTIONS or action in RUN_ACTIONS:
+        if action in READ_ACTIONS or action in RUN_ACTIONS or action is Action.VIEW_PHOTO:
             return assigned
         return action is Action.SIGN_SUMMARY and duty is Duty.LEADER
     # supervisor
     if action in (Action.LIST_SESSIONS, Action.VERIFY_AUDIT):
         return True
-    return action in READ_ACTIONS and assigned
+    return (action in READ_ACTIONS or action is Action.VIEW_PHOTO) and assigned
 
 
 def action_for_command(command_type: str) -> Action | None:

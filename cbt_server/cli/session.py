@@ -37,6 +37,13 @@ def session_group() -> None:
     help="Minutes (default: the blueprint's).",
 )
 @click.option("--title", default="", help="Title (default: the blueprint's).")
+@click.option("--rows", type=click.IntRange(1, 50), help="Rows of seats in the room (seat plan).")
+@click.option(
+    "--cols",
+    type=click.IntRange(1, 50),
+    help="Seats per row; seat 1 is front left, numbered row by row. Without --rows/--cols "
+    "the console derives a plan from the seat count.",
+)
 @click.option("--show-scores/--hide-scores", default=False, help="Show candidates their score.")
 @click.option(
     "--scheduled-at",

@@ -128,6 +128,10 @@ class Room(Base):
     name: Mapped[str] = mapped_column(String(128))
     site: Mapped[str] = mapped_column(String(128), default="")
     seat_count: Mapped[int] = mapped_column(Integer)
+    # How the seats stand in the room, for the console's seat plan (null: derived from
+    # seat_count, see cbt_server.enrolment.layout).
+    rows: Mapped[int | None] = mapped_column(Integer, default=None)
+    cols: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ExamSession(Base):
@@ -191,8 +195,24 @@ class Candidate(Base):
     acked_seq: Mapped[int] = mapped_column(Integer, default=0)
     # A proctor admitted this candidate after the late-admission limit (reason audited).
     late_admitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Identity checked (已核验) by a proctor at the seat, against ID card and photo.
+    identity_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    identity_checked_by: Mapped[str | None] = mapped_column(String(128), default=None)
 
     __table_args__ = (UniqueConstraint("session_id", "seat", name="uq_candidates_session_seat"),)
+
+
+class CandidatePhoto(Base):
+    """A candidate's photo for the identity check: a JPEG re-encoded on import (no
+    metadata, bounded size; cbt_server.enrolment.photos)."""
+
+    __tablename__ = "candidate_photos"
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(255), default="")
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Paper(Base):

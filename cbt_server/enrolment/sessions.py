@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.db import models
 from cbt_server.enrolment.fields import check_code, check_name
+from cbt_server.enrolment.layout import check_plan
 from cbt_server.enrolment.modes import claim_package
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 from cbt_server.exam import rules
@@ -42,6 +43,9 @@ class SessionSpec:
     min_submit_minutes: int | None = None
     calculator: bool = False
     mode: str = "formal"
+    rows: int | None = None
+    """The room's seat plan (rows × cols); given for an existing room, it replaces its plan."""
+    cols: int | None = None
 
 
 MAX_SEATS = 500
@@ -141,6 +145,9 @@ async def create_session(
         )
     room = await ensure_room(session, spec.room_code, spec.room_name, spec.seats, spec.site)
     package = await claim_package(session, mode_of(spec.mode), blueprint, spec.scheduled_at)
+    plan = check_plan(room.seat_count, spec.rows, spec.cols)
+    if plan is not None:
+        room.rows, room.cols = plan
     exam = await add_session(
         session, spec, blueprint, room, duration_s=minutes * 60, seed=secrets.token_hex(16)
     )
@@ -195,6 +202,9 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "blueprint": exam.blueprint_id,
             "room": room.code,
             "seats": room.seat_count,
+            # The room's seat plan as set (null: the console derives one).
+            "rows": room.rows,
+            "cols": room.cols,
             "candidates": count,
             "duration_minutes": exam.duration_s // 60,
             "state": exam.state,

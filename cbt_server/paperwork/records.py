@@ -45,13 +45,21 @@ INCIDENT_LABELS: dict[str, str] = {
     "candidate.force_submit": "强制交卷",
     "candidate.admit_late": "准许迟到入场",
     "candidate.absent": "标记缺考",
+    "candidate.identity_checked": "身份核验",
+    "candidate.offline": "掉线",
     "candidate.timeout": "到时自动交卷",
     "session.end": "考试结束",
     "session.clock_step": "服务器时钟跳变",
     "paperwork.sign": "考评组长确认签署",
 }
 """Audit actions that appear on the room record. `session.note` entries are not listed:
-notes are read from the room_notes table itself (each note has both)."""
+notes are read from the room_notes table itself (each note has both). `candidate.login`
+entries appear only as seat changes (SEAT_CHANGE), when a login's seat differs from the
+seat the candidate last logged in at (or, first, was registered at). `candidate.offline`
+is recorded only for spells over 30 s (a reload or a blip is no incident; see
+cbt_server.runtime.candidate.login)."""
+
+SEAT_CHANGE = "换机登录"
 
 STATE_LABELS = {
     "registered": "未登录",
@@ -112,6 +120,7 @@ class CandidateLine:
     max_score: float | None = None
     passed: bool | None = None
     final: bool = False
+    identity_checked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +243,7 @@ async def _candidate_lines(db: AsyncSession, session_id: int) -> list[CandidateL
                 max_score=result.max_score if result else None,
                 passed=result.passed if result else None,
                 final=bool(result and result.final),
+                identity_checked_at=cand.identity_checked_at,
             )
         )
     return lines
@@ -246,6 +256,9 @@ def _detail(entry: AuditEntry) -> str:
     if isinstance(seconds, int | float) and not isinstance(seconds, bool):
         minutes = seconds / 60
         parts.append(f"延长 {minutes:g} 分钟" if minutes >= 1 else f"延长 {seconds:g} 秒")
+    offline = data.get("offline_s")
+    if isinstance(offline, int | float) and not isinstance(offline, bool):
+        parts.append(f"离线 {offline / 60:.1f} 分钟" if offline >= 60 else f"离线 {offline:g} 秒")
     jump = data.get("jump_s")
     if isinstance(jump, int | float) and not isinstance(jump, bool):
         parts.append(f"时钟跳变 {jump:+.1f} 秒，计时未受影响")
@@ -271,13 +284,36 @@ def _incident_candidate(entry: AuditEntry, code: str, by_ticket: dict[str, Candi
     return f"座位 {line.seat} {line.name}（{line.ticket}）"
 
 
+def _seat_changes(
+    trail: list[AuditEntry], code: str, by_ticket: dict[str, CandidateLine]
+) -> dict[int, str]:
+    """Audit entry id -> '座位 A → 座位 B' for each login at another seat than the
+    candidate's previous login (or their registered seat, for the first)."""
+    prefix = audit.candidate_target(code, "")
+    last: dict[str, int] = {}
+    moves: dict[int, str] = {}
+    for entry in trail:
+        seat = (entry.data or {}).get("seat")
+        if entry.action != "candidate.login" or not entry.target.startswith(prefix):
+            continue
+        if not isinstance(seat, int) or isinstance(seat, bool):
+            continue
+        ticket = entry.target[len(prefix) :]
+        line = by_ticket.get(ticket)
+        before = last.get(ticket, line.seat if line is not None else seat)
+        if seat != before:
+            moves[entry.id] = f"座位 {before} → 座位 {seat}"
+        last[ticket] = seat
+    return moves
+
+
 async def _incidents(
     db: AsyncSession, exam: ExamSession, lines: list[CandidateLine]
 ) -> list[Incident]:
     by_ticket = {line.ticket: line for line in lines}
-    entries = [
-        e for e in await audit.entries_for_session(db, exam.code) if e.action in INCIDENT_LABELS
-    ]
+    trail = await audit.entries_for_session(db, exam.code)
+    moves = _seat_changes(trail, exam.code, by_ticket)
+    entries = [e for e in trail if e.action in INCIDENT_LABELS or e.id in moves]
     notes = list(
         await db.scalars(
             select(RoomNote)
@@ -291,10 +327,10 @@ async def _incidents(
         incidents.append(
             Incident(
                 at=entry.at,
-                kind=INCIDENT_LABELS[entry.action],
+                kind=INCIDENT_LABELS.get(entry.action, SEAT_CHANGE),
                 who=names[entry.actor],
                 candidate=_incident_candidate(entry, exam.code, by_ticket),
-                detail=_detail(entry),
+                detail=moves.get(entry.id) or _detail(entry),
                 reason=entry.reason,
             )
         )

@@ -43,6 +43,7 @@ class MessageType(StrEnum):
     MARK_ABSENT = "mark_absent"
     END_SESSION = "end_session"
     ADMIT_LATE = "admit_late"
+    VERIFY_IDENTITY = "verify_identity"
     NOTE = "note"
     # server -> candidate
     STATE = "state"

@@ -98,6 +98,15 @@ class EndSession(Sequenced):
     reason: Reason = ""
 
 
+class VerifyIdentity(Sequenced):
+    """Record that the proctor checked this candidate's identity (已核验) at the seat:
+    the person against the ID card and the photo. Idempotent: the first check stands."""
+
+    type: Literal["verify_identity"] = "verify_identity"
+    candidate_id: CandidateId
+    reason: Reason = ""
+
+
 class Note(Sequenced):
     """An entry for the room record (考场记录表): at most 500 characters, as the console's
     text box allows."""
@@ -118,6 +127,7 @@ ProctorInbound = Annotated[
     | MarkAbsent
     | AdmitLate
     | EndSession
+    | VerifyIdentity
     | Note
     | Ping,
     Field(discriminator="type"),
@@ -134,6 +144,7 @@ ProctorCommand = (
     | MarkAbsent
     | AdmitLate
     | EndSession
+    | VerifyIdentity
     | Note
 )
 
@@ -161,6 +172,10 @@ class SeatView(Message):
     focus_lost: Annotated[int, Field(ge=0)] = 0
     fullscreen_exits: Annotated[int, Field(ge=0)] = 0
     late_admitted: bool = False
+    photo: bool = False
+    """A photo is stored: the console may GET it (staff of the session only)."""
+    identity_checked: bool = False
+    """A proctor marked the candidate 已核验 (`verify_identity`)."""
 
 
 class Room(Message):
@@ -179,6 +194,9 @@ class Room(Message):
     min_submit_minutes: int | None = None
     mode: SessionMode = "formal"
     candidates: list[SeatView]
+    rows: Annotated[int, Field(ge=1)] | None = None
+    """The room's seat plan (rows × cols, seat 1 front left, row by row), if set."""
+    cols: Annotated[int, Field(ge=1)] | None = None
 
 
 class Seat(Message):

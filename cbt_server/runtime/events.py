@@ -33,6 +33,7 @@ class Kind(StrEnum):
     CANDIDATE_ABSENT = "candidate.absent"
     CANDIDATE_UNLOCKED = "candidate.unlocked"
     CANDIDATE_FOCUS = "candidate.focus"  # the exam window lost focus or left full screen
+    CANDIDATE_VERIFIED = "candidate.verified"  # identity checked (已核验) by a proctor
     CANDIDATE_TAKEOVER = "candidate.takeover"  # a new login holds the candidate now
     RESYNC = "resync"  # local only: events may have been missed, send the full state
     ALARMS = "alarms"  # local only: this process's alarms changed (consoles only)

@@ -1,4 +1,5 @@
-"""Proctor commands on a session and its candidates, and the room view of a console.
+"""Proctor commands on a session and its candidates (the console's view of the room is
+in `console_view`).
 
 Each command runs in the caller's transaction, checks the life-cycle rules, writes the
 stored facts the clock is derived from (pauses, grants, submission times), appends an
@@ -9,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
@@ -30,8 +30,9 @@ from cbt_server.protocol import proctor as msg
 from cbt_server.runtime import ending
 from cbt_server.runtime.candidate.rows import get_row, lock_candidate
 from cbt_server.runtime.candidate.submit import close_own_pause, mark_submitted
+from cbt_server.runtime.console_view import session_candidates
 from cbt_server.runtime.events import Event, Kind
-from cbt_server.runtime.facts import candidate_pause, clock_facts, room_pause, session_clock_facts
+from cbt_server.runtime.facts import candidate_pause, clock_facts, room_pause
 from cbt_server.runtime.papers import ensure_papers
 
 
@@ -97,17 +98,6 @@ class Order:
         )
 
 
-async def _candidates(session: AsyncSession, session_id: int) -> list[models.Candidate]:
-    return list(
-        await session.scalars(
-            select(models.Candidate)
-            .where(models.Candidate.session_id == session_id)
-            .order_by(models.Candidate.seat)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
 # --- session-wide ---------------------------------------------------------------------
 
 
@@ -129,7 +119,7 @@ async def start(order: Order, command: msg.Start) -> int:
     await check_start(order.db, exam, order.now)
     exam.started_at = order.now
     exam.started_by = order.who.username
-    candidates = await _candidates(order.db, exam.id)
+    candidates = await session_candidates(order.db, exam.id)
     waiting = [c for c in candidates if c.state == CandidateState.CHECKED_IN]
     await ensure_papers(order.db, order.cipher, exam, waiting)
     for candidate in waiting:
@@ -260,6 +250,19 @@ async def end_session(order: Order, command: msg.EndSession) -> None:
     await order.record("session.end", exam, None, command.reason, data)
 
 
+async def verify_identity(order: Order, command: msg.VerifyIdentity) -> None:
+    """Mark a candidate 已核验 (identity checked at the seat); the first check stands."""
+    exam, candidate = await order.seat(command.candidate_id)
+    if CandidateState(candidate.state) is CandidateState.ABSENT:
+        raise InvalidTransition("cannot check the identity of an absent candidate")
+    if candidate.identity_checked_at is not None:
+        return
+    candidate.identity_checked_at = order.now
+    candidate.identity_checked_by = order.who.username
+    await order.record("candidate.identity_checked", exam, candidate, command.reason)
+    order.events.append(Event(Kind.CANDIDATE_VERIFIED, exam.id, candidate.id))
+
+
 async def note(order: Order, command: msg.Note) -> None:
     """Add an entry to the room record (考场记录表)."""
     exam = await order.exam()
@@ -282,6 +285,7 @@ COMMANDS: dict[type[Message], Callable[[Order, Any], Awaitable[object]]] = {
     msg.MarkAbsent: mark_absent,
     msg.EndSession: end_session,
     msg.AdmitLate: admit_late,
+    msg.VerifyIdentity: verify_identity,
     msg.Note: note,
 }
 """Each command of a console, and what carries it out."""
@@ -293,140 +297,3 @@ async def carry_out(order: Order, command: Message) -> None:
     if command_of is None:  # pragma: no cover - the parser admits no other type
         raise ProtocolError(ErrorCode.UNEXPECTED, f"unexpected {command!r}")
     await command_of(order, command)
-
-
-# --- the console's view ---------------------------------------------------------------
-
-
-async def _answered_counts(session: AsyncSession, candidate_ids: list[int]) -> dict[int, int]:
-    if not candidate_ids:
-        return {}
-    rows = await session.execute(
-        select(models.Answer.candidate_id, func.count())
-        .where(
-            models.Answer.candidate_id.in_(candidate_ids),
-            # json_array_length exists on SQLite and PostgreSQL alike.
-            func.json_array_length(models.Answer.response) > 0,
-        )
-        .group_by(models.Answer.candidate_id)
-    )
-    return {int(cid): int(n) for cid, n in rows.all()}
-
-
-async def _paper_sizes(
-    session: AsyncSession, candidate_ids: list[int], known: dict[int, int]
-) -> dict[int, int]:
-    """Items on each candidate's paper; `known` caches sizes (a stored paper never
-    changes), so a busy console does not re-read 100-item layouts for every update."""
-    wanted = [cid for cid in candidate_ids if cid not in known]
-    if wanted:
-        rows = await session.execute(
-            select(models.Paper.candidate_id, models.Paper.layout).where(
-                models.Paper.candidate_id.in_(wanted)
-            )
-        )
-        for cid, layout in rows.all():
-            known[int(cid)] = sum(len(s.get("items", [])) for s in layout.get("sections", []))
-    return {cid: known.get(cid, 0) for cid in candidate_ids}
-
-
-async def seat_views(
-    session: AsyncSession,
-    exam: models.ExamSession,
-    candidates: list[models.Candidate],
-    now: datetime,
-    policy: DowntimePolicy,
-    paper_sizes: dict[int, int] | None = None,
-) -> list[msg.SeatView]:
-    """The console's view of these candidates, with a fixed number of queries."""
-    ids = [c.id for c in candidates]
-    facts = await session_clock_facts(session, exam, candidates, policy)
-    answered = await _answered_counts(session, ids)
-    focus = await lab_pcs.focus_counts(session, ids)
-    sizes = await _paper_sizes(session, ids, {} if paper_sizes is None else paper_sizes)
-    results: dict[int, models.Result] = {}
-    if ids:
-        for row in await session.scalars(
-            select(models.Result).where(models.Result.candidate_id.in_(ids))
-        ):
-            results[row.candidate_id] = row
-    views = []
-    for c in candidates:
-        state = CandidateState(c.state)
-        f = facts[c.id]
-        result = results.get(c.id)
-        running = exam.started_at is not None and state not in lifecycle.FINISHED
-        views.append(
-            msg.SeatView(
-                candidate_id=c.id,
-                ticket=c.ticket,
-                name=c.name,
-                seat=c.seat,
-                state=state,
-                online=c.connection_id is not None,
-                answered=answered.get(c.id, 0),
-                total=sizes.get(c.id, 0),
-                remaining_ms=clock.remaining_ms(f, now) if running else None,
-                paused=state not in lifecycle.FINISHED and clock.is_paused(f, now),
-                extra_ms=clock.extra_time(f, now) // timedelta(milliseconds=1),
-                last_seen=c.last_seen_at,
-                submit_reason=SubmitReason(c.submit_reason) if c.submit_reason else None,
-                score=result.score if result else None,
-                passed=result.passed if result else None,
-                focus_lost=focus.get(c.id, (0, 0))[0],
-                fullscreen_exits=focus.get(c.id, (0, 0))[1],
-                late_admitted=c.late_admitted,
-            )
-        )
-    return views
-
-
-async def room_view(
-    session: AsyncSession,
-    session_id: int,
-    now: datetime,
-    policy: DowntimePolicy,
-    paper_sizes: dict[int, int] | None = None,
-) -> msg.Room:
-    exam = await get_row(session, models.ExamSession, session_id, "session")
-    candidates = await _candidates(session, exam.id)
-    return msg.Room(
-        server_time=now,
-        session_id=exam.id,
-        session_code=exam.code,
-        title=exam.title,
-        state=SessionState(exam.state),
-        room_paused=await room_pause(session, exam.id) is not None,
-        duration_ms=exam.duration_s * 1000,
-        started_at=exam.started_at,
-        late_minutes=exam.late_minutes,
-        min_submit_minutes=exam.min_submit_minutes,
-        mode=cast(msg.SessionMode, exam.mode),
-        candidates=await seat_views(session, exam, candidates, now, policy, paper_sizes),
-    )
-
-
-async def seat_updates(
-    session: AsyncSession,
-    session_id: int,
-    candidate_ids: list[int],
-    now: datetime,
-    policy: DowntimePolicy,
-    paper_sizes: dict[int, int] | None = None,
-) -> list[msg.SeatView]:
-    """Seat views of some candidates of one session (others' ids are ignored)."""
-    exam = await session.get(models.ExamSession, session_id, populate_existing=True)
-    if exam is None or not candidate_ids:
-        return []
-    candidates = list(
-        await session.scalars(
-            select(models.Candidate)
-            .where(
-                models.Candidate.session_id == exam.id,
-                models.Candidate.id.in_(candidate_ids),
-            )
-            .order_by(models.Candidate.seat)
-            .execution_options(populate_existing=True)
-        )
-    )
-    return await seat_views(session, exam, candidates, now, policy, paper_sizes)

@@ -14,6 +14,7 @@ from cbt_server.auth.principal import Principal
 from cbt_server.keys import RUNTIME
 from cbt_server.protocol import proctor as msg
 from cbt_server.protocol.base import Sequenced
+from cbt_server.runtime import console_view
 from cbt_server.runtime import proctor_service as svc
 from cbt_server.runtime.alarms import Alarm
 from cbt_server.runtime.auth import (
@@ -68,7 +69,7 @@ class ProctorHandler(SocketHandler):
     async def _watch(self, session_id: int) -> None:
         async with self.rt.read() as db:
             await authorize_watch(db, self.principal, session_id)
-            await svc.room_view(db, session_id, self.rt.now(), self.rt.policy)
+            await console_view.room_view(db, session_id, self.rt.now(), self.rt.policy)
         conn = ProctorConnection(self.ws, session_id)
         conn.queue.put_nowait(RESYNC)
         self.console = conn
@@ -98,13 +99,15 @@ class ProctorHandler(SocketHandler):
         async with self.rt.read() as db:
             if ids is None:
                 await conn.send(
-                    await svc.room_view(db, conn.session_id, now, self.rt.policy, self.paper_sizes)
+                    await console_view.room_view(
+                        db, conn.session_id, now, self.rt.policy, self.paper_sizes
+                    )
                 )
                 alarms = self.rt.alarms.active()
                 if alarms or any(event.kind is Kind.ALARMS for event in batch):
                     await conn.send(alarms_message(alarms, now))
                 return
-            views = await svc.seat_updates(
+            views = await console_view.seat_updates(
                 db, conn.session_id, ids, now, self.rt.policy, self.paper_sizes
             )
         for view in views:

@@ -143,6 +143,7 @@ async def session_page(request: web.Request) -> web.Response:
             duty=duty,
             can_run=decide(principal.role, duty, Action.START),
             can_sign=decide(principal.role, duty, Action.SIGN_SUMMARY),
+            can_see_photos=decide(principal.role, duty, Action.VIEW_PHOTO),
             ws_path=PROCTOR_WS_PATH,
             protocol=SUBPROTOCOL,
             offline_warning_ms=OFFLINE_WARNING_MS,

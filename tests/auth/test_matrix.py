@@ -73,6 +73,14 @@ TABLE: list[Row] = [
     ),  # fmt: skip
     Row("GET", "/console/sessions/{code}/chart.svg", "/console/sessions/S1/chart.svg", S1_DATA),
     Row("GET", "/api/staff/sessions/{code}/audit", "/api/staff/sessions/S1/audit", S1_DATA),
+    # Photos: the session's staff only, not the lab administrator (no photo here: 404;
+    # tests/runtime/test_identity.py serves real ones).
+    Row(
+        "GET",
+        "/console/sessions/{code}/photos/{candidate_id}.jpg",
+        "/console/sessions/S1/photos/1.jpg",
+        statuses(401, 403, 404, 404, 403, 404, 403),
+    ),  # fmt: skip
     Row("GET", "/api/staff/me", "/api/staff/me", statuses(401, 200, 200, 200, 200, 200, 200)),
     # Any staff member lists the sessions they may see; by code, one they may not is 404.
     Row("GET", "/api/staff/sessions", "/api/staff/sessions", statuses(401, *[200] * 6)),

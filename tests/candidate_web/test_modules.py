@@ -230,3 +230,60 @@ async def test_answer_rules_and_counts(page: Page, live_server: LiveServer) -> N
         "sections": [["single", 0, 2], ["true_false", 2, 1]],
         "tally": {"total": 3, "answered": 1, "unanswered": [2, 3], "flagged": [2, 3]},
     }
+
+
+async def test_console_seat_plan_and_bulk_rules(page: Page, live_server: LiveServer) -> None:
+    """The console's pure modules: where a seat stands in a room's plan (4 rows of 10
+    here, seat 1 front left, row by row), and which selected seats a bulk action takes."""
+    layout = live_server.app[STATIC].url("console/layout.js")
+    bulk = live_server.app[STATIC].url("console/bulk.js")
+    result = await page.evaluate(
+        """async ([layoutUrl, bulkUrl]) => {
+          const layout = await import(layoutUrl);
+          const bulk = await import(bulkUrl);
+          const seats = [
+            { seat: 3, state: 'answering', paused: false },
+            { seat: 1, state: 'paused', paused: true },
+            { seat: 2, state: 'submitted', paused: false },
+            { seat: 4, state: 'answering', paused: true },
+          ];
+          const names = (list) => list.map((s) => s.seat);
+          const pause = bulk.split('pause', seats);
+          const extra = bulk.split('extra_time', seats);
+          const sent = [];
+          const outcome = await bulk.runBulk(
+            async (command) => {
+              if (command.seat === 4) throw { code: 'time_up' };
+              sent.push(command.seat);
+            },
+            seats,
+            (s) => ({ seat: s.seat }),
+          );
+          return {
+            places: [1, 10, 11, 40, 41, 0].map((n) => layout.place(n, 4, 10)),
+            unplanned: layout.place(1, null, null),
+            pause: [names(pause.apply), names(pause.skip)],
+            extra: [names(extra.apply), names(extra.skip)],
+            sent,
+            failed: outcome.failed.map((f) => [f.seat.seat, f.error.code]),
+            list: bulk.seatList(pause.apply),
+          };
+        }""",
+        [layout, bulk],
+    )
+    assert result == {
+        "places": [
+            {"row": 1, "col": 1},
+            {"row": 1, "col": 10},
+            {"row": 2, "col": 1},
+            {"row": 4, "col": 10},
+            None,
+            None,
+        ],
+        "unplanned": None,
+        "pause": [[3], [1, 2, 4]],
+        "extra": [[1, 3, 4], [2]],
+        "sent": [3, 1, 2],
+        "failed": [[4, "time_up"]],
+        "list": "3 号",
+    }

@@ -325,7 +325,13 @@ async def test_force_submit_grades_and_the_leader_signs(
             "data-state", "ended", timeout=TIMEOUT_MS
         )
         await expect(page.locator('.seat[data-view="submitted"]')).to_have_count(5)
-        await expect(page.locator("#chart")).to_be_visible(timeout=TIMEOUT_MS)
+        # The chart has its own tab, enabled once a result is in.
+        await expect(page.locator("#chart")).to_be_hidden()
+        await expect(page.locator("#tab-chart")).to_be_enabled(timeout=TIMEOUT_MS)
+        await page.click("#tab-chart")
+        await expect(page.locator("#chart")).to_be_visible()
+        await expect(page.locator("#seats")).to_be_hidden()
+        await page.click("#tab-seats")
         await expect(page.locator('.seat[data-view="submitted"] .answered')).to_have_text(
             [re.compile(r"分 (合格|不合格)$")] * 5, timeout=TIMEOUT_MS
         )

@@ -170,6 +170,7 @@ PROCTOR_IN: list[Message] = [
     p.MarkAbsent(seq=10, candidate_id=6),
     p.EndSession(seq=12, reason="考试时间到"),
     p.AdmitLate(seq=13, candidate_id=6, reason="交通事故，经考务组同意入场"),
+    p.VerifyIdentity(seq=14, candidate_id=6),
     p.Note(seq=11, text="09:05 考场正常开考"),
     c.Ping(),
 ]
@@ -185,6 +186,18 @@ PROCTOR_OUT: list[Message] = [
         duration_ms=5_400_000,
         started_at=NOW,
         candidates=[SEAT],
+    ),
+    p.Room(
+        server_time=NOW,
+        session_id=1,
+        session_code="S1",
+        title="电工（高级）",
+        state=SessionState.CHECKIN,
+        room_paused=False,
+        duration_ms=5_400_000,
+        candidates=[SEAT.model_copy(update={"photo": True, "identity_checked": True})],
+        rows=5,
+        cols=8,
     ),
     p.Seat(server_time=NOW, candidate=SEAT),
     p.Alarms(

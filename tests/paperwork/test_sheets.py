@@ -103,6 +103,24 @@ async def test_room_record_lists_incidents_and_notes(
             db, "leader", "proctor", "candidate.absent", "session:S1/candidate:T0004",
             "", at=t + timedelta(minutes=6),
         )  # fmt: skip
+        # Identity checked, a login at the registered seat (no incident), one at another
+        # seat (a seat change), and a long spell offline.
+        await audit.record(
+            db, "proctor", "proctor", "candidate.identity_checked", "session:S1/candidate:T0001",
+            at=t + timedelta(minutes=7),
+        )  # fmt: skip
+        checked = await db.scalar(select(Candidate).where(Candidate.ticket == "T0001"))
+        assert checked is not None
+        checked.identity_checked_at = t + timedelta(minutes=7)
+        for minute, seat in ((8, 2), (9, 7)):
+            await audit.record(
+                db, "T0002", "candidate", "candidate.login", "session:S1/candidate:T0002",
+                data={"seat": seat, "state": "answering"}, at=t + timedelta(minutes=minute),
+            )  # fmt: skip
+        await audit.record(
+            db, "T0002", "candidate", "candidate.offline", "session:S1/candidate:T0002",
+            data={"offline_s": 95, "seat": 7}, at=t + timedelta(minutes=10),
+        )  # fmt: skip
         # Not incidents: another session, a login, and the note's own audit entry.
         await audit.record(db, "outsider", "proctor", "candidate.pause", "session:S2", "x")
         await audit.record(db, "proctor", "proctor", "login.success")
@@ -122,7 +140,15 @@ async def test_room_record_lists_incidents_and_notes(
         "submitted": "4",
     }
     kinds = re.findall(r'<tr data-kind="([^"]+)">', html)
-    assert kinds == ["记录", "开考", "暂停", "解锁换机", "延长时间", "全场暂停", "标记缺考"]
+    assert kinds == [
+        "记录", "开考", "暂停", "解锁换机", "延长时间", "全场暂停", "标记缺考", "身份核验",
+        "换机登录", "掉线",
+    ]  # fmt: skip
+    assert "座位 2 → 座位 7" in html and "离线 1.6 分钟" in html
+    identity = dict(
+        re.findall(r'<tr data-ticket="(T\d+)">.*?<td data-identity>([^<]*)</td>', html, re.S)
+    )
+    assert identity["T0001"].startswith("已核验 ") and identity["T0002"] == "—"
     assert "座位 2 李华（T0002）" in html
     assert "延长 5 分钟" in html and "补偿换机时间" in html and "火警演习" in html
     assert "考生均已入场，核对身份证无误" in html

@@ -436,3 +436,36 @@ async def test_request_bodies_over_the_limit_are_refused(
                 assert ">big<" not in await page.text()
     finally:
         await runner.cleanup()
+
+
+def test_a_photo_zip_bomb_and_escaping_names_are_refused_without_inflating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cbt-server roster photos`: a 1 GiB member named like a photo and names that leave
+    the archive are each named and refused; nothing is inflated (a header that lies about
+    its size: tests/runtime/test_photos.py), nothing is written anywhere, and no database
+    is touched."""
+    buffer = io.BytesIO()
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("T0001.jpg", "w", force_zip64=True) as member:
+            for _ in range(1024):
+                member.write(chunk)
+        archive.writestr("../../evil/T0002.jpg", b"\xff\xd8\xff")
+        archive.writestr("C:/T0003.jpg", b"\xff\xd8\xff")
+    bomb = tmp_path / "photos.zip"
+    bomb.write_bytes(buffer.getvalue())
+    site = tmp_path / "site"
+    tracemalloc.start()
+    try:
+        code, output = cbt(capsys, "--data-dir", str(site), "roster", "photos", str(bomb))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 1 and "Traceback" not in output, output
+    assert "T0001.jpg: 1073741824 bytes: at most 2 MB" in output
+    assert "../../evil/T0002.jpg: unsafe name" in output
+    assert "C:/T0003.jpg: unsafe name" in output
+    assert "nothing imported" in output
+    assert peak < 64 * 1024 * 1024, f"{peak} bytes allocated while refusing a photo bomb"
+    assert not (tmp_path / "evil").exists() and not (site / "cbt.sqlite3").exists()

@@ -120,6 +120,7 @@ async def login(
     candidate.state = new_state.value
 
     previous = candidate.connection_id
+    await _record_offline_spell(session, exam, candidate, current, seat, now)
     candidate.connection_id = conn_id
     candidate.login_token_hash = token_hash(token)
     candidate.unlocked = False
@@ -140,6 +141,45 @@ async def login(
             at=now,
         )
     return LoggedIn(candidate.id, exam.id, conn_id, token)
+
+
+OFFLINE_RECORDED_S = 30
+"""An offline spell in the exam longer than this goes into the room record."""
+
+
+async def _record_offline_spell(
+    session: AsyncSession,
+    exam: models.ExamSession,
+    candidate: models.Candidate,
+    current: CandidateState,
+    seat: int | None,
+    now: datetime,
+) -> None:
+    """Audit `candidate.offline` when a candidate comes back after a long spell offline
+    while answering (their connection released at `last_seen_at`)."""
+    if candidate.connection_id is not None or candidate.last_seen_at is None:
+        return
+    if exam.state != SessionState.STARTED.value or current not in (
+        CandidateState.ANSWERING,
+        CandidateState.PAUSED,
+    ):
+        return
+    offline_s = (now - candidate.last_seen_at).total_seconds()
+    if offline_s <= OFFLINE_RECORDED_S:
+        return
+    await audit.record(
+        session,
+        actor(candidate),
+        CANDIDATE_ROLE,
+        "candidate.offline",
+        audit.candidate_target(exam.code, candidate.ticket),
+        data={
+            "offline_s": round(offline_s),
+            "since": candidate.last_seen_at.isoformat(),
+            "seat": seat,
+        },
+        at=now,
+    )
 
 
 async def disconnect_many(

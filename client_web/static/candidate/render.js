@@ -5,16 +5,23 @@ import { offerCalculator } from './calc_panel.js';
 import { WARNING_MS, formatClock } from './countdown.js';
 import * as dialogs from './dialogs.js';
 import { showScreen } from './dom.js';
+import { clearPhoto, showPhoto } from './photo.js';
 import { t } from './i18n.js';
 import { tally } from './paper.js';
 import { WARNINGS_MS, dueWarning, submitWaitMs } from './rules.js';
 import * as ui from './screens.js';
+import { resumeInfo } from './sending.js';
 import { app, canAnswer, currentItem, flaggedOf, responseOf } from './state.js';
 
 export function render() {
   showScreen(app.phase);
   ui.renderTopbar(app.phase, app.session, app.candidate);
-  if (app.phase === 'confirm') ui.renderIdentity(app.candidate, app.session);
+  if (app.phase === 'confirm') {
+    ui.renderIdentity(app.candidate, app.session);
+    showPhoto(app.creds.ticket, resumeInfo().token);
+  } else {
+    clearPhoto();
+  }
   if (app.phase === 'waiting') ui.renderWaiting(app.session);
   if (app.phase === 'exam') renderExam();
   if (app.phase === 'done') renderDone();

@@ -78,6 +78,12 @@ export const ACTIONS = {
     text: "该考生已超过开考后允许入场的时间；准许后可以登录答题，计时仍从开考时算起。原因将写入考场记录表。",
     reason: "required",
   },
+  verify_identity: {
+    label: "核验",
+    title: "身份核验 Identity check",
+    text: "核对考生本人、身份证与照片一致后确认，记入考场记录表（已核验）。",
+    reason: "none",
+  },
   mark_absent: {
     label: "缺考",
     title: "标记缺考 Mark absent",
@@ -113,6 +119,8 @@ export function commandFor(action, candidateId, { reason, minutes, pc = null }) 
     case "mark_absent":
     case "admit_late":
       return { type: action, candidate_id: candidateId, reason };
+    case "verify_identity":
+      return { type: action, candidate_id: candidateId };
     default:
       throw new Error(`unknown action ${action}`);
   }

@@ -1,8 +1,13 @@
 // The room console: a live seat grid fed by /ws/proctor, and the proctor's actions.
 // Text reaches the page only through textContent; no inline script or style is used.
 import { ACTIONS, commandFor, endingList } from "./actions.js";
+import { showMessage } from "./banner.js";
+import { runBulk, seatList } from "./bulk.js";
 import { ProctorConnection } from "./connection.js";
+import { dialogPhoto, renderIdentity } from "./identity.js";
+import { placeSeats } from "./layout.js";
 import { renderFocus, renderPc, watchPcs } from "./pcs.js";
+import { Selection } from "./selection.js";
 import {
   VIEW_LABELS,
   clockRuns,
@@ -12,9 +17,15 @@ import {
   seatActions,
   seatView,
 } from "./seats.js";
+import { activeTab, enableTab, setupTabs } from "./tabs.js";
 
 const root = document.getElementById("console");
 const canRun = root.dataset.canRun === "true";
+const identityOptions = {
+  code: root.dataset.sessionCode,
+  showPhotos: root.dataset.showPhotos === "true",
+  canRun,
+};
 const offlineWarningMs = Number(root.dataset.offlineWarningMs);
 const grid = document.getElementById("seats");
 const template = document.getElementById("seat-template");
@@ -28,6 +39,7 @@ const state = {
   clockOffset: 0, // server time minus local time, ms
   cards: new Map(), // candidate_id -> element
   chartShownAt: 0,
+  selected: new Set(), // candidate_ids picked for a bulk action
 };
 
 function serverNow() {
@@ -36,13 +48,6 @@ function serverNow() {
 
 function noteServerTime(iso) {
   state.clockOffset = Date.parse(iso) - Date.now();
-}
-
-function showMessage(text, isError = false) {
-  const box = document.getElementById("message");
-  box.textContent = text;
-  box.classList.toggle("error", isError);
-  box.hidden = !text;
 }
 
 const ALARM_LABELS = { disk_full: "服务器磁盘已满 Disk full" };
@@ -122,7 +127,10 @@ function renderSeat(seat) {
   card.querySelector(".seat-no").textContent = `${seat.seat} 号`;
   card.querySelector(".state").textContent = VIEW_LABELS[view];
   card.querySelector(".name").textContent = seat.name;
-  card.querySelector(".ticket").textContent = seat.ticket;
+  card.title = `${seat.seat} 号 ${seat.name} ${seat.ticket}`;
+  renderIdentity(card, seat, identityOptions);
+  const pick = card.querySelector(".select");
+  if (pick) pick.checked = state.selected.has(seat.candidate_id);
   let progress = `${seat.answered}/${seat.total} 题`;
   if (seat.score !== null && seat.score !== undefined) {
     progress += ` · ${seat.score} 分${seat.passed ? " 合格" : " 不合格"}`;
@@ -146,7 +154,7 @@ function tickSeat(seat, card) {
     if (clockRuns(seat, roomPaused, sessionState)) {
       left -= performance.now() - (state.received.get(seat.candidate_id) || performance.now());
     }
-    remainingEl.textContent = `剩余 ${formatRemaining(left)}`;
+    remainingEl.textContent = formatRemaining(left); // the card is narrow: no "剩余" prefix
     remainingEl.dataset.remainingMs = String(Math.max(0, Math.round(left)));
   }
   const offline = offlineFor(seat, serverNow());
@@ -185,15 +193,16 @@ function renderRoom() {
   }
   const sorted = [...state.seats.values()].sort((a, b) => a.seat - b.seat);
   grid.replaceChildren(...sorted.map(renderSeat));
+  placeSeats(grid, room, grid.children);
+  selection.render();
   renderCounts();
   refreshChart();
 }
 
 function refreshChart() {
   const finished = [...state.seats.values()].some((s) => s.state === "graded");
-  const box = document.getElementById("chart");
-  box.hidden = !finished;
-  if (!finished) return;
+  enableTab("chart", finished);
+  if (!finished || activeTab() !== "chart") return;
   const now = performance.now();
   if (now - state.chartShownAt < 3000) return;
   state.chartShownAt = now;
@@ -254,13 +263,15 @@ function onMessage(message) {
 
 const dialog = document.getElementById("action-dialog");
 const form = document.getElementById("action-form");
-let current = null; // { action, candidateId }
+let current = null; // { action, candidateId, bulk: seats or null }
 
-function openDialog(action, seat) {
+function openDialog(action, seat, bulk = null) {
   const spec = ACTIONS[action];
-  current = { action, candidateId: seat ? seat.candidate_id : null };
-  const who = seat ? `（${seat.seat} 号 ${seat.name} ${seat.ticket}）` : "";
+  current = { action, candidateId: seat ? seat.candidate_id : null, bulk };
+  let who = seat ? `（${seat.seat} 号 ${seat.name} ${seat.ticket}）` : "";
+  if (bulk) who = `（${bulk.length} 个座位：${seatList(bulk)}）`;
   document.getElementById("dialog-title").textContent = `${spec.title}${who}`;
+  dialogPhoto(action, seat, identityOptions);
   document.getElementById("dialog-text").textContent = spec.text;
   document.getElementById("dialog-warning").hidden = !spec.irreversible;
   const list = document.getElementById("dialog-list");
@@ -307,6 +318,18 @@ async function confirmDialog(event) {
   }
   const confirmButton = document.getElementById("dialog-confirm");
   confirmButton.disabled = true;
+  if (current.bulk) {
+    const { action, bulk } = current;
+    const fields = { reason, minutes };
+    const outcome = await runBulk(
+      (command) => connection.send(command),
+      bulk,
+      (seat) => commandFor(action, seat.candidate_id, fields),
+    );
+    dialog.close();
+    selection.report(spec, outcome);
+    return;
+  }
   try {
     const pc = document.getElementById("dialog-pc").value || null;
     await connection.send(commandFor(current.action, current.candidateId, { reason, minutes, pc }));
@@ -321,6 +344,15 @@ async function confirmDialog(event) {
 
 form.addEventListener("submit", confirmDialog);
 document.getElementById("dialog-cancel").addEventListener("click", () => dialog.close());
+
+const selection = new Selection({
+  state,
+  grid,
+  canRun,
+  open: (action, seats) => openDialog(action, null, seats),
+});
+
+setupTabs(() => refreshChart());
 
 root.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");

@@ -76,7 +76,9 @@ export function seatActions(seat, room = null) {
       }
       return ["mark_absent"];
     case "checked_in":
-      return ["unlock", "mark_absent"];
+      return seat.identity_checked
+        ? ["unlock", "mark_absent"]
+        : ["verify_identity", "unlock", "mark_absent"];
     case "answering":
       return ["pause", "extra_time", "unlock", "force_submit"];
     case "paused":
