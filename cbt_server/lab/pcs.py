@@ -15,7 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import lab_readiness
-from cbt_server.db.models import CandidateLab, ExamSession, LabPc, LabPcMac, LabReport, Room
+from cbt_server.db.lab_models import CandidateLab, LabPc, LabPcMac
+from cbt_server.db.models import ExamSession, LabReport, Room
 from cbt_server.errors import InvalidInput, MacBound, NotFound, StaleAgent, UnknownPc
 from cbt_server.lab import seatmap
 from cbt_server.lab.seatmap import Place, Registration, SeatFile

@@ -21,7 +21,8 @@ from cbt_server.auth.web import (
     require_page,
     require_session,
 )
-from cbt_server.db.models import LabPc, Room
+from cbt_server.db.lab_models import LabPc
+from cbt_server.db.models import Room
 from cbt_server.db.types import utcnow
 from cbt_server.errors import DomainError, InvalidInput
 from cbt_server.keys import SESSIONMAKER

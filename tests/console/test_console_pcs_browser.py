@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import BrowserContext, expect
 from sqlalchemy import select, update
 
-from cbt_server.db import models
+from cbt_server.db import lab_models, models
 from cbt_server.db.types import utcnow
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.lab import pcs, seatmap
@@ -58,8 +58,8 @@ async def set_up_lab(server: ExamServer, first_address: str, count: int) -> str:
             )
             await pcs.register(db, reg, address, utcnow())
         await db.execute(
-            update(models.LabPc)
-            .where(models.LabPc.hostname == "LAB-07")
+            update(lab_models.LabPc)
+            .where(lab_models.LabPc.hostname == "LAB-07")
             .values(last_heartbeat_at=utcnow() - timedelta(minutes=3))
         )
         rule = seatmap.SeatRule(first=first_address, seats=count - 1, spares=1)

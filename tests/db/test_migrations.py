@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cbt_server.centre.models  # noqa: F401  (the centre tables are on the same metadata)
+import cbt_server.db.lab_models  # noqa: F401  (so are the lab PCs' tables)
 from cbt_server.db.engine import make_engine
 from cbt_server.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from cbt_server.db.models import Base, Level, Occupation

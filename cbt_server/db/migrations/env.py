@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import cbt_server.centre.models  # noqa: F401  (the centre's tables, same metadata)
+import cbt_server.db.lab_models  # noqa: F401  (the lab PCs' tables, same metadata)
 from cbt_server.db.models import Base
 
 connection = context.config.attributes.get("connection")
