@@ -151,6 +151,13 @@ class Settings:
         "address only).",
         _positive_int,
     )
+    practice_max_candidates: int = _setting(
+        200,
+        "CBT_PRACTICE_MAX_CANDIDATES",
+        "Most candidates a practice code may create in one practice session (each gets a "
+        "paper); logins by code beyond it are refused.",
+        _positive_int,
+    )
     backup_dir: str = _setting(
         "",
         "CBT_BACKUP_DIR",

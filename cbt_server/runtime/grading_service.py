@@ -21,7 +21,8 @@ from item_bank.model import Item, Paper
 DEFAULT_PASS_MARK = 60.0
 
 
-def _key(item: Item) -> ItemKey:
+def key_of(item: Item) -> ItemKey:
+    """What grading needs of an item: its key and any partial-credit mapping."""
     mapping = None
     if item.mapping is not None:
         mapping = ScoreMapping(
@@ -102,7 +103,7 @@ async def grade_many(
     papers: dict[int, Paper] = {cid: by_id[pid] for cid, pid in paper_ids.items()}
     item_ids = list(dict.fromkeys(i for paper in papers.values() for i in paper.item_ids))
     items = await load_items(session, cipher, item_ids, items_cache)
-    keys = {item_id: _key(item) for item_id, item in items.items()}
+    keys = {item_id: key_of(item) for item_id, item in items.items()}
     responses: dict[int, dict[str, list[str]]] = {c.id: {} for c in todo}
     for answer in await session.scalars(
         select(models.Answer).where(models.Answer.candidate_id.in_(list(responses)))
