@@ -35,6 +35,14 @@ def mode_of(value: str) -> Mode:
         raise InvalidInput(f"mode must be formal, rehearsal or practice, not {value!r}") from None
 
 
+def mode_label(mode: str) -> str:
+    """The Chinese name of a mode (正式, 试考, 练习), or the value itself if unknown."""
+    try:
+        return LABELS[Mode(mode)]
+    except ValueError:
+        return mode
+
+
 def publishes(mode: str) -> bool:
     """Whether results of a session in this mode go to the centre and are signed."""
     return mode == FORMAL
