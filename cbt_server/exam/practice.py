@@ -55,7 +55,10 @@ def normalize_code(code: str) -> str:
 def check_code(code: str) -> str:
     """A code an administrator chose, normalized; InvalidInput if it is too easy to guess."""
     normal = normalize_code(code)
-    if not MIN_CODE_LENGTH <= len(normal) <= MAX_CODE_LENGTH or not normal.isalnum():
+    if (
+        not (MIN_CODE_LENGTH <= len(normal) <= MAX_CODE_LENGTH and normal.isascii())
+        or not normal.isalnum()
+    ):
         raise InvalidInput(
             f"practice code must be {MIN_CODE_LENGTH}..{MAX_CODE_LENGTH} letters or digits"
         )
