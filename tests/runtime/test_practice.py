@@ -7,13 +7,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+from sqlalchemy import select
+
 from cbt_server.db import models
 from cbt_server.enrolment.sample import SAMPLE_BLUEPRINT_ID
 from cbt_server.enrolment.sessions import SessionSpec, create_session
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.settings import Settings
 from tests.runtime.conftest import ExamServerFactory
-from tests.runtime.exam_setup import Exam, open_db
+from tests.runtime.exam_setup import Exam, open_db, prepare_database
 from tests.runtime.wsclient import Client, candidate_login, forbidden_fields
 
 CODE = "PR4CT1CE"
@@ -69,9 +72,17 @@ async def answer(client: Client, item: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
+@pytest.fixture
+async def any_db(settings: Settings) -> Settings:
+    """SQLite, then PostgreSQL when CBT_TEST_PG_URL is set: a formal exam in it."""
+    await prepare_database(settings, candidates=4)
+    return settings
+
+
 async def test_practice_by_code_check_locks_the_item_and_review_after_hand_in(
-    exam_server_factory: ExamServerFactory, exam: Exam, sqlite_settings: Settings
+    exam_server_factory: ExamServerFactory, any_db: Settings
 ) -> None:
+    sqlite_settings = any_db
     practice_id = await add_practice(sqlite_settings)
     server = await exam_server_factory(sqlite_settings)
     client, state = await by_code(server.ws_url, "pr4c-t1ce 1")  # as typed: case, spaces
@@ -177,15 +188,23 @@ async def test_end_feedback_and_untimed(
 
 
 async def test_a_formal_session_never_shows_a_key(
-    exam_server_factory: ExamServerFactory, exam: Exam, sqlite_settings: Settings
+    exam_server_factory: ExamServerFactory, any_db: Settings
 ) -> None:
+    sqlite_settings = any_db
     server = await exam_server_factory(sqlite_settings)
-    person = exam.people[0]
+    async with open_db(sqlite_settings) as db:
+        exam = await db.scalar(select(models.ExamSession).where(models.ExamSession.code == "S-01"))
+        assert exam is not None
+        first = await db.scalar(
+            select(models.Candidate).where(models.Candidate.session_id == exam.id).limit(1)
+        )
+        assert first is not None
+        ticket, id_number, exam_id, exam_code = first.ticket, first.id_number, exam.id, exam.code
     async with open_db(sqlite_settings) as db, db.begin():
-        row = await db.get(models.ExamSession, exam.session_id)
+        row = await db.get(models.ExamSession, exam_id)
         assert row is not None
         row.state, row.started_at = "started", models.utcnow()
-    client, state = await candidate_login(server.ws_url, person.ticket, person.id_number)
+    client, state = await candidate_login(server.ws_url, ticket, id_number)
     item = items_of(state)[0]
     assert (await answer(client, item))["type"] == "ack"
     for asked in ({"type": "check", "item_id": item["item_id"]}, {"type": "review"}):
@@ -199,6 +218,6 @@ async def test_a_formal_session_never_shows_a_key(
     await client.close()
     assert not any(forbidden_fields(frame) for frame in client.frames)
     # A practice code never opens a formal session, whatever is typed.
-    other, reply = await by_code(server.ws_url, exam.code)
+    other, reply = await by_code(server.ws_url, exam_code)
     assert reply["code"] == "login_failed"
     await other.close()
