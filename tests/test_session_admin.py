@@ -184,8 +184,10 @@ def test_the_rules_of_a_sitting_are_set_at_create(
 
 
 def test_a_practice_session_is_created_open_with_a_code(
-    site: tuple[str, str], capsys: pytest.CaptureFixture[str]
+    site: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from datetime import date
+
     good = SAMPLES / "blueprints" / "childcare-4-standard.yaml"
     assert cbt(capsys, *site, "blueprint", "import", str(good))[0] == 0
     create = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "P")
@@ -218,3 +220,12 @@ def test_a_practice_session_is_created_open_with_a_code(
     # No code: a practice of rostered candidates only; nothing printed.
     code, out, _ = cbt(capsys, *site, *practice, "--code", "P-04", "--no-practice-code")
     assert code == 0 and "练习码" not in out
+    # It is open (started) from its creation, and still takes a roster.
+    roster = tmp_path / "practice.csv"
+    number = make_number("320104", date(1990, 6, 1), 9)
+    roster.write_text(
+        f"准考证号,身份证号,姓名,职业,等级,场次,座位号\nPP0001,{number},练习者,育婴员,中级,P-04,1\n",
+        encoding="utf-8",
+    )
+    code, out, err = cbt(capsys, *site, "roster", "import", str(roster))
+    assert code == 0 and "1 paper(s) assembled" in out, err

@@ -5,14 +5,18 @@ handed in; a formal session refuses both (issue 20)."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
-from cbt_server.enrolment.sample import SAMPLE_BLUEPRINT_ID
+from cbt_server.enrolment.sample import SAMPLE_BLUEPRINT_ID, seat_people
+from cbt_server.enrolment.sample import Person as Entrant
 from cbt_server.enrolment.sessions import SessionSpec, create_session
+from cbt_server.idcard import make_number
 from cbt_server.protocol import SUBPROTOCOL
 from cbt_server.settings import Settings
 from tests.runtime.conftest import ExamServerFactory
@@ -221,3 +225,22 @@ async def test_a_formal_session_never_shows_a_key(
     other, reply = await by_code(server.ws_url, exam_code)
     assert reply["code"] == "login_failed"
     await other.close()
+
+
+async def test_a_rostered_practice_candidate_logs_in_by_ticket_on_their_own_clock(
+    exam_server_factory: ExamServerFactory, exam: Exam, sqlite_settings: Settings
+) -> None:
+    practice_id = await add_practice(sqlite_settings, feedback="end")
+    cipher = ContentCipher.from_data_dir(sqlite_settings.data_path)
+    entrant = Entrant("PR-0001", make_number("320102", date(1992, 4, 5), 301), "练习者", 5)
+    async with open_db(sqlite_settings) as db, db.begin():
+        practice = await db.get(models.ExamSession, practice_id)
+        assert practice is not None
+        practice.started_at = models.utcnow() - timedelta(hours=1)  # opened an hour ago
+        await seat_people(db, cipher, practice, [entrant])
+    server = await exam_server_factory(sqlite_settings)
+    client, state = await candidate_login(server.ws_url, entrant.ticket, entrant.id_number)
+    assert state["session"]["mode"] == "practice" and state["candidate"]["state"] == "answering"
+    # Their 90 minutes start now, not when the practice opened.
+    assert 89 * 60_000 < state["remaining_ms"] <= 90 * 60_000
+    await client.close()
