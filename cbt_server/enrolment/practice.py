@@ -93,13 +93,23 @@ async def candidate_by_token(
     )
 
 
+async def _seat_taken(session: AsyncSession, session_id: int, seat: int) -> bool:
+    found = await session.scalar(
+        select(models.Candidate.id).where(
+            models.Candidate.session_id == session_id, models.Candidate.seat == seat
+        )
+    )
+    return found is not None
+
+
 async def add_candidate(
-    session: AsyncSession, exam: models.ExamSession, cap: int
+    session: AsyncSession, exam: models.ExamSession, cap: int, pc_seat: int | None = None
 ) -> models.Candidate:
-    """A new ad-hoc practice candidate at the next free seat number, at most `cap` a
-    session (every one costs a paper): their ticket is made up here and their ID number
-    is a random secret, so nobody logs in as them by ticket; they come back with their
-    resume token."""
+    """A new ad-hoc practice candidate, at most `cap` a session (every one costs a
+    paper): at `pc_seat` (the seat of the lab PC they log in from, so a room with bound
+    PCs admits them there) when it is free, else at the next free seat number. Their
+    ticket is made up here and their ID number is a random secret, so nobody logs in as
+    them by ticket; they come back with their resume token."""
     count, last_seat = (
         await session.execute(
             select(func.count(models.Candidate.id), func.max(models.Candidate.seat)).where(
@@ -113,6 +123,8 @@ async def add_candidate(
             code="practice_full",
         )
     number = (last_seat or 0) + 1
+    if pc_seat is not None and not await _seat_taken(session, exam.id, pc_seat):
+        number = pc_seat
     candidate = models.Candidate(
         ticket=f"P{exam.id}-{secrets.token_hex(5).upper()}",
         id_number=secrets.token_hex(9).upper(),

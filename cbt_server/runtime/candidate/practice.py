@@ -17,6 +17,7 @@ from cbt_server.exam import practice
 from cbt_server.exam.grading import ItemResult, grade
 from cbt_server.exam.state import CandidateState
 from cbt_server.item_store import ItemCache, load_items
+from cbt_server.lab import pcs as lab_pcs
 from cbt_server.protocol import candidate as msg
 from cbt_server.runtime.candidate import login as logins
 from cbt_server.runtime.candidate.rows import Holding, exam_of, lock_candidate
@@ -47,7 +48,9 @@ async def code_login(
         token_hash = logins.token_hash(hello.resume_token)
         candidate = await practice_rows.candidate_by_token(session, exam, token_hash)
     if candidate is None:
-        candidate = await practice_rows.add_candidate(session, exam, cap)
+        pc = await lab_pcs.pc_at(session, address)
+        pc_seat = pc.seat if pc is not None and pc.room_id == exam.room_id else None
+        candidate = await practice_rows.add_candidate(session, exam, cap, pc_seat)
     return await logins.login(
         session,
         cipher,
