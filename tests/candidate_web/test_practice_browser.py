@@ -44,8 +44,12 @@ async def test_practice_by_code_check_an_item_see_the_key_hand_in_and_review(
     ctx, _ = context
     await add_practice(exam_server)
     page = await pages.open_page(ctx, exam_server, seat=None)
-    await expect(page.locator("#practice-form h2")).to_have_text("练习登录（凭练习码）")
+    await expect(page.locator("#practice-form")).to_be_hidden()  # folded: exam day first
+    summary = page.locator("#practice-login summary")
+    await expect(summary).to_have_text("练习登录（凭练习码）")
+    await summary.click()
     await page.fill("#practice-code", "kx7p-2m9q")  # as a candidate types it off the board
+    await screens.shot(page, "practice-login")
     await page.click("#practice-submit")
     await pages.screen(page, "exam")  # no proctor start, no identity to confirm
     await expect(page.locator("#top-mode")).to_have_text("练习")
