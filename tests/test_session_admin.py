@@ -220,6 +220,15 @@ def test_a_practice_session_is_created_open_with_a_code(
     # No code: a practice of rostered candidates only; nothing printed.
     code, out, _ = cbt(capsys, *site, *practice, "--code", "P-04", "--no-practice-code")
     assert code == 0 and "练习码" not in out
+    # A lost code is replaced; the old one stops working (only the hash is kept).
+    code, out, err = cbt(capsys, *site, "session", "practice-code", "P-01")
+    renewed = re.search(r"new practice code 练习码: ([2-9A-Z]{8})$", out.strip())
+    assert code == 0 and renewed and renewed.group(1) != printed.group(1), err
+    code, _, err = cbt(capsys, *site, "session", "practice-code", "P-01", "--practice-code",
+                       "ABCDEF12")  # fmt: skip
+    assert code == 1 and "session P-02 has this practice code already" in err
+    code, _, err = cbt(capsys, *site, "session", "practice-code", "F-9")
+    assert code == 1 and "no session 'F-9'" in err
     # It is open (started) from its creation, and still takes a roster.
     roster = tmp_path / "practice.csv"
     number = make_number("320104", date(1990, 6, 1), 9)

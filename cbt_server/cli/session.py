@@ -8,6 +8,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.cli.core import cli_actor, in_db, list_from_db, listing_command
+from cbt_server.enrolment.practice import renew_code
 from cbt_server.enrolment.sessions import (
     MAX_DURATION_MINUTES,
     MAX_SEATS,
@@ -114,6 +115,24 @@ def create_command(ctx: click.Context, **fields: Any) -> None:
             f"practice session {exam.code} created and open ({timing}, feedback "
             f"{exam.feedback}){code}"
         )
+
+    click.echo(in_db(ctx, work))
+
+
+@session_group.command("practice-code")
+@click.argument("session_code")
+@click.option(
+    "--practice-code",
+    help="The new code (6-32 letters or digits); default: a new random one. Printed once.",
+)
+@click.pass_context
+def practice_code_command(ctx: click.Context, session_code: str, practice_code: str | None) -> None:
+    """Give practice session SESSION_CODE a new practice code; the old one stops working."""
+    code = practice_code or new_code()
+
+    async def work(session: AsyncSession) -> str:
+        exam = await renew_code(session, session_code, code, actor=cli_actor())
+        return f"practice session {exam.code}: new practice code 练习码: {code}"
 
     click.echo(in_db(ctx, work))
 

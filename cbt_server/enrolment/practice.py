@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cbt_server import audit
 from cbt_server.db import models
-from cbt_server.errors import Conflict, InvalidInput, LoginFailed
+from cbt_server.errors import Conflict, InvalidInput, LoginFailed, NotFound
 from cbt_server.exam import practice
 from cbt_server.exam.state import SessionState
 
@@ -137,3 +138,26 @@ async def add_candidate(
     session.add(candidate)
     await session.flush()
     return candidate
+
+
+async def renew_code(
+    session: AsyncSession, session_code: str, code: str, *, actor: str, role: str = "lab_admin"
+) -> models.ExamSession:
+    """Give the practice session `session_code` a new practice code (the old one stops
+    working; candidates already in keep their logins): for a code lost or given to the
+    wrong people. Only the hash is stored; audited without the code."""
+    normal = practice.check_code(code)
+    exam = await session.scalar(
+        select(models.ExamSession).where(models.ExamSession.code == session_code)
+    )
+    if exam is None:
+        raise NotFound(f"no session {session_code!r}")
+    if exam.mode != practice.PRACTICE:
+        raise InvalidInput(f"session {session_code} is a {exam.mode} session, not a practice")
+    hashed = practice.code_hash(normal)
+    await check_code_free(session, hashed)
+    exam.practice_code_hash = hashed
+    await audit.record(
+        session, actor, role, "session.practice_code", target=audit.session_target(exam.code)
+    )
+    return exam
