@@ -154,8 +154,8 @@ class Settings:
     practice_max_candidates: int = _setting(
         200,
         "CBT_PRACTICE_MAX_CANDIDATES",
-        "Most candidates a practice code may create in one practice session (each gets a "
-        "paper); logins by code beyond it are refused.",
+        "Most candidates one practice session holds (rostered ones included; each gets a "
+        "paper): a login by practice code that would make one more is refused.",
         _positive_int,
     )
     backup_dir: str = _setting(
