@@ -216,6 +216,11 @@ async def test_a_practice_is_never_signed_and_its_sheets_say_练习(
         async with http.get(f"{base}/paperwork/sessions/S1/score-summary") as resp:
             html = await resp.text()
         assert 'id="sign-button"' not in html and "【练习】" in html
+        for page in ("/console", "/console/sessions/S1"):
+            async with http.get(f"{base}{page}") as resp:
+                assert '<span class="badge mode-mark" data-mode="practice">练习</span>' in (
+                    await resp.text()
+                ), page
         async with http.post(
             f"{base}/paperwork/sessions/S1/sign", data={"csrf_token": csrf}
         ) as resp:
