@@ -152,3 +152,15 @@ class MacBound(Conflict, code="mac_bound"):
 
 class DuplicateSeat(InvalidInput, code="duplicate_seat"):
     """A seat mapping gives one seat to two PCs."""
+
+
+class NotPractice(Forbidden, code="not_practice"):
+    """A key was asked for outside practice: it never leaves the server then."""
+
+
+class NotCheckable(Conflict, code="not_checkable"):
+    """The key cannot be shown now (before hand-in under `end`, after it under `item`…)."""
+
+
+class ItemLocked(Conflict, code="item_locked"):
+    """The item was checked (its key shown): its answer cannot change any more."""

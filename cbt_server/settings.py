@@ -201,6 +201,13 @@ class Settings:
         "address only).",
         _positive_int,
     )
+    practice_max_candidates: int = _setting(
+        200,
+        "CBT_PRACTICE_MAX_CANDIDATES",
+        "Most candidates one practice session holds (rostered ones included; each gets a "
+        "paper): a login by practice code that would make one more is refused.",
+        _positive_int,
+    )
     backup_dir: str = _setting(
         "",
         "CBT_BACKUP_DIR",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,60 @@ def test_codes_and_names_follow_the_rosters_rules(
     assert code == 1 and message in err, err
     code, out, _ = cbt(capsys, *site, "session", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_a_practice_session_is_created_open_with_a_code(
+    site: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    good = SAMPLES / "blueprints" / "childcare-4-standard.yaml"
+    assert cbt(capsys, *site, "blueprint", "import", str(good))[0] == 0
+    create = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "P")
+    practice = (*create, "--seats", "30", "--mode", "practice")
+    code, out, err = cbt(capsys, *site, *practice, "--code", "P-01", "--feedback", "item")
+    assert code == 0, err
+    printed = re.search(r"practice code 练习码: ([2-9A-Z]{8})$", out.strip())
+    assert printed and "created and open (90 minutes, feedback item)" in out
+    code, out, err = cbt(capsys, *site, *practice, "--code", "P-02", "--untimed",
+                         "--practice-code", "ab-cd-ef-12")  # fmt: skip
+    assert code == 0 and "(untimed, feedback end); practice code 练习码: ab-cd-ef-12" in out
+    code, _, err = cbt(capsys, *site, *practice, "--code", "P-03", "--practice-code", "ABCDEF12")
+    assert code == 1 and "session P-02 has this practice code already" in err
+    code, _, err = cbt(capsys, *site, *practice, "--code", "P-03", "--practice-code", "abc")
+    assert code == 1 and "practice code must be 6..32 letters or digits" in err
+    code, _, err = cbt(capsys, *site, *practice, "--code", "P-03", "--late-minutes", "15")
+    assert code == 1 and "a practice has no late admission" in err
+    code, _, err = cbt(capsys, *site, *practice, "--code", "P-03", "--untimed",
+                       "--duration", "30")  # fmt: skip
+    assert code == 1 and "an untimed practice takes no --duration" in err
+    code, _, err = cbt(capsys, *site, *create, "--code", "F-9", "--feedback", "item")
+    assert code == 1 and "for practice only" in err
+    code, out, _ = cbt(capsys, *site, "session", "list", "--json")
+    rows = {row["code"]: row for row in json.loads(out)}
+    assert set(rows) == {"P-01", "P-02"}
+    assert (rows["P-01"]["mode"], rows["P-01"]["state"], rows["P-01"]["feedback"]) == (
+        "practice", "started", "item",
+    )  # fmt: skip
+    assert rows["P-02"]["untimed"] and rows["P-02"]["duration_minutes"] == 24 * 60
+    # No code: a practice of rostered candidates only; nothing printed.
+    code, out, _ = cbt(capsys, *site, *practice, "--code", "P-04", "--no-practice-code")
+    assert code == 0 and "练习码" not in out
+    # A lost code is replaced; the old one stops working (only the hash is kept).
+    code, out, err = cbt(capsys, *site, "session", "practice-code", "P-01")
+    renewed = re.search(r"new practice code 练习码: ([2-9A-Z]{8})$", out.strip())
+    assert code == 0 and renewed and renewed.group(1) != printed.group(1), err
+    code, _, err = cbt(capsys, *site, "session", "practice-code", "P-01", "--practice-code",
+                       "ABCDEF12")  # fmt: skip
+    assert code == 1 and "session P-02 has this practice code already" in err
+    code, _, err = cbt(capsys, *site, "session", "practice-code", "F-9")
+    assert code == 1 and "no session 'F-9'" in err
+    # It is open (started) from its creation, and still takes a roster.
+    roster = tmp_path / "practice.csv"
+    number = make_number("320104", date(1990, 6, 1), 9)
+    roster.write_text(
+        f"准考证号,身份证号,姓名,职业,等级,场次,座位号\nPP0001,{number},练习者,育婴员,中级,P-04,1\n",
+        encoding="utf-8",
+    )
+    code, out, err = cbt(capsys, *site, "roster", "import", str(roster))
+    assert code == 0 and "1 paper(s) assembled" in out, err

@@ -8,6 +8,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.cli.core import cli_actor, in_db, list_from_db, listing_command
+from cbt_server.enrolment.practice import renew_code
 from cbt_server.enrolment.sessions import (
     MAX_DURATION_MINUTES,
     MAX_SEATS,
@@ -15,6 +16,7 @@ from cbt_server.enrolment.sessions import (
     create_session,
     list_sessions,
 )
+from cbt_server.exam.practice import new_code
 from cbt_server.exam.rules import MAX_RULE_MINUTES
 
 
@@ -70,21 +72,74 @@ def session_group() -> None:
 )
 @click.option(
     "--mode",
-    type=click.Choice(["formal", "rehearsal"]),
+    type=click.Choice(["formal", "rehearsal", "practice"]),
     default="formal",
     show_default=True,
     help="formal (正式): the paper from a sealed package, results to the centre; "
-    "rehearsal (试考): a paper from a bank file, marked 试考, results kept at the site.",
+    "rehearsal (试考): a paper from a bank file, marked 试考, results kept at the site; "
+    "practice (练习): self-service practice on a bank file's paper, open at once, "
+    "keys shown, results kept at the site.",
+)
+@click.option(
+    "--feedback",
+    type=click.Choice(["item", "end"]),
+    help="Practice: show right/wrong and the key after each item the candidate checks "
+    "(item; the item is then locked) or after handing in (end, the default).",
+)
+@click.option(
+    "--untimed",
+    is_flag=True,
+    default=False,
+    help="Practice: no countdown and no deadline (instead of --duration).",
+)
+@click.option(
+    "--practice-code",
+    help="Practice: the code candidates log in with (6-32 letters or digits); default: "
+    "a new random one, printed once (only its hash is stored).",
+)
+@click.option(
+    "--no-practice-code",
+    is_flag=True,
+    default=False,
+    help="Practice: no code; only rostered candidates (ticket + ID number) log in.",
 )
 @click.pass_context
 def create_command(ctx: click.Context, **fields: Any) -> None:
     """Create a scheduled session of BLUEPRINT in ROOM."""
     # The options are named as SessionSpec's fields.
+    no_code = fields.pop("no_practice_code")
+    if fields["mode"] == "practice" and not no_code and fields["practice_code"] is None:
+        fields["practice_code"] = new_code()
     spec = SessionSpec(**fields)
 
     async def work(session: AsyncSession) -> str:
         exam = await create_session(session, spec, actor=cli_actor())
-        return f"session {exam.code} created ({exam.duration_s // 60} minutes)"
+        if exam.mode != "practice":
+            return f"session {exam.code} created ({exam.duration_s // 60} minutes)"
+        timing = "untimed" if exam.untimed else f"{exam.duration_s // 60} minutes"
+        code = f"; practice code 练习码: {spec.practice_code}" if spec.practice_code else ""
+        return (
+            f"practice session {exam.code} created and open ({timing}, feedback "
+            f"{exam.feedback}){code}"
+        )
+
+    click.echo(in_db(ctx, work))
+
+
+@session_group.command("practice-code")
+@click.argument("session_code")
+@click.option(
+    "--practice-code",
+    help="The new code (6-32 letters or digits); default: a new random one. Printed once.",
+)
+@click.pass_context
+def practice_code_command(ctx: click.Context, session_code: str, practice_code: str | None) -> None:
+    """Give practice session SESSION_CODE a new practice code; the old one stops working."""
+    code = practice_code or new_code()
+
+    async def work(session: AsyncSession) -> str:
+        exam = await renew_code(session, session_code, code, actor=cli_actor())
+        return f"practice session {exam.code}: new practice code 练习码: {code}"
 
     click.echo(in_db(ctx, work))
 

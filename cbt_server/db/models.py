@@ -164,6 +164,11 @@ class ExamSession(Base):
     # 正式 formal / 试考 rehearsal / 练习 practice (migration 0007; exam/modes.py): only a
     # formal session's results reach the centre's feed and the signed score summary.
     mode: Mapped[str] = mapped_column(String(16), default="formal", server_default="formal")
+    # Practice (migration 0010; exam/practice.py): keys shown after each item or at the
+    # end, no deadline when untimed, the practice code's hash (the code is never stored).
+    feedback: Mapped[str | None] = mapped_column(String(8), default=None)
+    untimed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    practice_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
 
 class Candidate(Base):
@@ -238,6 +243,8 @@ class Answer(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     seq: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Practice with item feedback: when the key was shown; the answer is locked from then.
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Pause(Base):

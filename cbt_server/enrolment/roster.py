@@ -29,6 +29,7 @@ from cbt_server.enrolment.roster_file import (
     read_table,
 )
 from cbt_server.errors import NotFound
+from cbt_server.exam.practice import PRACTICE
 from cbt_server.runtime.papers import ensure_papers
 from item_bank import catalogue
 
@@ -126,7 +127,9 @@ async def check_against_database(session: AsyncSession, rows: Sequence[RosterRow
         if exam is None:
             fail("session", f"no session {row.session!r}")
             continue
-        if exam.state not in OPEN_STATES:
+        # A practice is open from its creation: it takes candidates as long as it runs.
+        open_practice = exam.mode == PRACTICE and exam.state == "started"
+        if exam.state not in OPEN_STATES and not open_practice:
             fail("session", f"session {row.session} has {exam.state}: too late to register")
         if (row.occupation, row.level) != (exam.occupation, exam.level):
             fail(

@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
 from cbt_server.db import models
+from cbt_server.enrolment import practice
 from cbt_server.enrolment.fields import check_code, check_name
 from cbt_server.enrolment.layout import check_plan
 from cbt_server.enrolment.modes import claim_package
 from cbt_server.errors import Conflict, InvalidInput, NotFound
 from cbt_server.exam import rules
 from cbt_server.exam.modes import mode_of
+from cbt_server.exam.practice import UNTIMED_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,9 @@ class SessionSpec:
     rows: int | None = None
     """The room's seat plan (rows × cols); given for an existing room, it replaces its plan."""
     cols: int | None = None
+    feedback: str | None = None
+    untimed: bool = False
+    practice_code: str | None = None
 
 
 MAX_SEATS = 500
@@ -107,6 +112,8 @@ async def add_session(
         min_submit_minutes=spec.min_submit_minutes,
         calculator=spec.calculator,
         mode=spec.mode,
+        feedback=spec.feedback,
+        untimed=spec.untimed,
     )
     session.add(exam)
     await session.flush()
@@ -114,9 +121,16 @@ async def add_session(
 
 
 async def create_session(
-    session: AsyncSession, spec: SessionSpec, *, actor: str, role: str = "lab_admin"
+    session: AsyncSession,
+    spec: SessionSpec,
+    *,
+    actor: str,
+    role: str = "lab_admin",
+    now: datetime | None = None,
 ) -> models.ExamSession:
-    """Create a scheduled session; every problem is reported before anything is written."""
+    """Create a scheduled session (a practice: open at once, see `enrolment.practice`);
+    every problem is reported before anything is written. A practice's code is the
+    spec's (`practice.new_code()` makes one): only its hash is stored."""
     spec = replace(
         spec,
         code=check_code("session code", spec.code),
@@ -135,8 +149,23 @@ async def create_session(
     blueprint = await session.get(models.Blueprint, spec.blueprint_id)
     if blueprint is None:
         raise NotFound(f"no blueprint {spec.blueprint_id!r} in the bank (import it first)")
+    drill = practice.setup(
+        spec.mode,
+        feedback=spec.feedback,
+        code=spec.practice_code,
+        untimed=spec.untimed,
+        late_minutes=spec.late_minutes,
+        min_submit_minutes=spec.min_submit_minutes,
+    )
+    if drill is not None:
+        await practice.check_code_free(session, drill.code_hash)
+        spec = replace(spec, feedback=drill.feedback)
     minutes = spec.duration_minutes or int(blueprint.spec.get("duration_minutes") or 0)
-    if not 1 <= minutes <= MAX_DURATION_MINUTES:
+    if spec.untimed:
+        if spec.duration_minutes is not None:
+            raise InvalidInput("an untimed practice takes no --duration")
+        minutes = UNTIMED_SECONDS // 60
+    if not spec.untimed and not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise InvalidInput(f"duration must be 1..{MAX_DURATION_MINUTES} minutes, not {minutes}")
     if (spec.min_submit_minutes or 0) >= minutes:
         raise InvalidInput(
@@ -153,6 +182,9 @@ async def create_session(
     )
     if package is not None:
         package.used_by = exam.id
+    if drill is not None:
+        exam.practice_code_hash = drill.code_hash
+        practice.open_now(exam, now or datetime.now(UTC))
     await audit.record(
         session,
         actor,
@@ -168,7 +200,8 @@ async def create_session(
             "calculator": spec.calculator,
             "mode": spec.mode,
             "package": package.package_id if package else None,
-        },
+        }
+        | ({"feedback": spec.feedback, "untimed": spec.untimed} if drill else {}),
     )
     return exam
 
@@ -213,6 +246,8 @@ async def list_sessions(session: AsyncSession) -> list[dict[str, Any]]:
             "min_submit_minutes": exam.min_submit_minutes,
             "calculator": exam.calculator,
             "mode": exam.mode,
+            "feedback": exam.feedback,
+            "untimed": exam.untimed,
             "scheduled_at": exam.scheduled_at.isoformat() if exam.scheduled_at else None,
         }
         for exam, room, count in await sessions_with_rooms(session)

@@ -5,7 +5,9 @@
   results reach the centre's feed and the signed score summary.
 - rehearsal (试考): a short paper from any bank file, never the formal package; marked
   试考 everywhere; its results never leave the site.
-- practice (练习): reserved (self-service practice is not built yet).
+- practice (练习): self-service practice on a paper from a bank file (never the formal
+  package); right/wrong and the key shown after each item or after handing in
+  (`exam/practice.py`); marked 练习 everywhere; its results never leave the site.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ class Mode(StrEnum):
 
 
 FORMAL = Mode.FORMAL.value
-CREATABLE = (Mode.FORMAL, Mode.REHEARSAL)
 LABELS = {Mode.FORMAL: "正式", Mode.REHEARSAL: "试考", Mode.PRACTICE: "练习"}
 
 
@@ -31,7 +32,15 @@ def mode_of(value: str) -> Mode:
     try:
         return Mode(value)
     except ValueError:
-        raise InvalidInput(f"mode must be formal or rehearsal, not {value!r}") from None
+        raise InvalidInput(f"mode must be formal, rehearsal or practice, not {value!r}") from None
+
+
+def mode_label(mode: str) -> str:
+    """The Chinese name of a mode (正式, 试考, 练习), or the value itself if unknown."""
+    try:
+        return LABELS[Mode(mode)]
+    except ValueError:
+        return mode
 
 
 def publishes(mode: str) -> bool:
@@ -40,20 +49,18 @@ def publishes(mode: str) -> bool:
 
 
 def check_source(mode: Mode, package_id: str | None, blueprint_id: str) -> None:
-    """A formal session needs a packaged blueprint; a rehearsal must not use one."""
+    """A formal session needs a packaged blueprint; a rehearsal or practice must not use one."""
     if mode is Mode.FORMAL and package_id is None:
         raise InvalidInput(
             f"blueprint {blueprint_id!r} was imported from a file: a formal session takes its "
             "paper only from a sealed package (`cbt-server package import`); for a rehearsal "
             "use --mode rehearsal"
         )
-    if mode is Mode.REHEARSAL and package_id is not None:
+    if mode is not Mode.FORMAL and package_id is not None:
         raise InvalidInput(
             f"blueprint {blueprint_id!r} is in the sealed formal package {package_id}: a "
-            "rehearsal takes a paper from a bank file, never the formal package"
+            f"{mode.value} takes a paper from a bank file, never the formal package"
         )
-    if mode not in CREATABLE:
-        raise InvalidInput(f"{mode.value} sessions cannot be created yet")
 
 
 def check_window(

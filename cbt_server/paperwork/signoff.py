@@ -21,7 +21,7 @@ from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
 from cbt_server.db.models import Candidate, ExamSession, Result
 from cbt_server.errors import Conflict
-from cbt_server.exam.modes import publishes
+from cbt_server.exam.modes import mode_label, publishes
 
 DONE_STATES = frozenset({"graded", "absent"})
 
@@ -78,7 +78,7 @@ async def sign_summary(
         raise Conflict(f"session {exam.code!r} disappeared")
     if not publishes(locked.mode):
         raise Conflict(
-            f"{exam.code} 是试考场次：成绩不签字、不上报 "
+            f"{exam.code} 是{mode_label(locked.mode)}场次：成绩不签字、不上报 "
             f"(a {locked.mode} session's results are neither signed nor sent to the centre)",
             code="not_formal",
         )

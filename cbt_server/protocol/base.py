@@ -32,6 +32,9 @@ class MessageType(StrEnum):
     SUBMIT = "submit"
     PING = "ping"
     FOCUS = "focus"  # the exam window lost focus or left full screen
+    PRACTICE_HELLO = "practice_hello"  # practice: log in with a practice code
+    CHECK = "check"  # practice: one item's key
+    REVIEW = "review"  # practice: every item's key, once handed in
     # proctor -> server (also `hello` and `ping`)
     OPEN_CHECKIN = "open_checkin"
     START = "start"
@@ -56,6 +59,8 @@ class MessageType(StrEnum):
     ERROR = "error"
     CLOSING = "closing"
     PONG = "pong"
+    CHECKED = "checked"
+    REVIEWED = "reviewed"
     # server -> proctor (also ack, error, closing, pong)
     ROOM = "room"
     SEAT = "seat"

@@ -18,6 +18,7 @@ Choice = Annotated[str, Field(min_length=1, max_length=8)]
 Response = Annotated[list[Choice], Field(max_length=6)]
 PauseScope = Literal["candidate", "room"]
 SessionMode = Literal["formal", "rehearsal", "practice"]
+FeedbackMode = Literal["item", "end"]
 
 # --- client -> server -----------------------------------------------------------------
 
@@ -36,6 +37,35 @@ class Hello(Message):
     id_number: Annotated[str, Field(min_length=1, max_length=32)]
     seat: Annotated[int, Field(ge=1, le=100_000)] | None = None
     resume_token: Annotated[str, Field(max_length=128)] | None = None
+
+
+class PracticeHello(Message):
+    """First message of a self-service practice (练习): the practice code a proctor gave
+    out instead of a ticket. Without `resume_token` the server makes a new practice
+    candidate with their own paper; with the token of an earlier `state` it resumes them.
+    Added compatibly."""
+
+    type: Literal["practice_hello"] = "practice_hello"
+    protocol: Annotated[str, Field(max_length=32)]
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+    seat: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    resume_token: Annotated[str, Field(max_length=128)] | None = None
+
+
+class Check(Message):
+    """Practice with item feedback: show whether the stored answer to this item is right,
+    and its key (answered by `checked`); the item is locked from then on. Refused
+    (`not_practice`) in every formal or rehearsal session. Added compatibly."""
+
+    type: Literal["check"] = "check"
+    item_id: ItemId
+
+
+class Review(Message):
+    """Practice, after handing in: every item right or wrong with its key (answered by
+    `reviewed`). Added compatibly."""
+
+    type: Literal["review"] = "review"
 
 
 class ItemChange(Sequenced):
@@ -80,7 +110,8 @@ class Focus(Message):
 
 
 CandidateInbound = Annotated[
-    Hello | Answer | Flag | Submit | Ping | Focus, Field(discriminator="type")
+    Hello | Answer | Flag | Submit | Ping | Focus | PracticeHello | Check | Review,
+    Field(discriminator="type"),
 ]
 
 # --- server -> client -----------------------------------------------------------------
@@ -140,6 +171,8 @@ class SessionInfo(Message):
     submit_opens_at: AwareDatetime | None = None
     calculator: bool = False
     mode: SessionMode = "formal"
+    feedback: FeedbackMode | None = None
+    untimed: bool = False
 
 
 class CandidateInfo(Message):
@@ -177,6 +210,7 @@ class State(Message):
     acked_seq: Annotated[int, Field(ge=0)]
     resume_token: str | None = None
     result: ResultView | None = None
+    checked: list[str] = []
 
 
 class Ack(Message):
@@ -226,6 +260,32 @@ class Result(Message):
     passed: bool
 
 
+class ItemCheck(Message):
+    """One item's answer against its key (practice only). `key` and `response` are option
+    ids as the paper shows them (`"true"`/`"false"` for true/false items)."""
+
+    item_id: str
+    correct: bool
+    outcome: Literal["correct", "partial", "wrong", "unanswered"]
+    response: list[str]
+    key: list[str]
+
+
+class Checked(ItemCheck):
+    """The answer to `check`: this item's answer against its key; the item is locked."""
+
+    type: Literal["checked"] = "checked"
+
+
+class Reviewed(Message):
+    """The answer to `review`: every item of the paper in order with its key, and the
+    paper (the `state` after hand-in has none)."""
+
+    type: Literal["reviewed"] = "reviewed"
+    items: list[ItemCheck]
+    paper: PaperView | None = None
+
+
 class Error(Message):
     type: Literal["error"] = "error"
     code: Annotated[str, Field(min_length=1, max_length=64)]
@@ -248,6 +308,17 @@ class Pong(Message):
 
 
 CandidateOutbound = Annotated[
-    State | Ack | PausedMsg | Resumed | Time | Submitted | Result | Error | Closing | Pong,
+    State
+    | Ack
+    | PausedMsg
+    | Resumed
+    | Time
+    | Submitted
+    | Result
+    | Error
+    | Closing
+    | Pong
+    | Checked
+    | Reviewed,
     Field(discriminator="type"),
 ]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cbt_server.errors import LoginFailed
+from cbt_server.exam.practice import normalize_code
 from cbt_server.exam.state import SubmitReason
 from cbt_server.protocol import ErrorCode, Message, ProtocolError, parse_candidate
 from cbt_server.protocol import candidate as msg
@@ -94,8 +95,15 @@ class CandidateProtocol(Protocol):
         yield from self._save(group)
 
     def handle(self, message: Message) -> Plan:
-        if isinstance(message, msg.Hello):
+        if isinstance(message, msg.Hello | msg.PracticeHello):
             yield from self._hello(message)
+        elif isinstance(message, msg.Check | msg.Review):
+            # Practice only (the service refuses any other mode): after the answers taken
+            # before it are saved (`take`), so the key is checked against the latest.
+            self._logged_in()
+            told = yield message
+            assert isinstance(told, Message)
+            yield Send(told)
         elif isinstance(message, msg.Focus):
             self._logged_in()
             if self._focus_allowed():
@@ -126,11 +134,16 @@ class CandidateProtocol(Protocol):
             raise ProtocolError(ErrorCode.HELLO_REQUIRED, "log in with `hello` first")
         return self.login
 
-    def _hello(self, hello: msg.Hello) -> Plan:
+    def _hello(self, hello: msg.Hello | msg.PracticeHello) -> Plan:
         if self.login is not None:
             raise ProtocolError(ErrorCode.UNEXPECTED, "this connection is logged in already")
         require_protocol(hello.protocol)
-        ticket_key = f"ticket:{hello.ticket.strip()}"
+        # A practice code is limited like a ticket; guessing codes (a new one each try)
+        # meets the seat and address limits as guessing tickets does.
+        if isinstance(hello, msg.PracticeHello):
+            ticket_key = f"code:{normalize_code(hello.code)}"
+        else:
+            ticket_key = f"ticket:{hello.ticket.strip()}"
         address_key = f"ip:{self.remote}"
         # A seat is the client's claim: counted per claiming address, or junk logins
         # naming seat 29 from any PC would hold the real seat-29 PC (issue 18).

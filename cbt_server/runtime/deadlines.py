@@ -26,6 +26,7 @@ from cbt_server.db import models
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.clock import DowntimePolicy
+from cbt_server.exam.practice import PRACTICE
 from cbt_server.exam.state import CandidateState, SessionState
 from cbt_server.runtime.candidate.rows import lock_candidate, lock_candidates
 from cbt_server.runtime.candidate.submit import close_own_pause, submitted_event
@@ -104,8 +105,8 @@ async def end_if_done(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if exam is None or exam.state != SessionState.STARTED:
-        return False
+    if exam is None or exam.state != SessionState.STARTED or exam.mode == PRACTICE:
+        return False  # a practice stays open for whoever comes with its code next
     remaining = await session.scalar(
         select(models.Candidate.id)
         .where(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db.models import Candidate, Downtime, ExamSession, Pause, TimeGrant
 from cbt_server.exam.clock import ClockFacts, DowntimePolicy, Grant, Interval
+from cbt_server.exam.practice import PRACTICE
 
 
 def _interval(pause: Pause) -> Interval:
@@ -33,10 +34,12 @@ def _facts(
     policy: DowntimePolicy,
 ) -> ClockFacts:
     # Every candidate's time counts from the session start: a late arrival is not given
-    # the minutes they missed (a proctor can grant extra time with a reason).
+    # the minutes they missed (a proctor can grant extra time with a reason). In practice
+    # nobody starts the room: each candidate's clock starts when they begin.
+    own_start = exam.mode == PRACTICE
     return ClockFacts(
         duration=timedelta(seconds=exam.duration_s),
-        started_at=exam.started_at,
+        started_at=candidate.started_at if own_start else exam.started_at,
         pauses=tuple(_interval(p) for p in pauses),
         grants=tuple(Grant(g.at, timedelta(seconds=g.seconds)) for g in grants),
         downtimes=downtimes,

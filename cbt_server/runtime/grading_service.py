@@ -12,6 +12,7 @@ from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.grading import GradedItem, GradeResult, ItemKey, ItemType, ScoreMapping, grade
+from cbt_server.exam.practice import PRACTICE
 from cbt_server.exam.state import CandidateState
 from cbt_server.item_store import ItemCache, load_items
 from cbt_server.runtime.events import Event, Kind
@@ -132,7 +133,7 @@ async def grade_many(
             max_score=result.max_total,
             pass_mark=result.pass_mark,
             passed=result.passed,
-            started_at=exams[candidate.session_id].started_at,
+            started_at=started_at(exams[candidate.session_id], candidate),
             submitted_at=candidate.submitted_at or now,
             graded_at=now,
             submit_reason=candidate.submit_reason or "",
@@ -145,6 +146,11 @@ async def grade_many(
         exam = exams[candidate.session_id]
         events.append(graded_event(candidate.session_id, candidate.id, rows[candidate.id], exam))
     return [rows.get(c.id) for c in candidates]
+
+
+def started_at(exam: models.ExamSession, candidate: models.Candidate) -> datetime | None:
+    """When the candidate's time started: the session's start, or in practice their own."""
+    return candidate.started_at if exam.mode == PRACTICE else exam.started_at
 
 
 def graded_event(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.keys import LOGIN_LIMITS, ROOM_STATES, RUNTIME
 from cbt_server.protocol import candidate as msg
-from cbt_server.runtime.candidate import changes, focus, views
+from cbt_server.runtime.candidate import changes, focus, practice, views
 from cbt_server.runtime.candidate import login as logins
 from cbt_server.runtime.candidate import submit as submits
 from cbt_server.runtime.candidate.rows import Holding
@@ -78,8 +78,10 @@ class CandidateHandler(SocketHandler):
             return await self.rt.group.run(lambda s, ev: focus.record(s, report, self.rt.now(), ev))
         if isinstance(effect, Read):
             return await self._told(effect.source, effect.event)
-        if isinstance(effect, msg.Hello):
+        if isinstance(effect, msg.Hello | msg.PracticeHello):
             return await self._log_in(effect)
+        if isinstance(effect, msg.Check | msg.Review):
+            return await self._practice(effect)
         if isinstance(effect, LoggedIn):
             self._register(effect)
         elif isinstance(effect, Close):
@@ -93,10 +95,21 @@ class CandidateHandler(SocketHandler):
         assert self.protocol.login is not None
         return self.protocol.login
 
-    async def _log_in(self, hello: msg.Hello) -> LoggedIn:
+    async def _log_in(self, hello: msg.Hello | msg.PracticeHello) -> LoggedIn:
         conn_id = self.rt.new_connection_id()
 
         async def log_in(session: AsyncSession, events: list[Event]) -> LoggedIn:
+            if isinstance(hello, msg.PracticeHello):
+                return await practice.code_login(
+                    session,
+                    self.rt.cipher,
+                    hello,
+                    cap=self.rt.settings.practice_max_candidates,
+                    conn_id=conn_id,
+                    now=self.rt.now(),
+                    events=events,
+                    address=self.protocol.remote,
+                )
             return await logins.login(
                 session,
                 self.rt.cipher,
@@ -113,6 +126,20 @@ class CandidateHandler(SocketHandler):
         # With the logins of a room arriving together, or reconnecting during the exam,
         # in shared transactions (group commit); a refused login writes nothing.
         return await self.rt.group.run(log_in)
+
+    async def _practice(self, asked: msg.Check | msg.Review) -> msg.Checked | msg.Reviewed:
+        login = self._login()
+        holding = Holding(login.candidate_id, login.conn_id)
+        rt = self.rt
+
+        async def work(session: AsyncSession, events: list[Event]) -> msg.Checked | msg.Reviewed:
+            if isinstance(asked, msg.Check):
+                return await practice.check_item(
+                    session, rt.cipher, rt.papers, holding, asked.item_id, rt.now()
+                )
+            return await practice.review(session, rt.cipher, rt.papers, holding)
+
+        return await rt.group.run(work)
 
     def _register(self, login: LoggedIn) -> None:
         conn = CandidateConnection(self.ws, login.session_id, login.candidate_id, login.conn_id)

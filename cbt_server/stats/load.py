@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
+from cbt_server.exam.practice import PRACTICE
 from cbt_server.item_store import load_items
 from cbt_server.results.feed import Filters, apply_filters
 from cbt_server.stats.arrays import ArrayBuilder, ResultArrays, ResultRow, decode_responses
@@ -63,6 +64,11 @@ async def load_arrays(
             .order_by(models.Result.id)
             .limit(page)
         )
+        if filters.session is None:
+            # Across sessions, a practice's results (keys shown, answers locked once
+            # checked, anyone with the code) would skew the items' figures; a practice
+            # asked for by its code is analysed on its own.
+            stmt = stmt.where(models.ExamSession.mode != PRACTICE)
         async with sessionmaker.begin() as session:
             rows = list((await session.execute(apply_filters(stmt, filters))).all())
         if not rows:

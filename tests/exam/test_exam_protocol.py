@@ -82,7 +82,15 @@ CANDIDATE_IN: list[Message] = [
     c.Ping(),
     c.Focus(event="blur", at=NOW),
     c.Focus(event="fullscreen_exit"),
+    c.PracticeHello(protocol=SUBPROTOCOL, code="KX7P2M9Q"),
+    c.PracticeHello(protocol=SUBPROTOCOL, code="KX7P2M9Q", seat=3, resume_token="tok"),
+    c.Check(item_id="electrician-3-0001"),
+    c.Review(),
 ]
+
+CHECK = c.ItemCheck(
+    item_id="electrician-3-0001", correct=False, outcome="wrong", response=["C"], key=["A"]
+)
 
 CANDIDATE_OUT: list[Message] = [
     c.State(
@@ -153,6 +161,8 @@ CANDIDATE_OUT: list[Message] = [
     c.Error(code="malformed", message="not valid JSON"),
     c.Closing(reason="server shutting down", reconnect=True),
     c.Pong(server_time=NOW, remaining_ms=5),
+    c.Checked(**CHECK.model_dump()),
+    c.Reviewed(items=[CHECK], paper=PAPER),
 ]
 
 PROCTOR_IN: list[Message] = [

@@ -20,9 +20,10 @@ def test_sources() -> None:
         modes.check_source(Mode.FORMAL, None, "b")
     with pytest.raises(InvalidInput, match="never the formal package"):
         modes.check_source(Mode.REHEARSAL, "pkg", "b")
-    with pytest.raises(InvalidInput, match="cannot be created yet"):
-        modes.check_source(Mode.PRACTICE, None, "b")
-    with pytest.raises(InvalidInput, match="formal or rehearsal"):
+    modes.check_source(Mode.PRACTICE, None, "b")
+    with pytest.raises(InvalidInput, match="a practice takes a paper from a bank file"):
+        modes.check_source(Mode.PRACTICE, "pkg", "b")
+    with pytest.raises(InvalidInput, match="formal, rehearsal or practice"):
         modes.mode_of("exam")
     assert modes.publishes("formal") and not modes.publishes("rehearsal")
     assert not modes.publishes("practice")

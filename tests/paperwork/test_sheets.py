@@ -227,3 +227,30 @@ async def test_signing_waits_for_every_candidate(
     async with sessionmaker() as db:
         assert not any(r.final for r in await db.scalars(select(Result)))
         assert (await db.get(ExamSession, site.s1)).signed_at is None  # type: ignore[union-attr]
+
+
+async def test_a_practice_is_never_signed_and_its_sheets_say_练习(
+    staff_server: LiveServer, site: Site, sessionmaker: Maker
+) -> None:
+    async with sessionmaker.begin() as db:
+        exam = await db.get(ExamSession, site.s1)
+        assert exam is not None
+        exam.mode, exam.feedback = "practice", "end"
+    base = staff_server.base_url
+    http, csrf = await signed_in(base, "leader")
+    async with http:
+        async with http.get(f"{base}/paperwork/sessions/S1/score-summary") as resp:
+            html = await resp.text()
+        assert 'id="sign-button"' not in html and "【练习】" in html
+        for page in ("/console", "/console/sessions/S1"):
+            async with http.get(f"{base}{page}") as resp:
+                assert '<span class="badge mode-mark" data-mode="practice">练习</span>' in (
+                    await resp.text()
+                ), page
+        async with http.post(
+            f"{base}/paperwork/sessions/S1/sign", data={"csrf_token": csrf}
+        ) as resp:
+            assert resp.status == 409
+            assert "S1 是练习场次：成绩不签字、不上报" in await resp.text()
+    async with sessionmaker() as db:
+        assert not any(r.final for r in await db.scalars(select(Result)))

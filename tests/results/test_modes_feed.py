@@ -19,3 +19,17 @@ async def test_rehearsal_results_never_reach_the_feed(site: Site) -> None:
     tickets = [r["ticket"] for r in page["results"]]
     assert tickets == formal and not set(rehearsal) & set(tickets)
     assert (await site.page(session="S2"))["results"] == []
+
+
+async def test_practice_results_never_reach_the_feed(site: Site) -> None:
+    formal = await site.seed.result("S1")
+    practice = [await site.seed.result("S3") for _ in range(2)]
+    async with site.sessionmaker.begin() as db:
+        await db.execute(
+            update(ExamSession)
+            .where(ExamSession.code == "S3")
+            .values(mode="practice", feedback="item")
+        )
+    tickets = [r["ticket"] for r in (await site.page())["results"]]
+    assert tickets == [formal] and not set(practice) & set(tickets)
+    assert (await site.page(session="S3"))["results"] == []

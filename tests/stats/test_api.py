@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from cbt_server.db.models import Candidate, Result
+from cbt_server.db.models import Candidate, ExamSession, Result
 from cbt_server.item_store import store_items
 from cbt_server.keys import CIPHER, ENGINE
 from cbt_server.stats.documents import Statistics
@@ -106,6 +106,23 @@ async def test_filters_select_and_combine(site: Site) -> None:
         assert body["test"]["n"] == count
     status, body, _ = await site.get("/api/v1/statistics", {"session": "nope"})
     assert body["items"] == {} and body["slots"] == [] and body["test"]["mean"] is None
+
+
+async def test_a_practice_counts_only_on_its_own(site: Site) -> None:
+    await site.seed.result("S1", correct=8, wrong=2)
+    await site.seed.result("S3", correct=3, wrong=7)
+    async with site.sessionmaker.begin() as db:
+        await db.execute(
+            update(ExamSession).where(ExamSession.code == "S3").values(mode="practice")
+        )
+    for params, count in (({}, 1), ({"session": "S3"}, 1), ({"session": "S1"}, 1)):
+        status, body, _ = await site.get("/api/v1/statistics", params)
+        assert status == 200, body
+        assert body["selection"]["results"] == count, params
+    status, body, _ = await site.get("/api/v1/statistics", {"session": "S3"})
+    assert body["test"]["mean"] == 3.0  # the practice's own figures, not S1's
+    status, body, _ = await site.get("/api/v1/statistics", {})
+    assert body["test"]["mean"] == 8.0
 
 
 async def test_tokens_and_bad_parameters_are_refused(site: Site) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
-from cbt_server.errors import DomainError, StaleSeq, UnknownItem
+from cbt_server.errors import DomainError, ItemLocked, StaleSeq, UnknownItem
 from cbt_server.exam import clock
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.answers import normalize_response
@@ -175,6 +175,8 @@ def _apply_changes(
                 raise refusal
             if change.item_id not in index:
                 raise UnknownItem(f"item {change.item_id!r} is not on this candidate's paper")
+            if isinstance(change, msg.Answer) and _checked(rows.get(key)):
+                raise ItemLocked(f"item {change.item_id!r} was checked: its answer is final")
             kind, options = index[change.item_id]
             response = (
                 normalize_response(kind, options, change.response)
@@ -204,6 +206,11 @@ def _apply_changes(
         candidate.last_seen_at = now
         events.append(Event(Kind.CANDIDATE_ANSWERED, exam.id, candidate.id))
     return outcomes
+
+
+def _checked(row: models.Answer | None) -> bool:
+    """Practice with item feedback: the item's key was shown, its answer is final."""
+    return row is not None and row.checked_at is not None
 
 
 def _resend_outcome(

@@ -54,6 +54,8 @@ def session_info(
         submit_opens_at=rules.submit_opens_at(exam.started_at, sitting),
         calculator=sitting.calculator,
         mode=cast(msg.SessionMode, exam.mode),
+        feedback=cast(msg.FeedbackMode | None, exam.feedback),
+        untimed=exam.untimed,
     )
 
 
@@ -155,6 +157,7 @@ def state_message(
         acked_seq=candidate.acked_seq,
         resume_token=token,
         result=result,
+        checked=sorted(a.item_id for a in answers if a.checked_at is not None),
     )
 
 

@@ -13,6 +13,7 @@ import { ExamView, TEXT_SIZES } from './exam_view.js';
 import { currentLanguage, preferredLanguage, setLanguage, t } from './i18n.js';
 import { isTyping, keyAction } from './keyboard.js';
 import { receive } from './messages.js';
+import * as practice from './practice.js';
 import { Outbox } from './outbox.js';
 import { nextResponse, optionsOf, sameResponse, tally } from './paper.js';
 import { focusScreen, refresh, render, renderExam, renderStatus, tick } from './render.js';
@@ -33,9 +34,10 @@ import * as lockdown from './lockdown.js';
 
 const ID_NUMBER = /^\d{17}[\dX]$/;
 
-function startLogin(ticket, idNumber) {
+// A practice by code logs in as `practice:CODE` on this PC (its outbox and resume token).
+function startLogin(ticket, idNumber, practiceCode = null) {
   if (app.conn) app.conn.stop();
-  app.creds = { ticket, idNumber };
+  app.creds = practiceCode ? { ticket, idNumber, practiceCode } : { ticket, idNumber };
   app.outbox = new Outbox(KEYS.outbox(ticket), local);
   resetExam();
   ui.loginBusy(true);
@@ -60,6 +62,7 @@ function queue(message) {
 function choose(index) {
   if (!canAnswer()) return;
   const item = currentItem();
+  if (practice.locked(item.item_id)) return;
   const options = optionsOf(item, t);
   if (index < 0 || index >= options.length) return;
   const current = responseOf(item.item_id);
@@ -125,6 +128,7 @@ function logout() {
   app.phase = 'login';
   byId('ticket').value = '';
   byId('id-number').value = '';
+  byId('practice-code').value = '';
   render();
   ui.loginBusy(false);
   ui.loginMessage(null);
@@ -149,6 +153,19 @@ function submitLogin(event) {
   session.remove(KEYS.confirmed);
   lockdown.enterFullscreen();
   startLogin(ticket, idNumber);
+}
+
+function submitPractice(event) {
+  event.preventDefault();
+  const code = byId('practice-code').value.replace(/[\s-]/g, '').toUpperCase();
+  if (!code) {
+    ui.loginMessage(t('practice.need_code'));
+    byId('practice-code').focus();
+    return;
+  }
+  ui.loginMessage(null);
+  lockdown.enterFullscreen();
+  startLogin(`practice:${code}`, '', code);
 }
 
 function confirmIdentity() {
@@ -214,6 +231,9 @@ function wire() {
     submit: openSubmit,
   });
   byId('login-form').addEventListener('submit', submitLogin);
+  byId('practice-form').addEventListener('submit', submitPractice);
+  byId('btn-check').addEventListener('click', () => practice.askCheck(currentItem()));
+  byId('btn-review').addEventListener('click', practice.askReview);
   byId('confirm-yes').addEventListener('click', confirmIdentity);
   byId('confirm-no').addEventListener('click', logout);
   byId('done-exit').addEventListener('click', logout);
@@ -250,7 +270,7 @@ async function boot() {
   const saved = session.get(KEYS.login);
   render();
   if (saved && typeof saved.ticket === 'string' && typeof saved.idNumber === 'string') {
-    startLogin(saved.ticket, saved.idNumber);
+    startLogin(saved.ticket, saved.idNumber, saved.practiceCode || null);
     // A reload mid-exam: say what is happening while the server is reached again.
     const kept = app.outbox.size;
     ui.loginMessage(kept > 0 ? t('login.resuming_kept', { n: kept }) : t('login.resuming'), 'info');

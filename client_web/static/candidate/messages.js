@@ -4,6 +4,7 @@ import * as dialogs from './dialogs.js';
 import { byId } from './dom.js';
 import { hasString, t } from './i18n.js';
 import { flattenPaper, sameResponse } from './paper.js';
+import * as practice from './practice.js';
 import { forgetWarnings } from './rules.js';
 import { focusScreen, refresh, render, renderDone, renderStatus, tick } from './render.js';
 import * as ui from './screens.js';
@@ -13,6 +14,7 @@ import { KEYS, session } from './storage.js';
 
 // Refusals of one message that mean "not now": keep it and send it again later.
 const RETRY_LATER = new Set(['paused', 'unavailable', 'internal', 'rate_limited']);
+const PRACTICE_REFUSALS = new Set(['not_checkable', 'not_practice', 'item_locked']);
 // Refusals of a login that the page retries by itself (with backoff).
 const LOGIN_RETRY = new Set(['not_started', 'later_sitting', 'unavailable', 'internal']);
 
@@ -40,6 +42,14 @@ export function receive(message) {
       app.result = message;
       if (app.phase === 'done') renderDone();
       break;
+    case 'checked':
+      practice.onChecked(message);
+      refresh();
+      break;
+    case 'reviewed':
+      practice.onReviewed(message);
+      if (app.phase === 'done') renderDone();
+      break;
     case 'error':
       onError(message);
       break;
@@ -64,7 +74,7 @@ function onState(state) {
   app.loggedIn = true;
   app.everLoggedIn = true;
   app.conn.healthy();
-  session.set(KEYS.login, { ticket: app.creds.ticket, idNumber: app.creds.idNumber });
+  session.set(KEYS.login, { ...app.creds });
   ui.loginBusy(false);
   ui.loginMessage(null);
   if (state.resume_token) saveResume({ token: state.resume_token });
@@ -104,13 +114,15 @@ function onState(state) {
     app.phase = 'done';
   } else if (state.session.state === 'ended') {
     app.phase = 'done';
-  } else if (!confirmed()) {
+  } else if (!confirmed() && !app.creds.practiceCode) {
+    // A practice candidate by code has no identity to confirm (the server made them up).
     app.phase = 'confirm';
   } else if (inExam && app.paper) {
     app.phase = 'exam';
   } else {
     app.phase = 'waiting';
   }
+  practice.recallChecks(state.checked || []);
   const before = document.body.dataset.screen;
   flush();
   render();
@@ -200,7 +212,9 @@ function onError(error) {
     return;
   }
   if (error.ref_seq === null || error.ref_seq === undefined) {
-    console.warn(`server error ${error.code}: ${error.message}`);
+    // A refused `check` or `review` (practice) says why; nothing else is waiting on it.
+    if (PRACTICE_REFUSALS.has(error.code)) ui.toast(describe(error.code, error.message));
+    else console.warn(`server error ${error.code}: ${error.message}`);
     return;
   }
   const message = app.outbox.find(error.ref_seq);

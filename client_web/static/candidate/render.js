@@ -7,7 +7,8 @@ import * as dialogs from './dialogs.js';
 import { showScreen } from './dom.js';
 import { clearPhoto, showPhoto } from './photo.js';
 import { t } from './i18n.js';
-import { tally } from './paper.js';
+import { sameResponse, tally } from './paper.js';
+import * as practice from './practice.js';
 import { WARNINGS_MS, dueWarning, submitWaitMs } from './rules.js';
 import * as ui from './screens.js';
 import { resumeInfo } from './sending.js';
@@ -37,6 +38,8 @@ export function renderExam() {
   const id = item.item_id;
   const total = app.paper.items.length;
   app.view.renderItem(item, total, responseOf(id), flaggedOf(id), !canAnswer());
+  const stored = app.acked.get(id) || [];
+  practice.renderCheck(item, stored.length > 0 && sameResponse(stored, responseOf(id)), canAnswer());
   const counts = tally(app.paper.items, responseOf, flaggedOf);
   app.view.updateSheet(app.paper, app.current, responseOf, flaggedOf, counts);
   app.view.setTextSize(app.textSize);
@@ -59,7 +62,8 @@ export function renderDone() {
   let kind = 'submitted';
   if (app.candidate && app.candidate.state === 'absent') kind = 'absent';
   else if (!app.submitted && app.session && app.session.state === 'ended') kind = 'ended';
-  document.getElementById('done-mode').hidden = !(app.session && app.session.mode === 'rehearsal');
+  ui.renderMode('done-mode', app.session);
+  practice.renderReview();
   ui.renderDone({
     kind,
     reason: app.submitted ? app.submitted.reason : null,
@@ -89,6 +93,10 @@ export function renderStatus() {
 
 export function tick() {
   if (app.phase !== 'exam' || !app.countdown.known) return;
+  if (app.session && app.session.untimed) {
+    ui.renderClock(t('practice.untimed'), app.paused ? 'paused' : 'normal');
+    return; // no deadline: no warnings, no time-up
+  }
   const remaining = app.countdown.remaining();
   const running = !app.countdown.frozen;
   let level = 'normal';

@@ -88,9 +88,19 @@ export function renderTopbar(phase, session, candidate) {
   setHidden('top-clock', phase !== 'exam');
   if (!visible) return;
   setText('top-session', session.title);
-  setHidden('top-mode', session.mode !== 'rehearsal');
+  renderMode('top-mode', session);
   const who = { name: candidate.name, ticket: candidate.ticket, seat: candidate.seat };
   setText('top-candidate', t('topbar.candidate', who));
+}
+
+// 试考 / 练习 marked on every screen; a formal exam carries no mark.
+export function renderMode(id, session) {
+  const mode = session ? session.mode : 'formal';
+  const marked = mode === 'rehearsal' || mode === 'practice';
+  setHidden(id, !marked);
+  if (!marked) return;
+  setText(id, t(`mode.${mode}`));
+  byId(id).dataset.mode = mode;
 }
 
 export function renderClock(text, level) {

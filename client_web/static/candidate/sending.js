@@ -23,6 +23,16 @@ export function sayHello() {
   app.loggedIn = false;
   app.sent.clear();
   const token = resumeInfo().token;
+  if (app.creds.practiceCode) {
+    app.conn.send({
+      type: 'practice_hello',
+      protocol: PROTOCOL,
+      code: app.creds.practiceCode,
+      seat: app.seat,
+      resume_token: typeof token === 'string' ? token : null,
+    });
+    return;
+  }
   app.conn.send({
     type: 'hello',
     protocol: PROTOCOL,

@@ -32,6 +32,8 @@ export const app = {
   phase: 'login',
   submitted: null,
   result: null,
+  checks: new Map(), // practice: item_id -> the server's `checked` (the item is locked)
+  review: null, // practice: the items of `reviewed`, once asked for after hand-in
   sent: new Map(), // seq -> {generation, at}: sent on this connection, not yet acked
   holdUntil: 0, // after a "not now" refusal, nothing is sent before this (backoff)
   retryDelay: 0,
@@ -52,6 +54,8 @@ export function resetExam() {
     paused: false,
     submitted: null,
     result: null,
+    checks: new Map(),
+    review: null,
     warned: new Set(),
     timeUp: false,
     countdown: new Countdown(),
