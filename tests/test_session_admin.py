@@ -122,7 +122,8 @@ def test_create_list_and_roster(
     )
     assert code == 1 and "40 seats" in err
     # The room's seat plan: it must hold every seat; given, it is the room's from then on.
-    plan = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "R2")
+    plan = ("session", "create", "--blueprint", "childcare-4-standard", "--room", "R2", "--mode")
+    plan = (*plan, "rehearsal")
     code, _, err = cbt(capsys, *site, *plan, "--code", "YY4-04", "--rows", "4", "--cols", "8")
     assert code == 1 and "4×8 places cannot hold the room's 40 seats" in err
     code, _, err = cbt(capsys, *site, *plan, "--code", "YY4-04", "--rows", "4")
