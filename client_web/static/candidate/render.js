@@ -53,6 +53,11 @@ export function renderDone() {
   if (app.candidate && app.candidate.state === 'absent') kind = 'absent';
   else if (!app.submitted && app.session && app.session.state === 'ended') kind = 'ended';
   document.getElementById('done-mode').hidden = !(app.session && app.session.mode === 'rehearsal');
+  // The session is over: the PC goes back to the login screen by itself (its seat kept)
+  // for the next sitting's candidate in this room.
+  const over = Boolean(app.session && app.session.state === 'ended');
+  document.getElementById('done-next').hidden = !over;
+  if (over && app.returnToLogin) app.returnToLogin();
   ui.renderDone({
     kind,
     reason: app.submitted ? app.submitted.reason : null,
