@@ -158,8 +158,13 @@ async def test_rehearsal_then_formal_in_one_room(
         "data-link", "open", timeout=TIMEOUT_MS
     )
     await expect(console.locator("#next-sitting-banner")).to_have_count(0)  # the last one
-    await act(console, "open_checkin")
+    # Too early: told when the formal sitting is; the page keeps trying by itself and is
+    # in as soon as the proctor opens check-in.
     await pages.log_in(page, person)
+    await expect(page.locator("#login-message")).to_contain_text(
+        "您的场次「电工（高级）理论知识考试（演示）」安排在", timeout=TIMEOUT_MS
+    )
+    await act(console, "open_checkin")
     await pages.screen(page, "confirm")
     await page.click("#confirm-yes")
     await pages.screen(page, "waiting")
