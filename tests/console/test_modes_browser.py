@@ -148,6 +148,8 @@ async def test_rehearsal_then_formal_in_one_room(
 
     # The console offers the room's next sitting; the formal session follows on the same
     # PC, with the same ticket and ID-card number: no mark, and it reaches the centre.
+    own = console.locator('.sittings a[aria-current="page"]')
+    await expect(own).to_contain_text("已结束")  # the day's list follows the room
     banner = console.locator("#next-sitting-banner")
     await expect(banner).to_be_visible()
     await expect(banner).to_contain_text(SESSION_CODE)
