@@ -35,11 +35,33 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database behind `engine` to `revision` (default: the newest)."""
+    if engine.dialect.name == "sqlite":
+        await _upgrade_sqlite(engine, revision)
+        return
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Several server processes may start at once: let one migrate, the rest wait.
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         await conn.run_sync(_upgrade, revision)
+
+
+async def _upgrade_sqlite(engine: AsyncEngine, revision: str) -> None:
+    """SQLite rebuilds a table to change its constraints (batch mode): dropping the old
+    table would cascade into, or be refused by, the tables referring to it. So foreign
+    keys are off during the migration (the pragma only works outside a transaction) and
+    checked before it commits; a violation rolls the whole migration back."""
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left rows with broken references: {broken[:5]}")
+        finally:
+            await driver.execute("PRAGMA foreign_keys=ON")
 
 
 def head_revision() -> str | None:

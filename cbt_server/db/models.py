@@ -172,11 +172,15 @@ class ExamSession(Base):
 
 
 class Candidate(Base):
-    """考生 registered for one session at one seat."""
+    """考生 registered for one session at one seat.
+
+    A ticket (准考证号) is unique within a session, not across them: the same person takes
+    the rehearsal (试考) and then the formal sitting with one ticket (migration 0011).
+    """
 
     __tablename__ = "candidates"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket: Mapped[str] = mapped_column(String(64), index=True)
     id_number: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(128))
     occupation: Mapped[str] = mapped_column(ForeignKey("occupations.code"))
@@ -204,7 +208,10 @@ class Candidate(Base):
     identity_checked_at: Mapped[datetime | None] = mapped_column(default=None)
     identity_checked_by: Mapped[str | None] = mapped_column(String(128), default=None)
 
-    __table_args__ = (UniqueConstraint("session_id", "seat", name="uq_candidates_session_seat"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "seat", name="uq_candidates_session_seat"),
+        UniqueConstraint("session_id", "ticket", name="uq_candidates_session_ticket"),
+    )
 
 
 class CandidatePhoto(Base):

@@ -3,7 +3,8 @@
 One bad row rejects the whole file, listing every problem by row number as the
 spreadsheet shows it (cbt_server.enrolment.roster_file reads and checks the file; the
 checks here are those that need the database: a session that exists and has not
-started, a seat the room has, a ticket or seat not registered already); a good file is
+started, a seat the room has, a ticket or seat not registered already in it, a ticket
+registered elsewhere only to the same person); a good file is
 stored in one transaction.
 """
 
@@ -98,13 +99,16 @@ async def check_against_database(session: AsyncSession, rows: Sequence[RosterRow
             select(models.Room).where(models.Room.id.in_([e.room_id for e in exams.values()]))
         )
     }
-    taken_tickets = set(
-        await session.scalars(
-            select(models.Candidate.ticket).where(
-                models.Candidate.ticket.in_([r.ticket for r in rows])
-            )
+    # A ticket is unique within a session, and one person's wherever it is registered.
+    ticket_rows = (
+        await session.execute(
+            select(
+                models.Candidate.ticket, models.Candidate.session_id, models.Candidate.id_number
+            ).where(models.Candidate.ticket.in_({r.ticket for r in rows}))
         )
-    )
+    ).all()
+    taken_tickets = {(session_id, ticket) for ticket, session_id, _ in ticket_rows}
+    ticket_owner = {ticket: id_number for ticket, _, id_number in ticket_rows}
     taken: dict[int, set[int]] = defaultdict(set)
     people: dict[int, set[str]] = defaultdict(set)
     for session_id, seat, id_number in (
@@ -121,12 +125,15 @@ async def check_against_database(session: AsyncSession, rows: Sequence[RosterRow
         def fail(field: str, reason: str, row: RosterRow = row) -> None:
             problems.append(Problem(row.row, COLUMNS[field], reason))
 
-        if row.ticket in taken_tickets:
-            fail("ticket", f"ticket {row.ticket} is registered already")
+        owner = ticket_owner.get(row.ticket)
+        if owner is not None and owner.strip().upper() != row.id_number.strip().upper():
+            fail("ticket", f"ticket {row.ticket} is registered already to another person")
         exam = exams.get(row.session)
         if exam is None:
             fail("session", f"no session {row.session!r}")
             continue
+        if (exam.id, row.ticket) in taken_tickets:
+            fail("ticket", f"ticket {row.ticket} is registered already in session {row.session}")
         # A practice is open from its creation: it takes candidates as long as it runs.
         open_practice = exam.mode == PRACTICE and exam.state == "started"
         if exam.state not in OPEN_STATES and not open_practice:

@@ -4,7 +4,8 @@ A roster has the columns 准考证号 (ticket), 身份证号 (ID-card number), �
 职业 (occupation), 等级 (level), 场次 (session code) and 座位号 (seat); other columns are
 ignored. Every row is checked on its own (an 18-digit ID-card number with its GB 11643
 check digit, an occupation and level the catalogue knows, a seat number) and against
-the others in the file (no ticket, seat or person twice). The checks against the
+the others in the file (no ticket, seat or person twice in a session; a ticket that is
+in several sessions always the same person's). The checks against the
 database are in cbt_server.enrolment.roster.
 """
 
@@ -231,7 +232,11 @@ def _row(number: int, cells: dict[str, Any], problems: list[Problem]) -> RosterR
 
 
 _SAME: tuple[tuple[str, Callable[[RosterRow], Hashable], Callable[[RosterRow, int], str]], ...] = (
-    ("ticket", lambda r: r.ticket, lambda r, first: f"same ticket as row {first}"),
+    (
+        "ticket",
+        lambda r: (r.session, r.ticket),
+        lambda r, first: f"ticket {r.ticket} of session {r.session} also given in row {first}",
+    ),
     (
         "seat",
         lambda r: (r.session, r.seat),
@@ -255,4 +260,17 @@ def _duplicates(rows: Sequence[RosterRow]) -> list[Problem]:
             if key in first:
                 problems.append(Problem(row.row, COLUMNS[field], reason(row, first[key])))
             first.setdefault(key, row.row)
+    # A ticket may be in several sessions (the rehearsal, then the formal sitting), but
+    # it is one person's: the same ID-card number in every row that gives it.
+    owners: dict[str, RosterRow] = {}
+    for row in rows:
+        owner = owners.setdefault(row.ticket, row)
+        if owner.id_number != row.id_number:
+            problems.append(
+                Problem(
+                    row.row,
+                    COLUMNS["ticket"],
+                    f"ticket {row.ticket} is another person's (row {owner.row})",
+                )
+            )
     return problems

@@ -83,6 +83,41 @@ async def test_outbox_numbers_keeps_and_supersedes(page: Page, live_server: Live
     }
 
 
+async def test_outbox_drops_what_another_session_left(page: Page, live_server: LiveServer) -> None:
+    """One ticket, two sessions (the rehearsal, then the formal one): what the rehearsal
+    left unsent on this PC is never sent into the formal session."""
+    result = await run(
+        page,
+        live_server,
+        "outbox.js",
+        """
+        const old = new m.Outbox('k', store);           // saved before sessions were kept
+        old.add({ type: 'answer', item_id: 'r1', response: ['A'] });
+        const legacy = new m.Outbox('k', store);
+        legacy.bind(7);                                  // taken as this session's
+        const kept = legacy.items.map((x) => x.item_id);
+        legacy.add({ type: 'answer', item_id: 'r2', response: ['B'] });
+        const same = new m.Outbox('k', store);
+        same.bind(7);                                    // a reconnect to the same session
+        const resumed = same.items.map((x) => x.item_id);
+        const next = new m.Outbox('k', store);
+        next.bind(8);                                    // the next session, same ticket
+        const again = new m.Outbox('k', store);
+        return {
+          kept, resumed, next: next.items, lastSeq: next.lastSeq,
+          saved: [again.items, again.session],
+        };
+        """,
+    )
+    assert result == {
+        "kept": ["r1"],
+        "resumed": ["r1", "r2"],
+        "next": [],
+        "lastSeq": 2,
+        "saved": [[], 8],
+    }
+
+
 async def test_outbox_reconcile_resends_what_the_server_skipped(
     page: Page, live_server: LiveServer
 ) -> None:

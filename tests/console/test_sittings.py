@@ -52,6 +52,30 @@ async def test_console_lists_the_day_and_links_the_next(
             morning = await resp.text()
         async with http.get("/console/sessions/S2") as resp:
             afternoon = await resp.text()
+        # Once the morning has ended its page offers the afternoon at once (the live
+        # console shows the same banner when the end arrives over the socket).
+        engine = make_engine(room_settings.effective_database_url)
+        try:
+            async with make_sessionmaker(engine).begin() as db:
+                await db.execute(
+                    update(models.ExamSession)
+                    .where(models.ExamSession.code == "S1")
+                    .values(state="ended")
+                )
+        finally:
+            await engine.dispose()
+        async with http.get("/console/sessions/S1") as resp:
+            ended = await resp.text()
+    # The banner offering the next sitting is there, hidden until the session has ended.
+    assert (
+        '<aside id="next-sitting-banner" class="next-banner" role="status" data-next="S2" hidden>'
+        in morning
+    )
+    assert (
+        '<aside id="next-sitting-banner" class="next-banner" role="status" data-next="S2">' in ended
+    )
+    assert 'id="next-sitting-go"' in ended and 'href="/console/sessions/S2"' in ended
+    assert 'id="next-sitting-banner"' not in afternoon
     assert "本考场今日场次" in morning
     assert 'data-sitting="S1" aria-current="page"' in morning
     assert 'data-sitting="S2"' in morning

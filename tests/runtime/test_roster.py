@@ -30,7 +30,7 @@ from cbt_server.enrolment.roster import (
 )
 from cbt_server.idcard import make_number
 from cbt_server.settings import Settings
-from tests.runtime.exam_setup import build_exam, open_db, settings_for
+from tests.runtime.exam_setup import build_exam, open_db, people, settings_for
 
 HEADER = list(COLUMNS.values())
 
@@ -128,7 +128,7 @@ def test_every_bad_row_is_named_with_its_reason() -> None:
         ("row 7, 姓名", "empty"),
         ("row 8, 座位号", "not a seat number"),
         ("row 9, 姓名", "formula"),
-        ("row 10, 准考证号", "same ticket as row 2"),
+        ("row 10, 准考证号", "ticket T0001 of session S-01 also given in row 2"),
         ("row 11, 座位号", "also given in row 2"),
         ("row 12, 身份证号", "already in session S-01 (row 2)"),
         ("row 13, 身份证号", "not a real date"),
@@ -227,6 +227,48 @@ async def test_database_checks_reject_the_whole_file(roster_db: Settings) -> Non
     assert rejected.value.code == "roster_rejected"
     assert "nothing imported" in rejected.value.message
     assert await _count(roster_db) == before  # not one row stored
+
+
+def test_a_ticket_in_two_sessions_is_one_persons() -> None:
+    # The rehearsal and the formal sitting take the same ticket: fine, for one person.
+    assert problems_of(csv_bytes([row(1), row(1, session="S-02")])) == []
+    found = problems_of(csv_bytes([row(1), row(2, ticket="T0001", session="S-02")]))
+    assert found and all(p.startswith("row 3, 准考证号") for p in found)
+    assert "ticket T0001 is another person's (row 2)" in found[0]
+
+
+async def test_a_ticket_registered_in_one_session_may_join_another(roster_db: Settings) -> None:
+    engine = make_engine(roster_db.effective_database_url)
+    try:
+        cipher = ContentCipher.from_data_dir(roster_db.data_path)
+        maker = make_sessionmaker(engine)
+        await build_exam(
+            maker, cipher, candidates=0, code="S-03", with_bank=False, state="scheduled"
+        )
+    finally:
+        await engine.dispose()
+    registered = people("S-01", 1)[0]  # S-01-0001, seated by build_exam in S-01
+    again = row(1, ticket=registered.ticket, id_number=registered.id_number)
+    with pytest.raises(RosterRejected) as rejected:  # twice in one session: refused
+        await _import(roster_db, csv_bytes([again]))
+    assert "registered already in session S-01" in str(rejected.value.problems[0])
+    stranger = row(2, ticket=registered.ticket, session="S-03", seat=1)
+    with pytest.raises(RosterRejected) as rejected:  # another person's ticket: refused
+        await _import(roster_db, csv_bytes([stranger]))
+    assert "registered already to another person" in str(rejected.value.problems[0])
+    before = await _count(roster_db)
+    formal = row(
+        1, ticket=registered.ticket, id_number=registered.id_number, session="S-03", seat=1
+    )
+    await _import(roster_db, csv_bytes([formal]))  # the same person in another session
+    assert await _count(roster_db) == before + 1
+    async with open_db(roster_db) as db:
+        sessions = await db.scalars(
+            select(models.ExamSession.code)
+            .join(models.Candidate, models.Candidate.session_id == models.ExamSession.id)
+            .where(models.Candidate.ticket == registered.ticket)
+        )
+        assert sorted(sessions) == ["S-01", "S-03"]
 
 
 async def test_good_file_is_stored_whole(roster_db: Settings) -> None:

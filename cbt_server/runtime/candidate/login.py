@@ -18,6 +18,7 @@ from cbt_server.errors import AlreadyLoggedIn, AlreadySubmitted, LoginFailed
 from cbt_server.exam import rules
 from cbt_server.exam import state as lifecycle
 from cbt_server.exam.state import CandidateState, SessionState
+from cbt_server.exam.ticket_rows import TicketRow, pick_login_row
 from cbt_server.lab import pcs as lab_pcs
 from cbt_server.runtime.candidate.rows import (
     CANDIDATE_ROLE,
@@ -42,6 +43,47 @@ def _same_id_number(stored: str, given: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
+async def registration_for_login(
+    session: AsyncSession, ticket: str, id_number: str, resume_token: str | None
+) -> int:
+    """The candidate row a login by ticket + ID-card number means (the one place that
+    looks a candidate up by ticket for a login). A ticket has a row in each session it is
+    registered for (the rehearsal and the formal sitting, say): `ticket_rows.pick_login_row`
+    chooses among those whose ID-card number matches."""
+    found = (
+        await session.execute(
+            select(
+                models.Candidate.id,
+                models.Candidate.id_number,
+                models.Candidate.state,
+                models.Candidate.login_token_hash,
+                models.ExamSession.state,
+                models.ExamSession.scheduled_at,
+                models.ExamSession.started_at,
+            )
+            .join(models.ExamSession, models.ExamSession.id == models.Candidate.session_id)
+            .where(models.Candidate.ticket == ticket.strip())
+        )
+    ).all()
+    presented = token_hash(resume_token) if resume_token else None
+    rows = [
+        TicketRow(
+            candidate_id=cid,
+            candidate=CandidateState(cstate),
+            session=SessionState(sstate),
+            moment=scheduled or started,
+            resumes=presented is not None
+            and stored is not None
+            and hmac.compare_digest(presented, stored),
+        )
+        for cid, number, cstate, stored, sstate, scheduled, started in found
+        if _same_id_number(number, id_number)
+    ]
+    if not rows:
+        raise LoginFailed("ticket number or ID-card number is wrong")
+    return pick_login_row(rows).candidate_id
+
+
 async def login(
     session: AsyncSession,
     cipher: ContentCipher,
@@ -63,11 +105,7 @@ async def login(
     registered lab PCs a new login must come from the PC of the candidate's seat, or the
     PC a proctor unlocked them to (`lab.pcs.check_login`); a resumed one proved that.
     """
-    found = await session.scalar(
-        select(models.Candidate.id).where(models.Candidate.ticket == ticket.strip())
-    )
-    if found is None:
-        raise LoginFailed("ticket number or ID-card number is wrong")
+    found = await registration_for_login(session, ticket, id_number, resume_token)
     candidate = await lock_candidate(session, found)
     if not _same_id_number(candidate.id_number, id_number):
         raise LoginFailed("ticket number or ID-card number is wrong")

@@ -114,7 +114,22 @@ function cancelSubmit() {
   byId('btn-submit').focus();
 }
 
+// After the session ended, the done screen stays this long (the score can be read), then
+// the page is the login screen again; `data-return-ms` on <body> overrides it.
+const RETURN_AFTER_MS = 60000;
+
+function returnToLogin() {
+  if (app.returnTimer) return;
+  const wait = Number(document.body.dataset.returnMs) || RETURN_AFTER_MS;
+  app.returnTimer = setTimeout(() => {
+    app.returnTimer = null;
+    if (app.phase === 'done') logout();
+  }, wait);
+}
+
 function logout() {
+  if (app.returnTimer) clearTimeout(app.returnTimer);
+  app.returnTimer = null;
   if (app.conn) app.conn.stop();
   app.conn = null;
   if (app.outbox && app.outbox.size === 0) app.outbox.forget();
@@ -237,6 +252,7 @@ function wire() {
   byId('confirm-yes').addEventListener('click', confirmIdentity);
   byId('confirm-no').addEventListener('click', logout);
   byId('done-exit').addEventListener('click', logout);
+  app.returnToLogin = returnToLogin;
   byId('submit-cancel').addEventListener('click', cancelSubmit);
   byId('submit-confirm').addEventListener('click', confirmSubmit);
   for (const button of document.querySelectorAll('.lang-toggle')) {

@@ -85,6 +85,7 @@ function onState(state) {
   app.ackedSeq = new Map();
   app.ackedFlags = new Set(state.flags);
   const inExam = IN_EXAM.has(state.candidate.state) && state.session.state === 'started';
+  app.outbox.bind(state.session.id);
   app.outbox.reconcile(
     state.acked_seq,
     (message) => wasApplied(message, state),

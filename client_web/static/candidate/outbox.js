@@ -23,7 +23,18 @@ export class Outbox {
     const saved = store.get(key, null);
     this.lastSeq = saved && Number.isInteger(saved.lastSeq) ? saved.lastSeq : 0;
     this.items = saved && Array.isArray(saved.pending) ? saved.pending.filter(valid) : [];
+    this.session = saved && Number.isInteger(saved.session) ? saved.session : null;
     for (const message of this.items) this.lastSeq = Math.max(this.lastSeq, message.seq);
+  }
+
+  // The box is kept per ticket, and one ticket sits several sessions (the rehearsal, then
+  // the formal one): once the server says which session this login is in, anything left
+  // from another session is dropped, never sent into this one. A box saved before
+  // sessions were recorded is taken as this session's.
+  bind(sessionId) {
+    if (this.session !== null && this.session !== sessionId) this.items = [];
+    this.session = sessionId;
+    this.save();
   }
 
   get size() {
@@ -31,7 +42,11 @@ export class Outbox {
   }
 
   save() {
-    this.store.set(this.key, { lastSeq: this.lastSeq, pending: this.items });
+    this.store.set(this.key, {
+      lastSeq: this.lastSeq,
+      pending: this.items,
+      ...(this.session === null ? {} : { session: this.session }),
+    });
   }
 
   add(message) {

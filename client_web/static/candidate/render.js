@@ -64,6 +64,11 @@ export function renderDone() {
   else if (!app.submitted && app.session && app.session.state === 'ended') kind = 'ended';
   ui.renderMode('done-mode', app.session);
   practice.renderReview();
+  // The session is over: the PC goes back to the login screen by itself (its seat kept)
+  // for the next sitting's candidate in this room.
+  const over = Boolean(app.session && app.session.state === 'ended');
+  document.getElementById('done-next').hidden = !over;
+  if (over && app.returnToLogin) app.returnToLogin();
   ui.renderDone({
     kind,
     reason: app.submitted ? app.submitted.reason : null,

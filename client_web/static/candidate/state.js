@@ -37,6 +37,8 @@ export const app = {
   sent: new Map(), // seq -> {generation, at}: sent on this connection, not yet acked
   holdUntil: 0, // after a "not now" refusal, nothing is sent before this (backoff)
   retryDelay: 0,
+  returnTimer: null, // after the session ended: the timer back to the login screen
+  returnToLogin: null, // set by app.js: starts that timer (once)
 };
 
 // Forget everything of an earlier login (a new one is starting).

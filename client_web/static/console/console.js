@@ -179,6 +179,10 @@ function renderRoom() {
   badge.dataset.state = room.state;
   badge.textContent = SESSION_LABELS[room.state] || room.state;
   document.getElementById("room-paused").hidden = !room.room_paused;
+  const own = document.querySelector('.sittings a[aria-current="page"] .sitting-state');
+  if (own) own.textContent = badge.textContent; // this sitting's entry in the day's list
+  const next = document.getElementById("next-sitting-banner");
+  if (next) next.hidden = room.state !== "ended"; // offer the room's next sitting
   for (const button of document.querySelectorAll(".room-actions [data-action]")) {
     const action = button.dataset.action;
     const allowed = {
