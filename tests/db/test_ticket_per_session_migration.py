@@ -1,4 +1,4 @@
-"""Migration 0011: a ticket becomes unique per session; rows (and rows referring to
+"""Migration 0013: a ticket becomes unique per session; rows (and rows referring to
 them) survive the SQLite table rebuild and the PostgreSQL constraint swap."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _candidate(ticket: str, exam: ExamSession, seat: int) -> Candidate:
 async def test_ticket_unique_per_session_keeps_rows(any_db_url: str) -> None:
     engine = make_engine(any_db_url)
     try:
-        await upgrade(engine, "0010")
+        await upgrade(engine, "0012")
         maker = make_sessionmaker(engine)
         async with maker.begin() as db:
             room = Room(code="R1", name="一号", seat_count=10)
