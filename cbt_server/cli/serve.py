@@ -22,7 +22,7 @@ port_option = click.option(
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the exam server."""
-    from cbt_server.serve import run_server
+    from cbt_server.serve import CannotListen, run_server
 
     try:
         settings = settings_from(ctx).replace(
@@ -31,7 +31,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     except SettingsError as error:
         raise CliError(str(error)) from None
     check_backup_settings(settings)
-    run_server(settings)
+    try:
+        run_server(settings)
+    except CannotListen as error:
+        raise CliError(str(error)) from None
 
 
 def check_backup_settings(settings: Settings) -> None:
