@@ -208,7 +208,7 @@ async def _prepare(settings: Settings, previous: dict[str, Any]) -> dict[str, An
             password = await _proctor_password(session, exam, old_password)
             token = await _centre_token(session, _text(previous.get("centre_token")))
     return {
-        "base_url": f"http://{settings.host}:{settings.port}",
+        "base_url": settings.local_url,
         "session": SESSION_CODE,
         "candidates": [
             {"ticket": c.ticket, "id_number": c.id_number, "name": c.name, "seat": c.seat}
