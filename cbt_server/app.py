@@ -59,7 +59,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_upload_bytes,
-        middlewares=[errors.error_middleware],
+        middlewares=[errors.error_middleware, errors.nul_middleware],
     )
     app[SETTINGS] = settings
     app[CIPHER] = ContentCipher.from_data_dir(settings.data_path)
