@@ -60,7 +60,11 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_upload_bytes,
-        middlewares=[*forwarded.middlewares(settings.trusted_proxies), errors.error_middleware],
+        middlewares=[
+            *forwarded.middlewares(settings.trusted_proxies),
+            errors.error_middleware,
+            errors.nul_middleware,
+        ],
     )
     app[SETTINGS] = settings
     app[CIPHER] = ContentCipher.from_data_dir(settings.data_path)

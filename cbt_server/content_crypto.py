@@ -17,6 +17,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cbt_server.durable import private_dir
+
 _NONCE_BYTES = 12
 _VERSION = b"\x01"
 
@@ -62,7 +64,7 @@ def load_or_create_key(path: Path) -> bytes:
         if len(key) != 32:
             raise ContentKeyError(f"{path}: expected 32 bytes, found {len(key)}")
         return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = AESGCM.generate_key(bit_length=256)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

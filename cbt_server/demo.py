@@ -26,6 +26,7 @@ from cbt_server.accounts import create_user, hash_password, verify_password
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.migrate import migrated
+from cbt_server.durable import private_dir
 from cbt_server.enrolment.roster import prepare_papers
 from cbt_server.enrolment.sample import (
     SAMPLE_BANK,
@@ -208,7 +209,7 @@ async def _prepare(settings: Settings, previous: dict[str, Any]) -> dict[str, An
             password = await _proctor_password(session, exam, old_password)
             token = await _centre_token(session, _text(previous.get("centre_token")))
     return {
-        "base_url": f"http://{settings.host}:{settings.port}",
+        "base_url": settings.local_url,
         "session": SESSION_CODE,
         "candidates": [
             {"ticket": c.ticket, "id_number": c.id_number, "name": c.name, "seat": c.seat}
@@ -233,7 +234,7 @@ def prepare_demo(settings: Settings, *, reset: bool = False) -> Path:
             "--reset deletes the demo's SQLite file only; on PostgreSQL drop and re-create "
             "the database yourself, then run the demo again"
         )
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     if reset:
         database = make_url(settings.effective_database_url).database
         if database and database != ":memory:":

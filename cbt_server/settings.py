@@ -275,6 +275,15 @@ class Settings:
         return f"sqlite+aiosqlite:///{self.data_path / 'cbt.sqlite3'}"
 
     @property
+    def local_url(self) -> str:
+        """The server's address as a browser on this machine opens it: a server listening
+        on every address (0.0.0.0, ::) is reached at 127.0.0.1, which also works on Windows."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 

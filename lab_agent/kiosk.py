@@ -12,6 +12,7 @@ import json
 import ntpath
 import os
 import posixpath
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -199,12 +200,18 @@ def dry_run(
     if as_json:
         out.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     else:
-        out.write(" ".join(_quote(a) for a in data["command"]) + "\n")
+        quote = _quote_windows if platform.system == "win32" else shlex.quote
+        out.write(" ".join(quote(a) for a in data["command"]) + "\n")
     return 0
 
 
-def _quote(arg: str) -> str:
-    return f'"{arg}"' if " " in arg else arg
+WINDOWS_SPECIAL = frozenset(' <>;&|^()"')
+"""Characters cmd or PowerShell would read as syntax (the proxy bypass list's
+``<-loopback>;``): an argument holding one is printed in double quotes."""
+
+
+def _quote_windows(arg: str) -> str:
+    return f'"{arg}"' if WINDOWS_SPECIAL.intersection(arg) else arg
 
 
 def run(

@@ -329,6 +329,9 @@ def _raise_status(url: str, status: int, reason: str, body: bytes) -> None:
             f"{url} refused the request (HTTP {status} {reason}): pass --token with a "
             f"token of scope lab:report. Server said: {text}"
         )
+    if status == 404 and code == "not_found" and message and message != "Not Found":
+        # The CBT server answered and names what it lacks (`--room NOPE`): say that.
+        raise ServerError(f"{url} refused (HTTP 404, {code}): {message}")
     if status == 404:
         raise ServerError(f"{url} not found (HTTP 404): is this the CBT server's address?")
     raise ServerError(f"{url} answered HTTP {status} {reason}: {text}")

@@ -142,3 +142,20 @@ def test_item_bank_import_rejects_whole_file(
     assert report["imported"] == []
     assert "textEntryInteraction" in report["rejected"][0]["reason"]
     assert not (tmp_path / "cbt.sqlite3").exists() or _stored_item_ids(tmp_path) == set()
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_port_in_use_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    """A second server on a taken port (the demo still running) says so in one line,
+    naming the address, instead of a traceback from deep in the event loop."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, _, err = run_cbt(capsys, "--data-dir", str(tmp_path), command, "--port", str(port))
+    assert code == 1
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert "--port" in err
+    assert "Traceback" not in err

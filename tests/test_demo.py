@@ -10,6 +10,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from cbt_server.idcard import is_valid
 from tests.conftest import free_port
 from tests.waiting import wait_until_sync
@@ -75,3 +77,27 @@ def test_the_ready_message_says_where_to_go_and_how_to_stop(tmp_path: Path) -> N
     served = ready_message(Settings(host="10.0.0.5", port=8080), "uvloop")
     assert "http://10.0.0.5:8080/staff/login" in served
     assert "credentials" not in served and "LAN address" not in served
+
+
+def test_credentials_name_a_url_a_browser_can_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make demo HOST=0.0.0.0`: the credentials file's base_url is the one the ready
+    message prints (127.0.0.1), not http://0.0.0.0:…, which Windows cannot open."""
+    from cbt_server.cli import main
+
+    code = main(
+        [
+            "--data-dir",
+            str(tmp_path / "var"),
+            "demo",
+            "--no-serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9000",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    creds = json.loads((tmp_path / "var" / "demo-credentials.json").read_text(encoding="utf-8"))
+    assert creds["base_url"] == "http://127.0.0.1:9000"

@@ -94,9 +94,13 @@ async def read_form(request: web.Request) -> Any:
     declared charset, an unknown charset): aiohttp reports those as ValueError,
     LookupError or BadHttpMessage, which would otherwise be a 500."""
     try:
-        return await request.post()
+        form = await request.post()
     except (ValueError, LookupError, BadHttpMessage) as error:
         raise InvalidInput(f"the request body is not a readable form: {error}") from None
+    for name, value in form.items():
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot hold it
+            raise InvalidInput(f"form field {name[:40]!r}: must not contain NUL characters")
+    return form
 
 
 async def _submitted_csrf(request: web.Request) -> str:

@@ -27,6 +27,7 @@ from cbt_server.backup.keyseal import unseal
 from cbt_server.backup.take import KEYS_DIR, database_kind, sqlite_file
 from cbt_server.backup.verify import Verification, verify_restored
 from cbt_server.db.migrate import alembic_config
+from cbt_server.durable import private_dir
 from cbt_server.settings import Settings
 
 _KEY_NAME = re.compile(rf"{KEYS_DIR}/[A-Za-z0-9][A-Za-z0-9._-]{{0,100}}")
@@ -106,7 +107,7 @@ async def check_target(settings: Settings, manifest: Manifest) -> None:
 
 
 def _write_keys(data_path: Path, keys: dict[str, bytes]) -> None:
-    (data_path / KEYS_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(data_path / KEYS_DIR)
     for name, data in keys.items():
         fd = os.open(data_path / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -158,7 +159,7 @@ async def restore_backup(settings: Settings, backup: Path, passphrase: str) -> R
     pg_restore = _restore_tool(manifest) if manifest.kind == "postgresql" else ""
     data_existed = settings.data_path.exists()
     try:
-        settings.data_path.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_path)
         _write_keys(settings.data_path, keys)
         await _write_database(settings, backup, manifest, pg_restore)
     except BaseException:

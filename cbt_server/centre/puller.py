@@ -24,7 +24,13 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from cbt_server.centre.state import SiteState, StateError, load_state, save_state
+from cbt_server.centre.state import (
+    SiteState,
+    StateError,
+    load_state,
+    save_state,
+    state_path,
+)
 from cbt_server.centre.store import (
     append_durably,
     cut_back,
@@ -47,6 +53,10 @@ class PullError(Exception):
 
 class NetworkError(PullError):
     exit_code = 2
+
+
+class CursorAhead(PullError):
+    """The site's feed is behind the saved cursor (its database was restored)."""
 
 
 class KeyChanged(PullError):
@@ -139,6 +149,13 @@ class SiteClient:
         if data is None:
             raise NetworkError(f"{url} answered with something that is not JSON")
         return data
+
+
+def _error_code(data: Any) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        code = data["error"].get("code")
+        return code if isinstance(code, str) else None
+    return None
 
 
 def _error_message(data: Any) -> str | None:
@@ -259,7 +276,15 @@ async def _pull_locked(
             if state.cursor is not None:
                 params["after"] = state.cursor
             url = f"{server}/api/v1/results"
-            results, next_cursor = read_page(await client.get_json("/api/v1/results", params), url)
+            try:
+                answer = await client.get_json("/api/v1/results", params)
+            except CursorAhead as ahead:
+                raise PullError(
+                    f'{ahead}. To pull {site} again from the start, set "cursor" to null in '
+                    f"{state_path(out_dir, site)} (the pinned key stays) and pull again: its "
+                    "results come again, and the last line of each ticket is the one that counts"
+                ) from None
+            results, next_cursor = read_page(answer, url)
             good: list[bytes] = []
             bad: list[bytes] = []
             for result in results:

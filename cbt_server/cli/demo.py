@@ -25,7 +25,7 @@ def demo(
 ) -> None:
     """Load the demo exam (session DEMO-01, 30 candidates) and run the server."""
     from cbt_server.demo import prepare_demo
-    from cbt_server.serve import run_server
+    from cbt_server.serve import CannotListen, run_server
 
     settings = settings_from(ctx).replace(
         **{k: v for k, v in {"host": host, "port": port}.items() if v}
@@ -37,4 +37,7 @@ def demo(
     click.echo(f"demo credentials written to {credentials_path}")
     if not no_serve:
         check_backup_settings(settings)
-        run_server(settings, credentials=credentials_path.resolve())
+        try:
+            run_server(settings, credentials=credentials_path.resolve())
+        except CannotListen as error:
+            raise CliError(str(error)) from None

@@ -38,7 +38,7 @@ def serve(
     tls_key: str | None,
 ) -> None:
     """Run the exam server."""
-    from cbt_server.serve import run_server
+    from cbt_server.serve import CannotListen, run_server
     from cbt_server.tls import tls_context
 
     given = dict(host=host, port=port, workers=workers, tls_cert=tls_cert, tls_key=tls_key)
@@ -48,7 +48,10 @@ def serve(
     except SettingsError as error:
         raise CliError(str(error)) from None
     check_backup_settings(settings)
-    run_server(settings)
+    try:
+        run_server(settings)
+    except CannotListen as error:
+        raise CliError(str(error)) from None
 
 
 def check_backup_settings(settings: Settings) -> None:

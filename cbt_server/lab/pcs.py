@@ -103,6 +103,15 @@ async def register(
     if pc is None:
         pc = LabPc(hostname=reg.hostname, registered_at=now)
         session.add(pc)
+    else:
+        known = (await _macs_of(session, [pc.id]))[pc.id]
+        if known and not set(known) & set(reg.macs):
+            # Another machine taking this PC's name would take its seat with it.
+            raise MacBound(
+                f"PC {pc.hostname} is registered with other MACs: another machine using its "
+                f"name? If its network card was replaced, remove PC {pc.hostname} first "
+                f"(cbt-server lab forget {pc.hostname})"
+            )
     if address is not None:
         await _take_address(session, address, reg.hostname)
     pc.address = address

@@ -60,7 +60,24 @@ def _parse(adapter: TypeAdapter[Any], data: str | bytes, max_bytes: int) -> Mess
         message: Message = adapter.validate_json(data, strict=True)
     except ValidationError as exc:
         raise _protocol_error(exc, data) from None
+    if "\\u0000" in data and _holds_nul(json.loads(data)):
+        # PostgreSQL cannot store NUL in text: refused here, not as a database outage.
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE,
+            "text must not contain NUL characters (\\u0000)",
+            ref_seq=_ref_seq(data),
+        )
     return message
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _protocol_error(exc: ValidationError, data: str) -> ProtocolError:

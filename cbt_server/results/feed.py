@@ -53,6 +53,8 @@ class Filters:
     occupation: str | None = None
     level: int | None = None
     final: bool | None = None
+    formal_only: bool = False
+    """Formal sessions only: what the centre is given (the feed is always so)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,8 @@ def apply_filters(stmt: _Query, filters: Filters) -> _Query:
         stmt = stmt.where(Candidate.level == filters.level)
     if filters.final is not None:
         stmt = stmt.where(Result.final == filters.final)
+    if filters.formal_only:
+        stmt = stmt.where(ExamSession.mode == FORMAL)
     return stmt
 
 

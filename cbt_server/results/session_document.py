@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.db import models
 from cbt_server.errors import NotFound
+from cbt_server.exam.modes import FORMAL
 from cbt_server.results.documents import (
     BlueprintRef,
     BlueprintSection,
@@ -66,8 +67,13 @@ def item_points(layouts: list[dict[str, Any]]) -> list[ItemPoints]:
 
 
 async def load_session_document(db: AsyncSession, code: str) -> dict[str, Any]:
-    """The published document of session `code`; NotFound if there is none."""
-    exam = await db.scalar(select(models.ExamSession).where(models.ExamSession.code == code))
+    """The published document of formal session `code`; NotFound if there is none (a
+    rehearsal's results never leave the site, and neither does its description)."""
+    exam = await db.scalar(
+        select(models.ExamSession).where(
+            models.ExamSession.code == code, models.ExamSession.mode == FORMAL
+        )
+    )
     if exam is None:
         raise NotFound(f"no exam session with code {code!r}")
     room = await db.get(models.Room, exam.room_id)

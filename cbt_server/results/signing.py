@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from cbt_server.durable import fsync_dir
+from cbt_server.durable import fsync_dir, private_dir
 from cbt_server.results.canonical import SIGNATURE_FIELD, canonical_bytes
 
 ALGORITHM = "Ed25519"
@@ -99,7 +99,7 @@ def load_or_create_key(data_path: Path) -> SiteKey:
 
 
 def _create(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

@@ -46,10 +46,7 @@ def ready_message(settings: Settings, loop_kind: str, credentials: Path | None =
     demo's credentials are, how to stop it. The first line starts `CBT server ready on`
     (scripts wait for it)."""
     listening_everywhere = settings.host in ALL_ADDRESSES
-    host = "127.0.0.1" if listening_everywhere else settings.host
-    if ":" in host:
-        host = f"[{host}]"
-    base = f"http://{host}:{settings.port}"
+    base = settings.local_url
     lines = [
         f"CBT server ready on {base}  (health: {base}/healthz; event loop: {loop_kind})",
         f"  candidates 考生:        {base}/?seat=N   (N: the PC's seat number)",

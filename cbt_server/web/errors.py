@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cbt_server.errors import DomainError
+from cbt_server.errors import DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,17 @@ _HTTP_CODES = {
     422: "invalid_input",
     429: "rate_limited",
 }
+
+
+@web.middleware
+async def nul_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a NUL character in the URL's path or query with 400: nothing of this
+    server holds one, and PostgreSQL cannot even compare text with it (a 500 otherwise)."""
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query.items()
+    ):
+        raise InvalidInput("the URL must not contain NUL characters (%00)")
+    return await handler(request)
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:

@@ -10,6 +10,7 @@ so memory stays that of one selection (about 600 MB for 30,000 results of 100 it
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 from aiohttp import web
@@ -34,7 +35,8 @@ async def statistics(request: web.Request) -> web.Response:
         response = domain_error_response(error)
         response.headers["WWW-Authenticate"] = 'Bearer realm="cbt"'
         return response
-    filters = parse_filters(request.query)
+    # The centre's figures: formal sessions only, as the results API it recomputes from.
+    filters = dataclasses.replace(parse_filters(request.query), formal_only=True)
     try:
         async with request.app[STATISTICS_TURN]:
             answer = await selection_statistics(

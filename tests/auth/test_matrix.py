@@ -108,6 +108,13 @@ TABLE: list[Row] = [
         "/paperwork/sessions/S1/score-summary",
         S1_PAGE,
     ),  # fmt: skip
+    # docs/statistics.md: the examiners, leader and supervisors of the session, the lab admin.
+    Row(
+        "GET",
+        "/paperwork/sessions/{code}/item-analysis",
+        "/paperwork/sessions/S1/item-analysis",
+        S1_PAGE,
+    ),  # fmt: skip
     Row("GET", "/staff/users", "/staff/users", statuses(303, 200, 403, 403, 403, 403, 403)),
     Row(
         "POST",

@@ -201,6 +201,20 @@ async def test_bad_mappings_are_refused_whole(lab: Lab) -> None:
     finally:
         client.close()
 
+    # Another machine (other MACs) under LAB-01's name would take over seat 1 and its
+    # address: refused, LAB-01 keeps both.
+    intruder = LabClient(lab.live.base_url, lab.token, source_address="127.0.0.9")
+    try:
+        stolen = body(1) | {"macs": ["02:00:00:00:00:77"]}
+        with pytest.raises(RefusedError) as other_macs:
+            await asyncio.to_thread(agent_seat.register, intruder, stolen)
+        assert other_macs.value.code == "mac_bound"
+        assert "LAB-01" in str(other_macs.value) and "forget" in str(other_macs.value)
+    finally:
+        intruder.close()
+    assert (await seat_of(lab, "127.0.0.9"))["seat"] is None
+    assert (await seat_of(lab, "127.0.0.2"))["pc"] == "LAB-01"
+
     hand = [{"hostname": "LAB-01", "seat": 3}]  # seat 3 is LAB-03's
     status, error = await lab.call("POST", url + "/hand", {"pcs": hand})
     assert (status, error["error"]["code"]) == (400, "duplicate_seat")

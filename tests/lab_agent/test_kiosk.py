@@ -7,6 +7,7 @@ import argparse
 import io
 import json
 import os
+import shlex
 from collections.abc import Sequence
 
 import pytest
@@ -165,3 +166,21 @@ def test_help_lists_the_new_commands() -> None:
     assert isinstance(
         cli.build_parser().parse_args(["kiosk", "--server", "http://x"]), argparse.Namespace
     )
+
+
+@pytest.mark.parametrize("system", ["linux", "win32"])
+def test_plain_dry_run_can_be_pasted_into_a_shell(system: str) -> None:
+    """The proxy bypass list holds `<`, `>` and `;`: printed bare, a shell reads them as
+    redirections and a command separator. The plain form quotes them."""
+    platform = linux(LINUX["chromium"]) if system == "linux" else windows(WINDOWS["chrome"])
+    parsed = cli.build_parser().parse_args(
+        ["kiosk", "--server", "http://10.0.0.2:8080", "--dry-run"]
+    )
+    out = io.StringIO()
+    assert cli.run_kiosk(parsed, out, io.StringIO(), platform) == 0
+    command = dry_run(platform)["command"]
+    assert isinstance(command, list)
+    if system == "linux":
+        assert shlex.split(out.getvalue()) == command
+    else:
+        assert '"--proxy-bypass-list=<-loopback>;10.0.0.2:8080"' in out.getvalue()

@@ -128,3 +128,24 @@ async def test_register_command_against_a_live_server(
     )
     assert bad.returncode == 2 and "not a report written by `check --json`" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+async def test_register_to_an_unknown_room_names_the_room(lab_server: LabServer) -> None:
+    """docs/lab-readiness.md: an unknown `--room` is a 404 naming it and exit 2, not the
+    hint for a server that is not the CBT server."""
+    run = await run_agent(
+        "register",
+        "--server",
+        lab_server.url,
+        "--token",
+        lab_server.token,
+        "--room",
+        "NO-SUCH-ROOM",
+        "--seat",
+        "7",
+        "--once",
+    )
+    assert run.returncode == 2
+    assert "no room with code 'NO-SUCH-ROOM'" in run.stderr
+    assert "is this the CBT server's address" not in run.stderr
+    assert "Traceback" not in run.stderr

@@ -132,3 +132,23 @@ async def test_who_may_sign_and_when_as_json(
     async with sessionmaker() as db:
         exam = await db.get(ExamSession, site.s1)
     assert exam is not None and exam.signed_at is None
+
+
+async def test_a_rehearsal_is_never_signed_as_json(
+    staff_server: LiveServer, site: Site, sessionmaker: Maker
+) -> None:
+    """Section 5: a rehearsal (试考) is refused with 409 not_formal, and stays unsigned."""
+    async with sessionmaker.begin() as db:
+        rehearsal = await db.get(ExamSession, site.s1)
+        assert rehearsal is not None
+        rehearsal.mode = "rehearsal"
+    base = staff_server.base_url
+    async with await sign_in(base, "leader") as http:
+        _, me = await get_json(http, f"{base}/api/staff/me")
+        headers = {"Accept": "application/json", "X-CSRF-Token": me["csrf_token"]}
+        async with http.post(f"{base}/paperwork/sessions/S1/sign", headers=headers) as resp:
+            assert resp.status == 409
+            assert (await resp.json())["error"]["code"] == "not_formal"
+    async with sessionmaker() as db:
+        exam = await db.get(ExamSession, site.s1)
+    assert exam is not None and exam.signed_at is None

@@ -33,3 +33,18 @@ async def test_practice_results_never_reach_the_feed(site: Site) -> None:
     tickets = [r["ticket"] for r in (await site.page())["results"]]
     assert tickets == [formal] and not set(practice) & set(tickets)
     assert (await site.page(session="S3"))["results"] == []
+
+
+async def test_a_rehearsal_session_is_not_described_to_the_centre(site: Site) -> None:
+    """GET /api/v1/sessions/{code} describes the sessions whose results the feed carries:
+    a rehearsal's code is unknown there, as its results are."""
+    await site.seed.result("S1")
+    await site.seed.result("S2")
+    async with site.sessionmaker.begin() as db:
+        await db.execute(
+            update(ExamSession).where(ExamSession.code == "S2").values(mode="rehearsal")
+        )
+    status, body, _ = await site.get("/api/v1/sessions/S1")
+    assert status == 200, body
+    status, body, _ = await site.get("/api/v1/sessions/S2")
+    assert (status, body["error"]["code"]) == (404, "not_found")

@@ -123,6 +123,27 @@ async def test_interrupted_pull_leaves_no_duplicates(site: Site, tmp_path: Path)
     assert _tickets(tmp_path) == first + more
 
 
+async def test_a_restored_site_says_how_to_pull_from_the_start(site: Site, tmp_path: Path) -> None:
+    """docs/operations.md: after a restore from an older backup the centre's cursor is
+    ahead of the site's feed; the puller says how to start over, and that works."""
+    tickets = [await site.seed.result("S1") for _ in range(3)]
+    assert (await _pull(site, tmp_path)).exit_code == 0
+    state_file = tmp_path / "site-a.state.json"
+    state = json.loads(state_file.read_text())
+    ahead = json.loads(state_file.read_text())
+    ahead["cursor"] = "Y2J0LWZlZWQ6djE6OTk5OQ"  # the opaque cursor of feed number 9999
+    state_file.write_text(json.dumps(ahead))
+    result = await _pull(site, tmp_path)
+    assert result.exit_code == 1
+    assert "409" in result.output and '"cursor" to null' in result.output
+    assert str(state_file) in result.output.replace("\n", "")
+    state["cursor"] = None
+    state_file.write_text(json.dumps(state))
+    result = await _pull(site, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert _tickets(tmp_path) == tickets + tickets
+
+
 async def test_bad_token_is_a_clear_refusal(site: Site, tmp_path: Path) -> None:
     result = await _pull(site, tmp_path, token="cbt_wrong")
     assert result.exit_code == 1

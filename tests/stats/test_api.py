@@ -108,21 +108,44 @@ async def test_filters_select_and_combine(site: Site) -> None:
     assert body["items"] == {} and body["slots"] == [] and body["test"]["mean"] is None
 
 
-async def test_a_practice_counts_only_on_its_own(site: Site) -> None:
+async def test_practice_results_are_not_in_the_centres_figures(site: Site) -> None:
     await site.seed.result("S1", correct=8, wrong=2)
     await site.seed.result("S3", correct=3, wrong=7)
     async with site.sessionmaker.begin() as db:
         await db.execute(
             update(ExamSession).where(ExamSession.code == "S3").values(mode="practice")
         )
-    for params, count in (({}, 1), ({"session": "S3"}, 1), ({"session": "S1"}, 1)):
+    # The API gives the centre formal results only (as /api/v1/results), even by code.
+    for params, count in (({}, 1), ({"session": "S3"}, 0), ({"session": "S1"}, 1)):
         status, body, _ = await site.get("/api/v1/statistics", params)
         assert status == 200, body
         assert body["selection"]["results"] == count, params
-    status, body, _ = await site.get("/api/v1/statistics", {"session": "S3"})
-    assert body["test"]["mean"] == 3.0  # the practice's own figures, not S1's
     status, body, _ = await site.get("/api/v1/statistics", {})
     assert body["test"]["mean"] == 8.0
+
+
+async def test_rehearsal_results_are_not_in_the_centres_figures(site: Site) -> None:
+    """A rehearsal's (试考) results never leave the site (docs/results-api.md): not in
+    the feed, and so not in the figures the centre recomputes from it."""
+    await site.seed.result("S1", correct=8, wrong=2, occupation="welder", level=4)
+    await site.seed.result("S2", correct=2, wrong=8, occupation="welder", level=4)
+    async with site.sessionmaker.begin() as db:
+        await db.execute(
+            update(ExamSession).where(ExamSession.code == "S2").values(mode="rehearsal")
+        )
+    for params, count in (
+        ({}, 1),
+        ({"occupation": "welder", "level": "4"}, 1),
+        ({"session": "S2"}, 0),
+    ):
+        status, body, _ = await site.get("/api/v1/statistics", params)
+        assert status == 200, body
+        assert body["selection"]["results"] == count, params
+        assert body["test"]["n"] == count
+    assert body["items"] == {}
+    pulled = await _pull(site, "S1")
+    status, body, _ = await site.get("/api/v1/statistics")
+    assert body["test"]["mean"] == float(pulled[0]["score"])
 
 
 async def test_tokens_and_bad_parameters_are_refused(site: Site) -> None:
