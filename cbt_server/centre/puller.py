@@ -56,7 +56,8 @@ class NetworkError(PullError):
 
 
 class CursorAhead(PullError):
-    """The site's feed is behind the saved cursor (its database was restored)."""
+    """The site answered 409 `cursor_ahead`: its feed is behind the stored cursor (its
+    database was restored from an older backup)."""
 
 
 class KeyChanged(PullError):
@@ -65,10 +66,6 @@ class KeyChanged(PullError):
 
 class TokenRefused(PullError):
     """The site answered 401 or 403 to the token."""
-
-
-class CursorAhead(PullError):
-    """The site answered 409 `cursor_ahead`: its feed is behind the stored cursor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +159,6 @@ def _error_message(data: Any) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
         message = data["error"].get("message")
         return message if isinstance(message, str) else None
-    return None
-
-
-def _error_code(data: Any) -> str | None:
-    if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        code = data["error"].get("code")
-        return code if isinstance(code, str) else None
     return None
 
 
