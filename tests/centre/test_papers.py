@@ -4,87 +4,23 @@ the site, the content key released on the exam day only, every step audited."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from cbt_server.audit import AuditEntry
 from cbt_server.centre.issuer import issuer_public_pem
 from cbt_server.centre.models import CentrePaperRequest
-from cbt_server.centre.regrade import CHINA
 from cbt_server.db import models
-from cbt_server.item_store import store_blueprint
 from cbt_server.keys import CIPHER, SETTINGS
 from cbt_server.packages import import_package
-from item_bank.blueprint import blueprint_from_dict
 from item_bank.seal import load_verify_key
 from tests.auth.factories import new_client, try_login
 from tests.centre.conftest import PASSWORD, Centre, SiteServer
-
-EXAM_DAY = datetime(2026, 12, 11, tzinfo=CHINA)
-BLUEPRINT = {
-    "format": "cbt-blueprint/1",
-    "id": "electrician-3-centre",
-    "title": "电工（高级）理论知识",
-    "occupation": "electrician",
-    "level": 3,
-    "duration_minutes": 90,
-    "pass_mark": 6,
-    "total_score": 10,
-    "sections": [
-        {
-            "type": "single",
-            "title": "单项选择题",
-            "score_each": 1,
-            "cells": [{"knowledge_point": "kp", "difficulty": "medium", "count": 10}],
-        }
-    ],
-}
-
-
-class Clock:
-    """The centre's clock, set by the test (the app's state is frozen once it runs)."""
-
-    def __init__(self) -> None:
-        self.now = EXAM_DAY - timedelta(days=3)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Requested before `centre`: the centre app is made with this clock."""
-    made = Clock()
-    monkeypatch.setattr("cbt_server.centre.app.utcnow", made)
-    return made
-
-
-async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """`cbt-server ARGS` in a subprocess; its exit code and output (stdout + stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cbt_server",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
-    out, _ = await proc.communicate()
-    return proc.returncode or 0, out.decode()
-
-
-async def _with_blueprint(centre: Centre) -> None:
-    async with centre.sessionmaker.begin() as db:
-        await store_blueprint(db, blueprint_from_dict(BLUEPRINT))
+from tests.centre.papers_kit import EXAM_DAY, Clock, cli, with_blueprint
 
 
 async def _site_call(
@@ -115,7 +51,7 @@ async def test_request_approve_pull_import_and_the_key_on_the_day(
 ) -> None:
     site_a, site_b = await make_site("site-a"), await make_site("site-b")
     token_a, token_b = await centre.add_site(site_a), await centre.add_site(site_b)
-    await _with_blueprint(centre)
+    await with_blueprint(centre)
     clock.now = EXAM_DAY - timedelta(days=3)
     roster = tmp_path / "roster.csv"
     roster.write_text(
