@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cbt_server.centre import papers
+from cbt_server.centre import papers, site_staff
 from cbt_server.centre.issuer import issuer_key, issuer_public_pem
 from cbt_server.centre.request_roster import request_roster
 from cbt_server.centre.site_client import CentreCallError, CentreClient
@@ -183,3 +184,37 @@ def package_key(centre_url: str, token: str, request_id: int, out: Path) -> None
     key = call_centre(CentreClient(centre_url, token).content_key(request_id))
     write_new(out, key, 0o600)
     click.echo(f"{out}: the content key of request {request_id}")
+
+
+@click.group("assignments")
+def assignments_group() -> None:
+    """Examiners and supervisors the centre assigned to this site's sessions."""
+
+
+@assignments_group.command("pull")
+@centre_option
+@token_option
+@json_option
+@click.pass_context
+def assignments_pull(ctx: click.Context, centre_url: str, token: str, as_json: bool) -> None:
+    """Fetch this site's assignments from the centre and make each person a staff account
+    assigned to that one session (new accounts: a one-time password, shown once)."""
+    answer = call_centre(CentreClient(centre_url, token).assignments())
+    actor = cli_actor()
+
+    async def work(db: AsyncSession) -> list[site_staff.Outcome]:
+        wanted = site_staff.parse_assignments(answer)
+        return await site_staff.apply_assignments(
+            db, wanted, site=str(answer.get("site", "")), actor=actor
+        )
+
+    outcomes = in_db(ctx, work)
+    if as_json:
+        print_json({"assignments": [asdict(o) for o in outcomes]})
+        return
+    for o in outcomes:
+        lead = " (考评组长 leader)" if o.leader else ""
+        line = f"{o.username} {o.role}{lead} → {o.session}: {o.status}"
+        if o.password:
+            line += f"; one-time password: {o.password}"
+        click.echo(line)

@@ -13,6 +13,7 @@ from cbt_server.cli.blueprint import blueprint_group
 from cbt_server.cli.centre import centre_group
 from cbt_server.cli.centre_examiners import examiner_group as centre_examiner_group
 from cbt_server.cli.centre_papers import (
+    assignments_group,
     issuer_key_command,
     package_fetch,
     package_key,
@@ -60,6 +61,7 @@ centre_group.add_command(centre_site_group)
 centre_group.add_command(centre_demo)
 centre_group.add_command(centre_examiner_group)
 centre_group.add_command(request_group)
+centre_group.add_command(assignments_group)
 centre_group.add_command(issuer_key_command)
 package_group.add_command(package_fetch)
 package_group.add_command(package_key)
