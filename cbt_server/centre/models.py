@@ -163,3 +163,15 @@ class CentrePaperRequest(Base):
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
     pulled_at: Mapped[datetime | None] = mapped_column(default=None)
     key_released_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CentreReadiness(Base):
+    """A site's last lab readiness verdict (docs/lab-readiness.md), as the site pushed it
+    with its centre token: the verdict and its reasons, without the per-PC rows."""
+
+    __tablename__ = "centre_readiness"
+    site_id: Mapped[int] = mapped_column(ForeignKey("centre_sites.id"), primary_key=True)
+    ready: Mapped[bool] = mapped_column(Boolean)
+    verdict: Mapped[Any] = mapped_column(JSON)
+    generated_at: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

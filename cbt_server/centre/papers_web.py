@@ -5,6 +5,7 @@ Site (Authorization: Bearer cbtc_…, the token the centre issued it):
 - GET  /centre/api/v1/paper-requests/{id}         its state
 - GET  /centre/api/v1/paper-requests/{id}/package the sealed package (approved: else 409)
 - GET  /centre/api/v1/paper-requests/{id}/key     the content key, on the exam day only
+- POST /centre/api/v1/readiness                   the site's lab readiness verdict (JSON)
 Centre staff:
 - GET  /centre/requests                           the requests (approve button: administrator)
 - POST /centre/requests/{id}/approve              assemble and seal (administrator)
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.auth.policy import Action, Role
 from cbt_server.auth.web import page_context, require, require_page, see_other
-from cbt_server.centre import papers, sites
+from cbt_server.centre import papers, sites, week
 from cbt_server.centre.issuer import issuer_key
 from cbt_server.centre.models import CentreSite
 from cbt_server.errors import InvalidInput, NotFound
@@ -90,6 +91,23 @@ async def content_key(request: web.Request) -> web.Response:
     return web.json_response({"key": base64.b64encode(key).decode("ascii"), "key_id": key_id(key)})
 
 
+async def push_readiness(request: web.Request) -> web.Response:
+    """A site pushes its lab readiness verdict (its own GET /api/v1/lab/readiness)."""
+    async with request.app[SESSIONMAKER]() as db:
+        await _site(request, db)
+    if (request.content_length or 0) > MAX_REQUEST_BYTES:
+        raise InvalidInput(f"the verdict is larger than {MAX_REQUEST_BYTES} bytes")
+    try:
+        document = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("the verdict must be JSON") from None
+    verdict = week.parse_readiness(document)
+    async with request.app[SESSIONMAKER].begin() as db:
+        site = await _site(request, db)
+        await week.store_readiness(db, site, verdict, request.app[CENTRE_CLOCK]())
+    return web.json_response({"site": site.code, "ready": verdict["ready"]})
+
+
 async def requests_page(request: web.Request) -> web.Response:
     principal, _ = await require_page(request, Action.CENTRE_VIEW)
     async with request.app[SESSIONMAKER]() as db:
@@ -127,3 +145,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/centre/api/v1/paper-requests/{request_id}", request_state)
     app.router.add_get("/centre/api/v1/paper-requests/{request_id}/package", package)
     app.router.add_get("/centre/api/v1/paper-requests/{request_id}/key", content_key)
+    app.router.add_post("/centre/api/v1/readiness", push_readiness)

@@ -79,8 +79,37 @@ class CentreClient:
             raise CentreCallError("the centre's key is not 32 bytes")
         return key
 
+    async def push_readiness(self, verdict: Any) -> dict[str, Any]:
+        return dict(await self._json("POST", "/centre/api/v1/readiness", verdict))
+
     async def assignments(self) -> dict[str, Any]:
         return dict(await self._json("GET", "/centre/api/v1/assignments"))
+
+
+async def own_readiness(site_url: str, lab_token: str, room: int | None) -> Any:
+    """This site's verdict from its own server (GET /api/v1/lab/readiness, lab:report)."""
+    try:
+        base = normalise_server(site_url)
+    except PullError:
+        raise CentreCallError(
+            f"--site must be an http:// or https:// URL, not {site_url!r}"
+        ) from None
+    params = {"room": str(room)} if room else {}
+    headers = {"Authorization": f"Bearer {lab_token.strip()}"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT, headers=headers) as http,
+            http.get(base + "/api/v1/lab/readiness", params=params) as resp,
+        ):
+            data = await resp.content.read(MAX_PACKAGE_BYTES)
+            if resp.status >= 400:
+                raise CentreCallError(f"this site refused ({resp.status}): {_message(data)}")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise CentreCallError(f"cannot reach this site at {base}: {exc}") from None
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise CentreCallError("this site's readiness answer is not JSON") from None
 
 
 def _message(data: bytes) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server.centre import papers, site_staff
 from cbt_server.centre.issuer import issuer_key, issuer_public_pem
 from cbt_server.centre.request_roster import request_roster
-from cbt_server.centre.site_client import CentreCallError, CentreClient
+from cbt_server.centre.site_client import CentreCallError, CentreClient, own_readiness
 from cbt_server.cli.core import CliError, cli_actor, in_db, json_option, print_json, settings_from
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.types import utcnow
@@ -218,3 +218,35 @@ def assignments_pull(ctx: click.Context, centre_url: str, token: str, as_json: b
         if o.password:
             line += f"; one-time password: {o.password}"
         click.echo(line)
+
+
+@click.group("readiness")
+def readiness_group() -> None:
+    """This site's lab readiness verdict, shown on the centre's dashboard."""
+
+
+@readiness_group.command("push")
+@centre_option
+@token_option
+@click.option(
+    "--site", "site_url", required=True, help="This site's server, e.g. http://127.0.0.1:8080."
+)
+@click.option(
+    "--lab-token",
+    required=True,
+    envvar="CBT_LAB_TOKEN",
+    help="A lab:report token of this site (or set CBT_LAB_TOKEN).",
+)
+@click.option("--room", type=click.IntRange(1, 500), help="Candidates to plan for.")
+def readiness_push(
+    centre_url: str, token: str, site_url: str, lab_token: str, room: int | None
+) -> None:
+    """Read this site's verdict from its own server and push it to the centre."""
+
+    async def go() -> dict[str, Any]:
+        verdict = await own_readiness(site_url, lab_token, room)
+        return await CentreClient(centre_url, token).push_readiness(verdict)
+
+    answer = call_centre(go())
+    state = "就绪 ready" if answer.get("ready") else "未就绪 not ready"
+    click.echo(f"readiness of {answer.get('site')} pushed: {state}")

@@ -17,6 +17,7 @@ from cbt_server.cli.centre_papers import (
     issuer_key_command,
     package_fetch,
     package_key,
+    readiness_group,
     request_group,
 )
 from cbt_server.cli.centre_service import demo as centre_demo
@@ -62,6 +63,7 @@ centre_group.add_command(centre_demo)
 centre_group.add_command(centre_examiner_group)
 centre_group.add_command(request_group)
 centre_group.add_command(assignments_group)
+centre_group.add_command(readiness_group)
 centre_group.add_command(issuer_key_command)
 package_group.add_command(package_fetch)
 package_group.add_command(package_key)

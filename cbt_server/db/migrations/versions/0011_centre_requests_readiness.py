@@ -1,4 +1,5 @@
-"""centre paper requests: a site's request, its approval and sealed package
+"""centre paper requests (a site's request, its approval and sealed package) and the
+lab readiness verdicts sites push
 
 Revision ID: 0011
 Revises: 0010
@@ -53,8 +54,22 @@ def upgrade() -> None:
             batch_op.f("ix_centre_paper_requests_site_id"), ["site_id"], unique=False
         )
 
+    op.create_table(
+        "centre_readiness",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("ready", sa.Boolean(), nullable=False),
+        sa.Column("verdict", sa.JSON(), nullable=False),
+        sa.Column("generated_at", sa.String(length=64), nullable=False),
+        sa.Column("received_at", when, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["centre_sites.id"], name=op.f("fk_centre_readiness_site_id_centre_sites")
+        ),
+        sa.PrimaryKeyConstraint("site_id", name=op.f("pk_centre_readiness")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("centre_readiness")
     with op.batch_alter_table("centre_paper_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_centre_paper_requests_site_id"))
     op.drop_table("centre_paper_requests")
