@@ -4,17 +4,21 @@ the site, the content key released on the exam day only, every step audited."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from cbt_server.audit import AuditEntry
 from cbt_server.centre.issuer import issuer_public_pem
 from cbt_server.centre.models import CentrePaperRequest
 from cbt_server.db import models
+from cbt_server.enrolment.sessions import SessionSpec, create_session
+from cbt_server.errors import OutsideWindow
 from cbt_server.keys import CIPHER, SETTINGS
 from cbt_server.packages import import_package
 from item_bank.seal import load_verify_key
@@ -138,6 +142,19 @@ async def test_request_approve_pull_import_and_the_key_on_the_day(
         assert record is not None and record.not_before == EXAM_DAY
         assert record.not_after == EXAM_DAY + timedelta(days=1)
         assert await db.scalar(select(func.count()).select_from(models.Item)) == 100
+    # Its papers make the formal session of that day, and only on that day.
+    spec = SessionSpec(
+        code="A-1211", blueprint_id="electrician-3-centre", room_code="LAB-1", seats=30,
+        scheduled_at=EXAM_DAY - timedelta(hours=1),
+    )  # fmt: skip
+    with pytest.raises(OutsideWindow):
+        async with site_a.sessionmaker.begin() as db:
+            await create_session(db, spec, actor="site-admin")
+    async with site_a.sessionmaker.begin() as db:
+        exam = await create_session(
+            db, replace(spec, scheduled_at=EXAM_DAY + timedelta(hours=9)), actor="site-admin"
+        )
+        assert exam.mode == "formal"
 
     # The day after: no key any more.
     clock.now = EXAM_DAY + timedelta(days=1, minutes=1)
