@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server import audit
@@ -173,7 +174,10 @@ async def request_papers(
         requested_at=now,
     )
     db.add(row)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:  # the same session sent twice at once: one of them wins
+        raise Conflict(f"session {form.session!r}: papers already requested") from None
     await audit.record(
         db,
         f"site:{site.code}",
@@ -191,13 +195,6 @@ async def request_papers(
         },
         at=now,
     )
-    return row
-
-
-async def get_request(db: AsyncSession, request_id: int) -> CentrePaperRequest:
-    row = await db.get(CentrePaperRequest, request_id)
-    if row is None:
-        raise NotFound(f"no paper request {request_id}")
     return row
 
 
@@ -232,8 +229,11 @@ async def approve(
     actor: str,
     now: datetime,
 ) -> CentrePaperRequest:
-    """Assemble and seal the papers of a request; all of it or nothing (Conflict why)."""
-    row = await get_request(db, request_id)
+    """Assemble and seal the papers of a request; all of it or nothing (Conflict why).
+    The row is locked (PostgreSQL): two administrators approving at once seal it once."""
+    row = await db.get(CentrePaperRequest, request_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no paper request {request_id}")
     if row.status != "requested":
         raise Conflict(f"paper request {request_id} is {row.status} already")
     stored = await _blueprint_for(db, row.occupation, row.level)

@@ -4,6 +4,7 @@ the site, the content key released on the exam day only, every step audited."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -196,3 +197,24 @@ async def test_approval_without_a_blueprint_changes_nothing(
         row = await db.get(CentrePaperRequest, body["id"])
         assert row is not None and row.status == "requested" and row.package is None
     assert [a for a, _, _ in await _audit(centre)] == ["centre.paper.request"]
+
+
+async def test_two_approvals_at_once_seal_the_papers_once(
+    clock: Clock, centre: Centre, make_site: Any
+) -> None:
+    site = await make_site("site-a")
+    token = await centre.add_site(site)
+    await with_blueprint(centre)
+    status, body = await _site_call(
+        centre, token, "POST", "/centre/api/v1/paper-requests",
+        {"occupation": "electrician", "level": 3, "session": "S", "exam_date": "2026-12-11",
+         "candidates": 3},
+    )  # fmt: skip
+    assert status == 201, body
+    path = f"/centre/requests/{body['id']}/approve"
+    answers = await asyncio.gather(centre.post(path), centre.post(path))
+    assert sorted(status for status, _ in answers) == [303, 409]
+    assert [a for a, _, _ in await _audit(centre)] == [
+        "centre.paper.request",
+        "centre.paper.approve",
+    ]
