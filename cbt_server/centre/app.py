@@ -16,7 +16,7 @@ from aiohttp import web
 
 from cbt_server.app import database_ctx
 from cbt_server.auth import web as auth_web
-from cbt_server.centre import pages
+from cbt_server.centre import pages, papers_web
 from cbt_server.centre.ingest import pull_all
 from cbt_server.centre.keybank import KeyBank
 from cbt_server.content_crypto import ContentCipher
@@ -69,4 +69,5 @@ def create_centre_app(settings: Settings) -> web.Application:
     health.setup(app)
     auth_web.setup(app)
     pages.setup(app)
+    papers_web.setup(app)
     return app

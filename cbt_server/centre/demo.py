@@ -10,7 +10,8 @@ site B's are left for the demo's user to sign in the site's console and watch be
 final at the centre on its next pull.
 
 The centre gets its own copy of the sample bank (to re-grade), an administrator, and the
-two sites registered with their tokens. Everything is kept between runs: a site whose
+two sites registered with their tokens, and site A's paper request for a session three
+days on (DEMO-02), for the demo's user to approve. Everything is kept between runs: a site whose
 sitting was played already is left as it is; the centre's password is reused.
 """
 
@@ -20,6 +21,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,9 @@ from cbt_server import demo as site_demo
 from cbt_server.accounts import create_user, hash_password, verify_password
 from cbt_server.auth.policy import Role
 from cbt_server.auth.principal import Principal
-from cbt_server.centre import sites
-from cbt_server.centre.models import CentreSite
+from cbt_server.centre import papers, sites
+from cbt_server.centre.models import CentrePaperRequest, CentreSite
+from cbt_server.centre.regrade import CHINA
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db import models
 from cbt_server.db.migrate import migrated
@@ -47,6 +50,7 @@ from cbt_server.settings import Settings, load_settings
 from item_bank.model import Item
 
 CENTRE_ADMIN = "centre-admin"
+DEMO_REQUEST = "DEMO-02"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +161,20 @@ async def prepare_centre(
                 await sites.add_site(db, code, url, token, name=name, actor="demo")
             else:
                 site.url, site.pull_token = url, token
+        await _demo_request(db)
     return password
+
+
+async def _demo_request(db: AsyncSession) -> None:
+    """Site A's paper request for DEMO-02 three days on, left for the demo's user to
+    approve on /centre/requests (made once; it shows in the sessions of the week)."""
+    site = await sites.get_site(db, "site-a")
+    if await db.scalar(select(CentrePaperRequest.id).where(CentrePaperRequest.site_id == site.id)):
+        return
+    now = utcnow()
+    day = now.astimezone(CHINA).date() + timedelta(days=3)
+    form = papers.PaperRequestForm("electrician", 3, DEMO_REQUEST, day, 30)
+    await papers.request_papers(db, site, form, now)
 
 
 def read_json(path: Path) -> dict[str, Any]:

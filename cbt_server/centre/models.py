@@ -13,7 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cbt_server.db.models import Base
@@ -122,3 +132,46 @@ class CentreAssignment(Base):
     exam_date: Mapped[date] = mapped_column(Date)
     leader: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CentrePaperRequest(Base):
+    """A site's paper request (试卷申请) and, once approved, its sealed package.
+
+    `status`: `requested` → `approved` (papers assembled and sealed, valid on the exam
+    day) ; `pulled_at` and `key_released_at` say when the site fetched the package and
+    its content key. The content key is kept encrypted under the centre's own key;
+    `roster` is the candidates the site sent (with the 补考 marks the centre checked).
+    """
+
+    __tablename__ = "centre_paper_requests"
+    __table_args__ = (UniqueConstraint("site_id", "session"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("centre_sites.id"), index=True)
+    occupation: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    session: Mapped[str] = mapped_column(String(64))
+    exam_date: Mapped[date] = mapped_column(Date)
+    candidates: Mapped[int] = mapped_column(Integer)
+    roster: Mapped[Any] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    blueprint_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    package_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    package: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    pulled_at: Mapped[datetime | None] = mapped_column(default=None)
+    key_released_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CentreReadiness(Base):
+    """A site's last lab readiness verdict (docs/lab-readiness.md), as the site pushed it
+    with its centre token: the verdict and its reasons, without the per-PC rows."""
+
+    __tablename__ = "centre_readiness"
+    site_id: Mapped[int] = mapped_column(ForeignKey("centre_sites.id"), primary_key=True)
+    ready: Mapped[bool] = mapped_column(Boolean)
+    verdict: Mapped[Any] = mapped_column(JSON)
+    generated_at: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

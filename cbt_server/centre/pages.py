@@ -22,7 +22,7 @@ from aiohttp import web
 
 from cbt_server.auth.policy import Action, Role
 from cbt_server.auth.web import page_context, read_form, require, require_page, see_other
-from cbt_server.centre import examiners, history, sites
+from cbt_server.centre import examiners, history, sites, week
 from cbt_server.centre.dashboard import flagged_results, load_sites, load_summary
 from cbt_server.centre.export import summary_workbook
 from cbt_server.centre.ingest import pull_all
@@ -57,6 +57,8 @@ async def dashboard(request: web.Request) -> web.Response:
         site_views = await load_sites(db, request.app[CENTRE_CLOCK]())
         groups = await load_summary(db)
         flagged = await flagged_results(db)
+        readiness = await week.load_readiness(db, request.app[CENTRE_CLOCK]())
+        sessions = await week.sessions_of_week(db, _today(request))
     charts = [
         render_chart(
             g.figures,
@@ -70,6 +72,8 @@ async def dashboard(request: web.Request) -> web.Response:
         sites=site_views,
         groups=list(zip(groups, charts, strict=True)),
         flagged=flagged,
+        readiness=readiness,
+        sessions=sessions,
         occupation_names=OCCUPATION_NAMES,
         level_names=LEVEL_NAMES,
         is_admin=principal.role is Role.CENTRE_ADMIN,

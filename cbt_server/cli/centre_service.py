@@ -223,7 +223,9 @@ def demo(root: Path, port: int, no_serve: bool) -> None:
         f"{root / 'site-a' / 'demo-credentials.json'}; signed off)\n"
         f"site-b  http://{host}:{port + 2}/staff/login  (credentials in "
         f"{root / 'site-b' / 'demo-credentials.json'}; sign the score summary there, then "
-        "watch the centre)"
+        "watch the centre)\n"
+        f"paper request of site-a for {centre_demo.DEMO_REQUEST}: approve it at "
+        f"http://{host}:{port}/centre/requests"
     )
     if no_serve:
         return

@@ -12,6 +12,14 @@ from cbt_server.cli.backup import backup, restore
 from cbt_server.cli.blueprint import blueprint_group
 from cbt_server.cli.centre import centre_group
 from cbt_server.cli.centre_examiners import examiner_group as centre_examiner_group
+from cbt_server.cli.centre_papers import (
+    assignments_group,
+    issuer_key_command,
+    package_fetch,
+    package_key,
+    readiness_group,
+    request_group,
+)
 from cbt_server.cli.centre_service import demo as centre_demo
 from cbt_server.cli.centre_service import serve as centre_serve
 from cbt_server.cli.centre_service import site_group as centre_site_group
@@ -53,6 +61,12 @@ centre_group.add_command(centre_serve)
 centre_group.add_command(centre_site_group)
 centre_group.add_command(centre_demo)
 centre_group.add_command(centre_examiner_group)
+centre_group.add_command(request_group)
+centre_group.add_command(assignments_group)
+centre_group.add_command(readiness_group)
+centre_group.add_command(issuer_key_command)
+package_group.add_command(package_fetch)
+package_group.add_command(package_key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from cbt_server.settings import Settings, load_settings
 from cbt_server.tokens import create_token
 from item_bank.model import Item, Option
 from tests.auth.factories import new_client, try_login
+from tests.centre.papers_kit import Clock
 from tests.conftest import LiveServer, ServerFactory, free_port
 from tests.results.seed import Seeder
 
@@ -167,3 +168,11 @@ async def centre(centre_settings: Settings) -> Any:
     await http.close()
     for runner in reversed(runners):
         await runner.cleanup()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Requested before `centre`: the centre app is made with this clock."""
+    made = Clock()
+    monkeypatch.setattr("cbt_server.centre.app.utcnow", made)
+    return made

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from cbt_server.centre.ingest import pull_all
 from cbt_server.centre.keybank import KeyBank
-from cbt_server.centre.models import CentreResult, CentreSite
+from cbt_server.centre.models import CentrePaperRequest, CentreResult, CentreSite
 from cbt_server.cli import cli
 from cbt_server.content_crypto import ContentCipher
 from cbt_server.db.migrate import migrated
@@ -33,6 +33,7 @@ async def test_the_demo_flows_from_sites_to_the_centre(
     password = json.loads((root / "centre" / "centre-credentials.json").read_text())["password"]
     again = await asyncio.to_thread(CliRunner().invoke, cli, args)
     assert again.exit_code == 0 and "sat DEMO-01" not in again.output
+    assert "approve it at http://127.0.0.1:18190/centre/requests" in again.output
     assert f"password {password}" in again.output  # kept between runs
 
     urls: dict[str, str] = {}
@@ -49,6 +50,7 @@ async def test_the_demo_flows_from_sites_to_the_centre(
         )
         async with sessionmaker() as db:
             rows: list[Any] = list(await db.scalars(select(CentreResult)))
+            requests = list(await db.scalars(select(CentrePaperRequest)))
     assert sorted((r.site, r.pulled, r.mismatched, r.status) for r in reports) == [
         ("site-a", 20, 0, "ok"),
         ("site-b", 10, 0, "ok"),
@@ -57,3 +59,5 @@ async def test_the_demo_flows_from_sites_to_the_centre(
     final = {code: sum(r.final for r in rows if r.site_id == n) for n, code in enumerate(urls, 1)}
     assert final == {"site-a": 20, "site-b": 0}
     assert {r.passed for r in rows} == {True, False}
+    # One paper request (two runs made it once), waiting for the demo's user to approve.
+    assert [(r.session, r.status) for r in requests] == [("DEMO-02", "requested")]
