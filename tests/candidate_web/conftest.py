@@ -141,15 +141,26 @@ class ExamServer:
 
 
 @pytest.fixture
+def front_port() -> int | None:
+    """A port that forwards to the server (a test's relay), whose origin the browser then
+    sends: one of the site's public origins, as a port forward in front of a real site
+    must be. None: the browser talks to the server directly."""
+    return None
+
+
+@pytest.fixture
 async def exam_server(
-    demo_template: tuple[Path, list[Person]], tmp_path: Path
+    demo_template: tuple[Path, list[Person]], tmp_path: Path, front_port: int | None
 ) -> AsyncIterator[ExamServer]:
     """A real server (the full app with the exam runtime) on a copy of the demo exam."""
     template, people = demo_template
     data = tmp_path / "data"
     shutil.copytree(template, data)
     port = free_port()
-    settings = load_settings({}, data_dir=str(data), host="127.0.0.1", port=port)
+    fronts = (f"http://127.0.0.1:{front_port}",) if front_port else ()
+    settings = load_settings(
+        {}, data_dir=str(data), host="127.0.0.1", port=port, public_origins=fronts
+    )
     app = create_app(settings)
     runtime.setup(app)  # idempotent: a no-op once create_app mounts the runtime itself
     runner = web.AppRunner(app, access_log=None)
