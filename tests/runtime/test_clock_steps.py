@@ -154,6 +154,8 @@ async def test_a_stepped_wall_clock_moves_no_remaining_time(
     # exam time is the wall clock again, ready for the next exam.
     clock = rt.now
     assert isinstance(clock, ExamClock)
-    assert abs(clock.offset + timedelta(seconds=TEN_MIN)) < timedelta(milliseconds=50)
+    # (On a loaded machine the clock may have let go of the offset before this line.)
+    offset = clock.offset
+    assert offset == ZERO or abs(offset + timedelta(seconds=TEN_MIN)) < timedelta(milliseconds=50)
     await wait_until(lambda: clock.offset == ZERO, "exam time to follow the wall clock", within=20)
     assert abs(clock() - clocks.wall()) < timedelta(seconds=1)
