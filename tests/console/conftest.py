@@ -8,8 +8,18 @@ import pytest
 from aiohttp import web
 
 from cbt_server.settings import Settings
+from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
+    browser,
+    context,
+    demo_template,
+    exam_server,
+    front_port,
+    screens,
+)
 from tests.conftest import LiveServer, free_port
 from tests.console.room import Room, prepare_room, room_app
+
+__all__ = ["browser", "context", "demo_template", "exam_server", "front_port", "screens"]
 
 
 @pytest.fixture

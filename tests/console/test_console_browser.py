@@ -20,23 +20,17 @@ from cbt_server.demo import PROCTOR, SESSION_CODE
 from cbt_server.keys import ENGINE, RUNTIME, SESSIONMAKER
 from cbt_server.protocol import SUBPROTOCOL
 from tests.candidate_web import pages
-from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
+from tests.candidate_web.conftest import (
     ExamServer,
     PageWatch,
     Person,
     Screens,
-    browser,
-    context,
-    demo_template,
-    exam_server,
-    screens,
 )
 from tests.console.sim import SimCandidate
 from tests.faults.diskfull import DiskFull
 from tests.runtime.wsclient import Client
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "context", "demo_template", "exam_server", "screens"]  # fixtures
 
 TIMEOUT_MS = 15_000
 CLOCK = re.compile(r"^(\d\d):(\d\d):(\d\d)$")

@@ -20,20 +20,14 @@ from cbt_server.db.types import utcnow
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.lab import pcs, seatmap
 from tests.candidate_web import pages
-from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
+from tests.candidate_web.conftest import (
     ExamServer,
     PageWatch,
     Screens,
-    browser,
-    context,
-    demo_template,
-    exam_server,
-    screens,
 )
 from tests.console.test_console_browser import TIMEOUT_MS, open_console, seat
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "context", "demo_template", "exam_server", "screens"]  # fixtures
 
 DOC_SHOT = Path(__file__).resolve().parents[2] / "docs" / "lab-room-before-login.png"
 

@@ -14,20 +14,14 @@ from cbt_server.db import models
 from cbt_server.demo import SESSION_CODE
 from cbt_server.keys import SESSIONMAKER
 from tests.candidate_web import pages
-from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
+from tests.candidate_web.conftest import (
     ExamServer,
     PageWatch,
     Screens,
-    browser,
-    context,
-    demo_template,
-    exam_server,
-    screens,
 )
 from tests.console.test_console_browser import TIMEOUT_MS, open_console, seat, start_room
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "context", "demo_template", "exam_server", "screens"]  # fixtures
 
 
 async def test_end_with_two_no_shows_then_sign(

@@ -22,21 +22,15 @@ from cbt_server.enrolment.sessions import SessionSpec, create_session
 from cbt_server.keys import SESSIONMAKER
 from cbt_server.results.feed import Filters, fetch_all
 from tests.candidate_web import pages
-from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
+from tests.candidate_web.conftest import (
     ExamServer,
     PageWatch,
     Person,
     Screens,
-    browser,
-    context,
-    demo_template,
-    exam_server,
-    screens,
 )
 from tests.console.test_console_browser import TIMEOUT_MS, act, open_console
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "context", "demo_template", "exam_server", "screens"]  # fixtures
 
 REHEARSAL = "DEMO-00"
 

@@ -24,22 +24,16 @@ from cbt_server.enrolment.photos import read_photos
 from cbt_server.idcard import make_number
 from cbt_server.keys import SESSIONMAKER
 from tests.candidate_web import pages
-from tests.candidate_web.conftest import (  # the candidate page's fixtures, reused
+from tests.candidate_web.conftest import (
     ExamServer,
     PageWatch,
     Person,
     Screens,
-    browser,
-    context,
-    demo_template,
-    exam_server,
-    screens,
 )
 from tests.console.test_console_browser import TIMEOUT_MS, act, open_console, seat, sim
 from tests.runtime.test_photos import jpeg, zipped
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "context", "demo_template", "exam_server", "screens"]  # fixtures
 
 NO_SCROLL = """() => {
   const d = document.documentElement;
