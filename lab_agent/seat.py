@@ -108,7 +108,7 @@ def keep_alive(
     if done.pending:
         err.write(f"waiting: {done.pending}\n")
     count = 0
-    last: object = None
+    last: object = done.pending
     while beats is None or count < beats:
         sleep(done.heartbeat_seconds)
         count += 1
