@@ -213,6 +213,8 @@ def run_register(args: argparse.Namespace, err: TextIO) -> int:
         if args.once:
             done = seat.register(client, body)
             err.write(f"registered as PC {done.pc_id} ({body['hostname']})\n")
+            if done.pending:
+                err.write(f"waiting: {done.pending}\n")
             return EXIT_PASS
         return seat.keep_alive(client, body, err)
     except (ValueError, ServerError) as exc:

@@ -24,6 +24,8 @@ class Registered:
     pc_id: int
     agent_id: str
     heartbeat_seconds: float
+    pending: str | None = None
+    """Why the server holds this registration for the lab administrator to confirm."""
 
 
 def registration(
@@ -75,8 +77,12 @@ def register(client: LabClient, body: dict[str, Any]) -> Registered:
     answer = client.register(body)
     if not isinstance(answer, dict) or not isinstance(answer.get("id"), int):
         raise ServerError(f"{client.url('pcs')} did not answer like a CBT server: {answer!r}")
+    pending = answer.get("pending")
     return Registered(
-        answer["id"], str(answer["agent_id"]), float(answer.get("heartbeat_seconds", 15))
+        answer["id"],
+        str(answer["agent_id"]),
+        float(answer.get("heartbeat_seconds", 15)),
+        pending if isinstance(pending, str) and pending else None,
     )
 
 
@@ -99,8 +105,10 @@ def keep_alive(
         f"registered as PC {done.pc_id} ({body['hostname']}); heartbeat every "
         f"{done.heartbeat_seconds:g} s\n"
     )
+    if done.pending:
+        err.write(f"waiting: {done.pending}\n")
     count = 0
-    last: object = None
+    last: object = done.pending
     while beats is None or count < beats:
         sleep(done.heartbeat_seconds)
         count += 1
@@ -118,6 +126,12 @@ def keep_alive(
             client.close()
             continue
         place = (answer.get("room"), answer.get("seat")) if isinstance(answer, dict) else None
+        held = answer.get("pending") if isinstance(answer, dict) else None
+        if isinstance(held, str) and held:
+            if last != held:
+                last = held
+                err.write(f"waiting: {held}\n")
+            continue
         if place is not None and place != last:
             last = place
             where = f"seat {place[1]} of room {place[0]}" if place[1] else f"room {place[0]}"

@@ -1,5 +1,6 @@
-"""`cbt-server lab list|export|import|forget`: the lab's PCs and the seat map of a room,
-on the server itself (the same services as the page /lab/seats)."""
+"""`cbt-server lab list|export|import|forget|confirm|reject`: the lab's PCs, the seat
+map of a room, and PCs registered from a new address, on the server itself (the same
+services as the page /lab/seats)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def lab_list(ctx: click.Context, as_json: bool) -> None:
             where = f"{row['room']} spare"
         state = "online" if row["online"] else "offline"
         failing = ",".join(row["failing"]) or "-"
-        return f"{row['hostname']}\t{where}\t{row['address'] or '-'}\t{state}\t{failing}"
+        line = f"{row['hostname']}\t{where}\t{row['address'] or '-'}\t{state}\t{failing}"
+        if row["pending_address"]:
+            line += f"\tnew address {row['pending_address']} awaits confirmation"
+        return line
 
     list_from_db(ctx, as_json, rows, line)
 
@@ -93,3 +97,29 @@ def lab_forget(ctx: click.Context, hostname: str) -> None:
 
     in_db(ctx, lambda session: forget(session, hostname))
     click.echo(f"PC {hostname!r} removed")
+
+
+@lab_group.command("confirm")
+@click.argument("hostname")
+@click.pass_context
+def lab_confirm(ctx: click.Context, hostname: str) -> None:
+    """PC HOSTNAME did move: its registration from a new address takes its seat."""
+    from cbt_server.lab.moves import confirm
+
+    async def work(session: AsyncSession) -> str:
+        return str((await confirm(session, hostname)).address)
+
+    click.echo(f"PC {hostname!r} is now at {in_db(ctx, work)}")
+
+
+@lab_group.command("reject")
+@click.argument("hostname")
+@click.pass_context
+def lab_reject(ctx: click.Context, hostname: str) -> None:
+    """Not PC HOSTNAME: drop its registration from a new address (it keeps its own)."""
+    from cbt_server.lab.moves import reject
+
+    async def work(session: AsyncSession) -> str:
+        return str((await reject(session, hostname)).address)
+
+    click.echo(f"PC {hostname!r} stays at {in_db(ctx, work)}; the new address was rejected")

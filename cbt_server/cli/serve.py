@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -55,7 +56,8 @@ def serve(
 
 
 def check_backup_settings(settings: Settings) -> None:
-    """Automatic backups need a readable passphrase: say so before the server starts."""
+    """Automatic backups need a readable passphrase and a folder the server can write
+    to: say so before the server starts, not at the first round of an exam."""
     if not settings.backup_dir:
         return
     from cbt_server.backup.keyseal import SealError, passphrase_from_file
@@ -64,3 +66,21 @@ def check_backup_settings(settings: Settings) -> None:
         passphrase_from_file(Path(settings.backup_passphrase_file))
     except SealError as error:
         raise CliError(f"automatic backups: {error}") from None
+    problem = backup_folder_problem(Path(settings.backup_dir))
+    if problem:
+        raise CliError(f"automatic backups: {settings.backup_dir}: {problem}")
+
+
+def backup_folder_problem(folder: Path) -> str | None:
+    """Why backups cannot be written into `folder`, or None. The folder is never created
+    here: an unmounted stick would leave the backups on the server's own disk."""
+    if not folder.exists():
+        return "no such folder (CBT_BACKUP_DIR; is the stick mounted? create the folder first)"
+    if not folder.is_dir():
+        return "not a folder (CBT_BACKUP_DIR)"
+    try:  # a real write: os.access says yes to root on a read-only mount
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return f"cannot write into this folder (CBT_BACKUP_DIR): {error.strerror or error}"
+    return None

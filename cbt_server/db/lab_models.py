@@ -20,6 +20,8 @@ class LabPc(Base):
     `address` is the address the server saw the agent come from: the candidate page on
     the same PC comes from it too, which is how a page learns its seat. `agent_id`
     names the agent run that registered last; heartbeats of any other run are stale.
+    `pending_address` and `pending` hold a registration that would move this PC, mapped
+    to a seat, to another address: it waits for the lab administrator (cbt_server.lab.moves).
     """
 
     __tablename__ = "lab_pcs"
@@ -35,6 +37,8 @@ class LabPc(Base):
     agent_id: Mapped[str] = mapped_column(String(64), default="")
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pending_address: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     __table_args__ = (UniqueConstraint("room_id", "seat", name="uq_lab_pcs_room_seat"),)
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import lab_readiness
 from cbt_server.db.lab_models import CandidateLab, LabPc, LabPcMac
 from cbt_server.db.models import ExamSession, LabReport, Room
-from cbt_server.errors import InvalidInput, MacBound, NotFound, StaleAgent, UnknownPc
-from cbt_server.lab import seatmap
+from cbt_server.errors import InvalidInput, MacBound, NotFound, StaleAgent, UnknownPc, WrongPc
+from cbt_server.lab import moves, seatmap
 from cbt_server.lab.seatmap import Place, Registration, SeatFile
 from lab_agent.bench import Baseline
 
@@ -31,6 +31,15 @@ class Registered:
     pc: LabPc
     agent_id: str
     room: str | None
+    pending: str | None = None
+    """Why this registration waits for confirmation (a mapped PC at a new address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    pc: LabPc
+    pending: str | None = None
+    """Set when the beating run is one whose registration waits for confirmation."""
 
 
 async def room_by_code(session: AsyncSession, code: str) -> Room:
@@ -67,25 +76,6 @@ async def _check_macs(session: AsyncSession, hostname: str, macs: Sequence[str])
         )
 
 
-async def _set_macs(session: AsyncSession, pc: LabPc, macs: Sequence[str]) -> None:
-    await session.execute(
-        delete(LabPcMac).where(LabPcMac.pc_id == pc.id, LabPcMac.mac.not_in(list(macs)))
-    )
-    have = set(await session.scalars(select(LabPcMac.mac).where(LabPcMac.pc_id == pc.id)))
-    for mac in macs:
-        if mac not in have:
-            session.add(LabPcMac(mac=mac, pc_id=pc.id))
-
-
-async def _take_address(session: AsyncSession, address: str, hostname: str) -> None:
-    """The address moved to this PC (DHCP, a swapped PC): no other PC holds it now."""
-    await session.execute(
-        update(LabPc)
-        .where(LabPc.address == address, LabPc.hostname != hostname)
-        .values(address=None)
-    )
-
-
 async def register(
     session: AsyncSession, reg: Registration, address: str | None, now: datetime
 ) -> Registered:
@@ -112,9 +102,6 @@ async def register(
                 f"name? If its network card was replaced, remove PC {pc.hostname} first "
                 f"(cbt-server lab forget {pc.hostname})"
             )
-    if address is not None:
-        await _take_address(session, address, reg.hostname)
-    pc.address = address
     failing, measured = list(reg.failing), reg.measured
     if not measured:  # the PC's latest `check` report, if the server has one
         report = await session.scalar(
@@ -126,7 +113,7 @@ async def register(
         if report is not None:  # judged again by the server's rules, as readiness does
             checks = lab_readiness.judge_report(report, Baseline())
             failing, measured = [c.name for c in checks if not c.passed], True
-    pc.facts = {
+    facts = {
         "os": reg.os,
         "screen": reg.screen,
         "addresses": list(reg.addresses),
@@ -134,11 +121,21 @@ async def register(
         "measured": measured,
         "agent_version": reg.agent_version,
     }
+    if address is not None and moves.must_hold(pc, address):
+        said: dict[str, Any] = {"macs": list(reg.macs), "facts": facts}
+        said |= {"requested_room": reg.room, "requested_seat": reg.seat}
+        agent_id = moves.hold(pc, address, said, now)
+        await session.flush()
+        return Registered(pc, agent_id, None, moves.waiting_note(pc))
+    if address is not None:
+        await moves.take_address(session, address, reg.hostname)
+    pc.address = address
+    pc.facts = facts
     pc.requested_room, pc.requested_seat = reg.room, reg.seat
     pc.agent_id = secrets.token_urlsafe(16)
     pc.last_heartbeat_at = now
     await session.flush()
-    await _set_macs(session, pc, reg.macs)
+    await moves.set_macs(session, pc, reg.macs)
     await session.flush()
     placed = await session.get(Room, pc.room_id) if pc.room_id is not None else None
     return Registered(pc, pc.agent_id, placed.code if placed is not None else None)
@@ -146,12 +143,15 @@ async def register(
 
 async def heartbeat(
     session: AsyncSession, pc_id: int, agent_id: str, now: datetime, address: str | None = None
-) -> LabPc:
+) -> Beat:
     """The agent of PC `pc_id` is alive, seen from `address` (which follows the PC if its
-    address changed, DHCP); StaleAgent if a newer run registered since."""
+    address changed, DHCP); StaleAgent if a newer run registered since. The run whose
+    registration awaits confirmation may beat too, and changes nothing."""
     pc = await session.get(LabPc, pc_id)
     if pc is None:
         raise UnknownPc(f"PC {pc_id} is not registered (removed?): start the agent again")
+    if moves.is_pending_agent(pc, agent_id):
+        return Beat(pc, moves.waiting_note(pc))
     if not secrets.compare_digest(pc.agent_id, agent_id):
         raise StaleAgent(
             f"PC {pc.hostname} was registered again by another agent run since this one "
@@ -159,9 +159,9 @@ async def heartbeat(
         )
     pc.last_heartbeat_at = now
     if address is not None and address != pc.address:
-        await _take_address(session, address, pc.hostname)
+        await moves.take_address(session, address, pc.hostname)
         pc.address = address
-    return pc
+    return Beat(pc)
 
 
 async def forget(session: AsyncSession, hostname: str) -> None:
@@ -234,15 +234,20 @@ async def apply_rule(session: AsyncSession, room: Room, rule: seatmap.SeatRule) 
     return await apply_places(session, room, places, replace=True)
 
 
-async def accept_requested(session: AsyncSession, room: Room) -> int:
-    """Give the PCs that asked for a seat of `room` (agent ``--seat N``) those seats."""
+async def accept_requested(session: AsyncSession, room: Room) -> tuple[int, dict[str, str]]:
+    """Give the PCs that asked for a seat of `room` (agent ``--seat N``) those seats, each
+    whose seat no other PC holds or asks for; the room's PC count after, and the PCs
+    left where they were with why (see `seatmap.split_requests`)."""
     rows = await session.execute(
         select(LabPc.hostname, LabPc.requested_seat).where(LabPc.requested_room == room.code)
     )
-    places = seatmap.accepted_places((h, s) for h, s in rows.all())
-    if not places:
+    asked = seatmap.accepted_places((h, s) for h, s in rows.all())
+    if not asked:
         raise InvalidInput(f"no agent asked for a seat of room {room.code}")
-    return await apply_places(session, room, places, replace=False)
+    current = {pc.hostname: Place(pc.seat, pc.spare) for pc in await _room_pcs(session, room)}
+    granted, refused = seatmap.split_requests(current, asked, room.seat_count, room.code)
+    count = await apply_places(session, room, granted, replace=False) if granted else len(current)
+    return count, refused
 
 
 async def import_file(session: AsyncSession, room: Room, seat_file: SeatFile) -> int:
@@ -260,7 +265,7 @@ async def import_file(session: AsyncSession, room: Room, seat_file: SeatFile) ->
             pc = LabPc(hostname=entry.hostname, facts={}, agent_id="")
             session.add(pc)
             await session.flush()
-            await _set_macs(session, pc, entry.macs)
+            await moves.set_macs(session, pc, entry.macs)
     await session.flush()
     return await apply_places(session, room, places, replace=True)
 
@@ -292,6 +297,8 @@ def pc_view(pc: LabPc, macs: list[str], now: datetime) -> dict[str, Any]:
         "screen": facts.get("screen", "unknown"),
         "requested_room": pc.requested_room,
         "requested_seat": pc.requested_seat,
+        "pending_address": pc.pending_address,
+        "pending_since": (pc.pending or {}).get("at") if pc.pending_address else None,
     }
 
 
@@ -383,6 +390,9 @@ async def check_login(
     `seatmap.admit`). Writes nothing."""
     pc = await pc_at(session, address)
     has_pcs = await room_has_pcs(session, room_id)
+    held = await moves.pending_at(session, address) if pc is None and has_pcs else None
+    if held is not None:
+        raise WrongPc(moves.waiting_note(held))
     at = None
     if pc is not None and pc.room_id == room_id:
         at = seatmap.PcAtLogin(pc.id, pc.hostname, pc.seat, pc.spare)

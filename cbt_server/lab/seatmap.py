@@ -196,6 +196,42 @@ def accepted_places(requests: Iterable[tuple[str, int | None]]) -> dict[str, Pla
     return {name: Place(seat) for name, seat in requests if seat is not None}
 
 
+def split_requests(
+    current: Mapping[str, Place], asked: Mapping[str, Place], seat_count: int, room: str
+) -> tuple[dict[str, Place], dict[str, str]]:
+    """The agents' requests (`asked`) that can be applied to a room mapped as `current`,
+    and the others (name → why). A request is refused when its seat is out of the room,
+    another PC asks for the same seat (the one already there keeps it), or a PC that
+    stays where it is holds it; a PC whose request is refused stays where it was."""
+    refused: dict[str, str] = {}
+    by_seat: dict[int, list[str]] = {}
+    for name, place in sorted(asked.items()):
+        if place.seat is None:
+            continue
+        if place.seat > seat_count:
+            refused[name] = f"seat {place.seat} is not in room {room} (seats 1 to {seat_count})"
+        else:
+            by_seat.setdefault(place.seat, []).append(name)
+    for seat, names in by_seat.items():
+        holder = next((n for n in names if current.get(n) == Place(seat)), None)
+        for name in names if len(names) > 1 else []:
+            if name != holder:
+                others = " and ".join(n for n in names if n != name)
+                refused[name] = f"seat {seat} of room {room} is asked for by {others} too"
+    changed = True
+    while changed:  # a seat is free if the PC holding it moves to a seat of its own
+        changed = False
+        moving = {n for n, p in asked.items() if n not in refused and current.get(n) != p}
+        for name in sorted(moving):
+            wanted = asked[name].seat
+            holder = next((h for h, p in current.items() if p.seat == wanted and h != name), None)
+            if holder is not None and holder not in moving:
+                refused[name] = f"seat {wanted} of room {room} is {holder}'s"
+                changed = True
+                break
+    return {n: p for n, p in asked.items() if n not in refused}, refused
+
+
 def file_places(seat_file: SeatFile) -> dict[str, Place]:
     """The places of a seat-map file; a PC listed twice is refused."""
     places: dict[str, Place] = {}

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cbt_server.auth.policy import Action
 from cbt_server.auth.web import (
@@ -26,7 +27,7 @@ from cbt_server.db.models import Room
 from cbt_server.db.types import utcnow
 from cbt_server.errors import DomainError, InvalidInput
 from cbt_server.keys import SESSIONMAKER
-from cbt_server.lab import pcs, seatmap
+from cbt_server.lab import moves, pcs, seatmap
 from cbt_server.web.lab import read_limited, require_lab_token
 from cbt_server.web.templates import render
 
@@ -46,7 +47,9 @@ async def _json_body(request: web.Request, limit: int, what: str) -> Any:
 
 
 async def register(request: web.Request) -> web.Response:
-    """POST /api/v1/lab/pcs: the agent's PC, as it starts; 201 with its id and agent id."""
+    """POST /api/v1/lab/pcs: the agent's PC, as it starts; 201 with its id and agent id,
+    and ``pending`` saying why, when it moves a mapped PC to a new address (held for the
+    lab administrator: this run may beat, and has no seat until confirmed)."""
     await require_lab_token(request)
     reg = seatmap.parse(seatmap.Registration, await _json_body(request, MAX_BODY, "pc"), "pc")
     async with request.app[SESSIONMAKER].begin() as session:
@@ -60,7 +63,10 @@ async def register(request: web.Request) -> web.Response:
             "seat": done.pc.seat,
             "spare": done.pc.spare,
             "heartbeat_seconds": pcs.HEARTBEAT_SECONDS,
+            "pending": done.pending,
         }
+        if done.pending:  # the PC's seat and address stay with its confirmed run
+            answer |= {"address": request.remote, "room": None, "seat": None, "spare": False}
     return web.json_response(answer, status=201)
 
 
@@ -72,14 +78,18 @@ async def heartbeat(request: web.Request) -> web.Response:
     )
     pc_id = _pc_id(request.match_info["id"])
     async with request.app[SESSIONMAKER].begin() as session:
-        pc = await pcs.heartbeat(session, pc_id, beat.agent_id, utcnow(), request.remote)
+        done = await pcs.heartbeat(session, pc_id, beat.agent_id, utcnow(), request.remote)
+        pc = done.pc
         room = await session.get(Room, pc.room_id) if pc.room_id is not None else None
         answer = {
             "id": pc.id,
             "room": room.code if room else None,
             "seat": pc.seat,
             "spare": pc.spare,
+            "pending": done.pending,
         }
+        if done.pending:
+            answer |= {"room": None, "seat": None, "spare": False}
     return web.json_response(answer)
 
 
@@ -95,11 +105,13 @@ def _pc_id(raw: str) -> int:
 async def whoami(request: web.Request) -> web.Response:
     """GET /api/v1/lab/seat: the seat of the PC this request comes from (by its address),
     for the candidate page, and whether an exam is open in its room (for the kiosk);
-    ``{"seat": null}`` when this PC is not mapped."""
+    ``{"seat": null}`` when this PC is not mapped, with ``error`` saying why when a
+    mapped PC's registration from this address awaits confirmation."""
     async with request.app[SESSIONMAKER]() as session:
         pc = await pcs.pc_at(session, request.remote)
         room = await session.get(Room, pc.room_id) if pc and pc.room_id else None
         exam_open = room is not None and await pcs.exam_open(session, room.id)
+        held = await moves.pending_at(session, request.remote) if pc is None else None
     answer: dict[str, Any] = {
         "seat": None,
         "spare": False,
@@ -115,6 +127,8 @@ async def whoami(request: web.Request) -> web.Response:
             "pc": pc.hostname,
             "exam_open": exam_open,
         }
+    elif held is not None:
+        answer["error"] = moves.waiting_note(held)
     return web.json_response(answer, headers={"Cache-Control": "no-store"})
 
 
@@ -149,10 +163,12 @@ async def map_seats(request: web.Request) -> web.Response:
     """POST /api/v1/lab/rooms/{code}/seats/{how}: map PCs to seats, ``how`` being ``hand``
     (``{"pcs": [{"hostname", "seat"|"spare"}]}``, merged into the map), ``rule``
     (``{"first": "10.0.0.2", "seats": 30, "spares": 1}``, replacing it) or ``accept``
-    (the seats the agents asked for)."""
+    (the seats the agents asked for: each that conflicts with no other is applied, the
+    others are listed in ``refused`` with why)."""
     await require(request, Action.MANAGE_SITE)
     how = request.match_info["how"]
     data = await _json_body(request, MAX_SEAT_FILE, how) if how != "accept" else None
+    refused: dict[str, str] = {}
     async with request.app[SESSIONMAKER].begin() as session:
         room = await pcs.room_by_code(session, request.match_info["code"])
         if how == "hand":
@@ -168,9 +184,12 @@ async def map_seats(request: web.Request) -> web.Response:
                 session, room, seatmap.parse(seatmap.SeatRule, data, "rule")
             )
         else:
-            count = await pcs.accept_requested(session, room)
+            count, refused = await pcs.accept_requested(session, room)
         view = await pcs.room_view(session, room, utcnow())
-    return web.json_response(view | {"mapped": count})
+    left = [{"hostname": name, "reason": why} for name, why in sorted(refused.items())]
+    return web.json_response(
+        view | {"mapped": count} | ({"refused": left} if how == "accept" else {})
+    )
 
 
 async def export_seats(request: web.Request) -> web.Response:
@@ -221,6 +240,7 @@ async def seats_form(request: web.Request) -> web.Response:
     await require_page(request, Action.MANAGE_SITE)
     code, how = request.match_info["code"], request.match_info["how"]
     form = await read_form(request)
+    note = ""
     try:
         async with request.app[SESSIONMAKER].begin() as session:
             room = await pcs.room_by_code(session, code)
@@ -237,7 +257,14 @@ async def seats_form(request: web.Request) -> web.Response:
                 )
                 count = await pcs.apply_rule(session, room, rule)
             elif how == "accept":
-                count = await pcs.accept_requested(session, room)
+                count, refused = await pcs.accept_requested(session, room)
+                note = "".join(f"; {n} left where it was: {why}" for n, why in refused.items())
+            elif how in ("confirm", "reject"):
+                name = _field(form, "hostname")
+                pc = await (moves.confirm if how == "confirm" else moves.reject)(session, name)
+                count = await _count(session, room)
+                note = f"; PC {name} is now at {pc.address}" if how == "confirm" else ""
+                note = note or f"; the registration of PC {name} from a new address was rejected"
             else:
                 upload = form.get("file")
                 if not isinstance(upload, FileField):
@@ -253,7 +280,11 @@ async def seats_form(request: web.Request) -> web.Response:
                 count = await pcs.import_file(session, room, seat_file)
     except DomainError as error:
         return await seats_page(request, code, error=error.message)
-    return await seats_page(request, code, done=f"{count} PCs in room {code}")
+    return await seats_page(request, code, done=f"{count} PCs in room {code}{note}")
+
+
+async def _count(session: AsyncSession, room: Room) -> int:
+    return len((await pcs.room_view(session, room, utcnow()))["pcs"])
 
 
 def _field(form: Any, name: str) -> str:
@@ -307,4 +338,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/lab/rooms/{code}/seats/{how:hand|rule|accept}", map_seats)
     app.router.add_get("/api/staff/sessions/{code}/pcs", session_pcs)
     app.router.add_get("/lab/seats", seats_page)
-    app.router.add_post("/lab/seats/{code}/{how:place|rule|accept|import}", seats_form)
+    app.router.add_post(
+        "/lab/seats/{code}/{how:place|rule|accept|import|confirm|reject}", seats_form
+    )

@@ -144,3 +144,37 @@ async def test_demo_refuses_automatic_backups_without_a_readable_passphrase(
     assert code == 1
     assert err.startswith("error: automatic backups: ")
     assert "missing.txt: cannot read the backup passphrase" in err
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+async def test_serve_refuses_a_backup_folder_that_is_missing_or_a_file(
+    site: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, command: str,
+) -> None:  # fmt: skip
+    """An unmounted stick is said at start, in one line naming the folder; the folder is
+    not created (it would be on the server's own disk)."""
+    secret = tmp_path / "passphrase"
+    secret.write_text(PASSPHRASE + "\n")
+    monkeypatch.setenv("CBT_BACKUP_PASSPHRASE_FILE", str(secret))
+    missing = tmp_path / "usb" / "backups"
+    monkeypatch.setenv("CBT_BACKUP_DIR", str(missing))
+    code, _, err = await run(capsys, site, command, "--port", "1")
+    assert code == 1
+    assert err.startswith(f"error: automatic backups: {missing}: no such folder")
+    assert err.count("\n") == 1
+    assert not missing.exists()
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("CBT_BACKUP_DIR", str(tmp_path / "afile"))
+    code, _, err = await run(capsys, site, command, "--port", "1")
+    assert (code, err.strip()) == (1, f"error: automatic backups: {tmp_path / 'afile'}: "
+                                      "not a folder (CBT_BACKUP_DIR)")  # fmt: skip
+
+
+def test_a_folder_the_server_cannot_write_into_is_named(tmp_path: Path) -> None:
+    from cbt_server.cli.serve import backup_folder_problem
+
+    assert backup_folder_problem(tmp_path) is None
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+    # /proc takes no files, not even from root (as a read-only mount would not)
+    problem = backup_folder_problem(Path("/proc"))
+    assert problem is not None and problem.startswith("cannot write into this folder")

@@ -101,3 +101,40 @@ def test_online_within_three_beats() -> None:
     now = datetime(2026, 5, 18, 1, 0, tzinfo=UTC)
     assert seatmap.online(now - timedelta(seconds=45), now)
     assert not seatmap.online(now - timedelta(seconds=46), now)
+
+
+def test_requests_that_conflict_are_left_out_and_the_others_applied() -> None:
+    current = {"A": Place(1), "B": Place(2), "C": Place(3)}
+    asked = {
+        "A": Place(2),  # B moves away from 2: A may take it
+        "B": Place(4),
+        "C": Place(1),  # A moves away from 1
+        "D": Place(5),  # asked by E too: neither gets it
+        "E": Place(5),
+        "F": Place(3),  # C moves, but G asks for 3 as well and F is not there yet
+        "G": Place(3),
+        "H": Place(9),  # not in the room
+    }
+    granted, refused = seatmap.split_requests(current, asked, 8, "R1")
+    assert granted == {"A": Place(2), "B": Place(4), "C": Place(1)}
+    assert refused == {
+        "D": "seat 5 of room R1 is asked for by E too",
+        "E": "seat 5 of room R1 is asked for by D too",
+        "F": "seat 3 of room R1 is asked for by G too",
+        "G": "seat 3 of room R1 is asked for by F too",
+        "H": "seat 9 is not in room R1 (seats 1 to 8)",
+    }
+    # A seat held by a PC that stays (it asked for nothing, or for the seat it has).
+    granted, refused = seatmap.split_requests(
+        {"A": Place(1), "B": Place(2)}, {"B": Place(2), "C": Place(1), "D": Place(2)}, 3, "R1"
+    )
+    assert granted == {"B": Place(2)}
+    assert refused == {
+        "C": "seat 1 of room R1 is A's",
+        "D": "seat 2 of room R1 is asked for by B too",
+    }
+    # A chain that ends at a PC that stays undoes itself whole: nobody half-moves.
+    granted, refused = seatmap.split_requests(
+        {"A": Place(1), "B": Place(2), "C": Place(3)}, {"A": Place(2), "B": Place(3)}, 3, "R1"
+    )
+    assert granted == {} and set(refused) == {"A", "B"}

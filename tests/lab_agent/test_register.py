@@ -83,6 +83,28 @@ def test_keep_alive_registers_again_retries_and_stops_when_stale() -> None:
     assert "retrying" in log and "another agent run" in log
 
 
+def test_keep_alive_says_a_registration_waits_for_confirmation() -> None:
+    note = "PC LAB-01 is mapped to a seat at address 10.0.0.2; its registration awaits"
+
+    class Held(FakeClient):
+        def register(self, body: dict[str, Any]) -> dict[str, Any]:
+            return super().register(body) | {"pending": note, "seat": None}
+
+    client = Held(
+        [
+            {"seat": None, "room": None, "pending": note},
+            {"seat": None, "room": None, "pending": note},
+            {"seat": 1, "room": "R1", "pending": None},  # confirmed
+        ]
+    )
+    err = io.StringIO()
+    code = seat.keep_alive(client, {"hostname": "LAB-01"}, err, beats=3, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert code == 0
+    log = err.getvalue()
+    assert log.count(f"waiting: {note}") == 1  # said at registration, not again per beat
+    assert log.endswith("this PC is seat 1 of room R1\n")
+
+
 async def test_register_command_against_a_live_server(
     lab_server: LabServer, tmp_path: Path
 ) -> None:
