@@ -1,9 +1,9 @@
 """The whole chain in one test, with a centre (SQLite, and PostgreSQL when CBT_TEST_PG_URL
 is set) and two SQLite sites as real servers: paper request → approval → package pulled
 and imported at the site → examiners pulled as staff accounts → exam over the real
-WebSocket protocol → results pulled, verified, re-graded → final after the examiner
-leader's sign-off → history with the pass and its validity → a resit enrolment accepted
-for a failed part and refused for a passed one.
+WebSocket protocol, proctored by the pulled examiner leader → results pulled, verified,
+re-graded → final after the examiner leader's sign-off → history with the pass and its
+validity → a resit enrolment accepted for a failed part and refused for a passed one.
 
 The exam day is today in China Standard Time: the package is valid on that day only, and
 the site starts the session on its own clock (a run across midnight CST would fail)."""
@@ -26,7 +26,8 @@ from cbt_server.centre.issuer import issuer_public_pem
 from cbt_server.centre.regrade import CHINA
 from cbt_server.db import models
 from cbt_server.db.types import utcnow
-from cbt_server.enrolment.sample import Person, seat_people
+from cbt_server.enrolment.roster import import_roster, prepare_papers
+from cbt_server.enrolment.sample import Person
 from cbt_server.enrolment.sessions import SessionSpec, create_session
 from cbt_server.idcard import make_number
 from cbt_server.keys import CIPHER, SETTINGS
@@ -35,7 +36,6 @@ from item_bank.seal import load_verify_key
 from tests.auth.factories import new_client, try_login
 from tests.centre.conftest import Centre, SiteServer
 from tests.centre.papers_kit import cli, with_blueprint
-from tests.runtime.exam_setup import staff_cookie
 from tests.runtime.wsclient import Client, candidate_login, command, proctor_open
 from tests.waiting import wait_until
 
@@ -64,15 +64,37 @@ def _env(site: SiteServer) -> dict[str, str]:
     return {"CBT_DATABASE_URL": settings.database_url, "CBT_DATA_DIR": str(settings.data_path)}
 
 
-async def _papers_at_the_site(
-    centre: Centre, site: SiteServer, token: str, session: str, day: date, tmp: Path
-) -> int:
-    """The site requests the papers (CLI), the centre approves them (page), the site
-    fetches the package and the day's key (CLI) and imports it; the session is made."""
+def _roster(tmp: Path, session: str, people: list[Person], *, resit: bool = False) -> Path:
+    """The site's roster file (CSV), as sent with the request and imported at the site."""
+    path = tmp / f"roster-{session}.csv"
+    mark = "是" if resit else "否"
+    rows = [
+        f"{p.ticket},{p.id_number},{p.name},electrician,3,{session},{p.seat},{mark}" for p in people
+    ]
+    path.write_text(
+        "准考证号,身份证号,姓名,职业,等级,场次,座位号,补考\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _send_request(
+    centre: Centre, token: str, session: str, day: date, roster: Path
+) -> tuple[int, str]:
     send = ["centre", "request", "send", "--centre", centre.base_url, "--token", token]
-    code, out = await cli(*send, "--occupation", "electrician", "--level", "3",
-                          "--session", session, "--date", day.isoformat(),
-                          "--candidates", "2", "--json")  # fmt: skip
+    return await cli(*send, "--occupation", "electrician", "--level", "3",
+                     "--session", session, "--date", day.isoformat(),
+                     "--candidates", "2", "--roster", str(roster), "--json")  # fmt: skip
+
+
+async def _papers_at_the_site(
+    centre: Centre, site: SiteServer, token: str, day: date, roster: Path, tmp: Path
+) -> int:
+    """The site requests the papers with its roster (CLI), the centre approves them
+    (page), the site fetches the package and the day's key (CLI) and imports it; the
+    session is made, the roster imported and each candidate's paper assembled."""
+    session = roster.stem.removeprefix("roster-")
+    code, out = await _send_request(centre, token, session, day, roster)
     assert code == 0, out
     rid = str(json.loads(out)["id"])
     status, _ = await centre.post(f"/centre/requests/{rid}/approve")
@@ -85,6 +107,7 @@ async def _papers_at_the_site(
     assert code == 0, out
     verify = tmp / "centre-issuer.pem"
     verify.write_text(issuer_public_pem(centre.app[SETTINGS].data_path))
+    roster_bytes = await asyncio.to_thread(roster.read_bytes)
     async with site.sessionmaker.begin() as db:
         await import_package(
             db, site.server.app[CIPHER], package.read_bytes(), key.read_bytes(),
@@ -96,6 +119,8 @@ async def _papers_at_the_site(
         )  # fmt: skip
         exam = await create_session(db, spec, actor="site-admin")
         assert exam.mode == "formal"
+        await import_roster(db, roster_bytes, roster.name, actor="site-admin")
+        await prepare_papers(db, site.server.app[CIPHER], session)
         return exam.id
 
 
@@ -114,20 +139,24 @@ async def _sit(client: Client, state: dict[str, Any], right: int) -> dict[str, A
     return await client.expect("submitted", wait=30)
 
 
-async def _exam(site: SiteServer, session_id: int, sittings: list[Sitting]) -> None:
-    """Candidates seated with their papers, log in over /ws/candidate, the proctor starts
-    the session over /ws/proctor, each answers and submits."""
-    async with site.sessionmaker.begin() as db:
-        exam = await db.get(models.ExamSession, session_id)
-        assert exam is not None
-        await seat_people(db, site.server.app[CIPHER], exam, [s.person for s in sittings])
-        exam.state = "checkin"
-        cookie = await staff_cookie(db, f"proctor-{exam.code}", "proctor", session_id)
+async def _exam(
+    site: SiteServer, session_id: int, sittings: list[Sitting], leader: tuple[str, str]
+) -> None:
+    """The examiner leader signs in with the pulled account and opens check-in over
+    /ws/proctor; the candidates log in over /ws/candidate; the leader starts; each
+    answers and submits."""
+    http = new_client()
+    try:
+        assert (await try_login(http, site.url, *leader)).status == 303
+        (cookie,) = [c.value for c in http.cookie_jar if c.key == "cbt_staff"]
+    finally:
+        await http.close()
+    proctor, _ = await proctor_open(site.server.ws_url, cookie, session_id)
+    await command(proctor, "open_checkin")
     logins = [
         await candidate_login(site.server.ws_url, s.person.ticket, s.person.id_number)
         for s in sittings
     ]
-    proctor, _ = await proctor_open(site.server.ws_url, cookie, session_id)
     await command(proctor, "start")
     started = [await client.expect("state") for client, _ in logins]
     results = await asyncio.gather(
@@ -183,10 +212,16 @@ async def test_request_to_resit_through_a_centre_and_two_sites(
     token_a, token_b = await centre.add_site(site_a), await centre.add_site(site_b)
     await with_blueprint(centre)
     day = utcnow().astimezone(CHINA).date()
+    passer = _person("A-0001", make_number("110105", date(1980, 3, 1), 11), "张三", 1)
+    failer = _person("A-0002", make_number("110105", date(1981, 4, 2), 12), "李四", 2)
+    other = _person("B-0001", make_number("320102", date(1990, 5, 3), 13), "王五", 1)
 
-    # Papers out to both sites, imported; each makes its formal session of the day.
-    session_a = await _papers_at_the_site(centre, site_a, token_a, "A-01", day, tmp_path)
-    session_b = await _papers_at_the_site(centre, site_b, token_b, "B-01", day, tmp_path)
+    # Papers out to both sites with their rosters, imported; each makes its formal
+    # session of the day and seats its roster.
+    roster_a = _roster(tmp_path, "A-01", [passer, failer])
+    roster_b = _roster(tmp_path, "B-01", [other])
+    session_a = await _papers_at_the_site(centre, site_a, token_a, day, roster_a, tmp_path)
+    session_b = await _papers_at_the_site(centre, site_b, token_b, day, roster_b, tmp_path)
 
     # The centre's examiners, cross-assigned; each site pulls its leader as an account.
     async with centre.sessionmaker.begin() as db:
@@ -204,11 +239,9 @@ async def test_request_to_resit_through_a_centre_and_two_sites(
         passwords[made["username"]] = made["password"]
 
     # The exams, over the real protocol: at A one passes and one fails, at B one passes.
-    passer = _person("A-0001", make_number("110105", date(1980, 3, 1), 11), "张三", 1)
-    failer = _person("A-0002", make_number("110105", date(1981, 4, 2), 12), "李四", 2)
-    other = _person("B-0001", make_number("320102", date(1990, 5, 3), 13), "王五", 1)
-    await _exam(site_a, session_a, [Sitting(passer, 8), Sitting(failer, 3)])
-    await _exam(site_b, session_b, [Sitting(other, 10)])
+    leader_a, leader_b = ("E-0001", passwords["E-0001"]), ("E-0002", passwords["E-0002"])
+    await _exam(site_a, session_a, [Sitting(passer, 8), Sitting(failer, 3)], leader_a)
+    await _exam(site_b, session_b, [Sitting(other, 10)], leader_b)
 
     # Pulled, verified, re-graded: held, none final yet.
     reports = await centre.pull()
@@ -239,23 +272,16 @@ async def test_request_to_resit_through_a_centre_and_two_sites(
     (part,) = body["parts"]
     assert part["state"] == "failed" and part["may_resit"] and part["resit_site"] == "site-a"
 
-    # The next paper request: a 补考 row for the failed part is accepted, one for the
-    # passed part refuses the request (nothing kept).
-    later = (day + timedelta(days=10)).isoformat()
-    request = {"occupation": "electrician", "level": 3, "exam_date": later, "candidates": 1}
-    resit = {"id_number": failer.id_number, "name": failer.name, "resit": True}
-    status, body = await _site_call(
-        centre, token_a, "POST", "/centre/api/v1/paper-requests",
-        {**request, "session": "A-02", "roster": [resit]},
-    )  # fmt: skip
-    assert status == 201, body
-    passed = {"id_number": passer.id_number, "name": passer.name, "resit": True}
-    status, body = await _site_call(
-        centre, token_a, "POST", "/centre/api/v1/paper-requests",
-        {**request, "session": "A-03", "roster": [passed]},
-    )  # fmt: skip
-    assert status == 409, body
-    assert passer.id_number in body["error"]["message"]
-    assert f"valid until {valid_until.isoformat()}" in body["error"]["message"]
+    # The next paper request (CLI, its roster's 补考 column): a resit of the failed part
+    # is accepted; a resit of the passed part refuses the request, nothing kept.
+    later = day + timedelta(days=10)
+    resit = _roster(tmp_path, "A-02", [failer], resit=True)
+    code, out = await _send_request(centre, token_a, "A-02", later, resit)
+    assert code == 0 and '"status": "requested"' in out, out
+    refused = _roster(tmp_path, "A-03", [passer], resit=True)
+    code, out = await _send_request(centre, token_a, "A-03", later, refused)
+    assert code != 0 and passer.id_number in out, out
+    assert f"valid until {valid_until.isoformat()}" in out
     status, body = await centre.get("/centre/api/requests")
-    assert sorted(r["session"] for r in body["requests"]) == ["A-01", "A-02", "B-01"]
+    by_session = {r["session"]: r for r in body["requests"]}
+    assert sorted(by_session) == ["A-01", "A-02", "B-01"] and by_session["A-02"]["resits"] == 1
