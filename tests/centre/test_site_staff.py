@@ -15,9 +15,11 @@ from cbt_server.accounts import create_user
 from cbt_server.centre import examiners
 from cbt_server.db.models import Assignment, ExamSession, User
 from cbt_server.keys import SETTINGS
+from cbt_server.protocol import SUBPROTOCOL
 from tests.auth.factories import new_client, try_login
 from tests.centre.conftest import PASSWORD, Centre, SiteServer
 from tests.centre.papers_kit import cli
+from tests.runtime.wsclient import Client
 
 DAY = date(2026, 12, 12)
 
@@ -133,10 +135,26 @@ async def test_a_session_only_account_serves_its_session_and_ends_with_it(
     http = new_client()
     try:
         assert (await try_login(http, site_a.url, "E-0107", made["password"])).status == 303
-        # Its own session only: another session of the site is refused.
+        # Its own session only: another session of the site is refused, on its pages
+        # and on the proctor's console.
         status, page = await _summary(http, site_a, "A1")
         assert status == 200
         assert (await _summary(http, site_a, "A2"))[0] == 403
+        (cookie,) = [c.value for c in http.cookie_jar if c.key == "cbt_staff"]
+        console = await Client.open(
+            f"{site_a.server.ws_url}/ws/proctor", headers={"Cookie": f"cbt_staff={cookie}"}
+        )
+        try:
+            for session_code, answer in (("A2", "error"), ("A1", "room")):
+                async with site_a.sessionmaker() as db:
+                    sid = await db.scalar(
+                        select(ExamSession.id).where(ExamSession.code == session_code)
+                    )
+                await console.send({"type": "hello", "protocol": SUBPROTOCOL, "session_id": sid})
+                first = await console.expect(answer)
+                assert answer == "room" or first["code"] == "forbidden"
+        finally:
+            await console.close()
         found = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert found
         sign = f"{site_a.url}/paperwork/sessions/A1/sign"
