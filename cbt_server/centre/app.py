@@ -16,7 +16,7 @@ from aiohttp import web
 
 from cbt_server.app import database_ctx
 from cbt_server.auth import web as auth_web
-from cbt_server.centre import pages, papers_web
+from cbt_server.centre import pages, papers_web, registers_web
 from cbt_server.centre.ingest import pull_all
 from cbt_server.centre.keybank import KeyBank
 from cbt_server.content_crypto import ContentCipher
@@ -70,4 +70,5 @@ def create_centre_app(settings: Settings) -> web.Application:
     auth_web.setup(app)
     pages.setup(app)
     papers_web.setup(app)
+    registers_web.setup(app)
     return app

@@ -6,8 +6,9 @@ The rules (`assignment_problem`, pure):
 - the examiner leader (考评组长) is an examiner, not a supervisor;
 - one person, one site a day.
 A site asks for the people assigned to its sessions with the token the centre issued it
-(`GET /centre/api/v1/assignments`). Turning them into session-only staff accounts at the
-site is not built yet.
+(`GET /centre/api/v1/assignments`) and turns them into session-only staff accounts
+(`centre.site_staff`). `registers` lists both registers with their assignments for the
+centre's pages.
 """
 
 from __future__ import annotations
@@ -187,3 +188,35 @@ async def assignments_of_site(db: AsyncSession, site_id: int) -> list[dict[str, 
         }
         for a, person in rows
     ]
+
+
+async def registers(db: AsyncSession) -> dict[str, list[dict[str, object]]]:
+    """Both registers, each person with their home site, failed duty checks, whether they
+    are dismissed and their assignments (by date): {"examiners": […], "supervisors": […]}."""
+    site_codes = dict((await db.execute(select(CentreSite.id, CentreSite.code))).all())
+    people = list(await db.scalars(select(CentreExaminer).order_by(CentreExaminer.code)))
+    duties: dict[int, list[dict[str, object]]] = {p.id: [] for p in people}
+    for a in await db.scalars(
+        select(CentreAssignment).order_by(CentreAssignment.exam_date, CentreAssignment.session)
+    ):
+        duties[a.examiner_id].append(
+            {
+                "site": site_codes.get(a.site_id, ""),
+                "session": a.session,
+                "exam_date": a.exam_date.isoformat(),
+                "leader": a.leader,
+            }
+        )
+    out: dict[str, list[dict[str, object]]] = {"examiners": [], "supervisors": []}
+    for p in people:
+        out["examiners" if p.role == "examiner" else "supervisors"].append(
+            {
+                "code": p.code,
+                "name": p.name,
+                "home_site": site_codes.get(p.home_site_id) if p.home_site_id else None,
+                "failed_checks": p.failed_checks,
+                "dismissed": p.failed_checks >= DISMISSED_AFTER,
+                "assignments": duties[p.id],
+            }
+        )
+    return out

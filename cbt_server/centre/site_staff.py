@@ -5,11 +5,13 @@ site's centre token and, in one transaction, makes each person a staff account (
 their register code; a proctor for an examiner, a supervisor for a supervisor) assigned
 to that one session, the examiner leader as leader. A site's proctors and supervisors
 act only on the sessions they are assigned to (`auth.policy`), so the account serves
-that session only. A new account gets a one-time password, shown once, which the site
-hands to the person; an existing account of the same role is reused, its password kept.
-An assignment for a session the site has not created yet waits for the next pull. A
-person whose username is taken by another role, or a second examiner leader, refuses the
-whole pull: nothing is applied.
+that session only; a created account is marked session-only and is disabled once its
+sessions are signed off (`auth.session_only`), a new assignment enabling it again. A
+new account gets a one-time password, shown once, which the site hands to the person;
+an existing account of the same role is reused, its password kept. An assignment for
+a session the site has not created yet waits for the next pull. A person whose username
+is taken by another role, or a second examiner leader, refuses the whole pull: nothing
+is applied.
 """
 
 from __future__ import annotations
@@ -90,12 +92,15 @@ async def apply_assignments(
         password: str | None = None
         if user is None:
             password = secrets.token_urlsafe(12)
-            await create_user(db, a.code, password, a.role, a.name)
+            user = await create_user(db, a.code, password, a.role, a.name)
+            user.session_only = True
         elif user.role != a.role:
             raise Conflict(
                 f"{a.code}: the account {a.code!r} here is a {user.role}, the centre assigns "
                 f"a {a.role}: nothing applied; rename or remove that account first"
             )
+        elif user.session_only and user.disabled:
+            user.disabled = False  # retired after its last session, assigned again
         await assignments.assign(
             db, a.code, a.session, leader=a.leader, actor=actor, actor_role="lab_admin"
         )

@@ -348,6 +348,9 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     failures_since: Mapped[datetime | None] = mapped_column(default=None)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Made by `centre assignments pull` for the sessions the centre assigned: disabled
+    # once every session it is assigned to is signed off (auth/session_only.py).
+    session_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cbt_server import audit
 from cbt_server.auth.policy import Action
 from cbt_server.auth.principal import Principal
+from cbt_server.auth.session_only import retire_after
 from cbt_server.db.models import Candidate, ExamSession, Result
 from cbt_server.errors import Conflict
 from cbt_server.exam.modes import mode_label, publishes
@@ -114,6 +115,7 @@ async def sign_summary(
     for result in await db.scalars(select(Result).where(Result.session_id == exam.id)):
         result.final = True
     await db.flush()
+    retired = await retire_after(db, exam.id, now)
     await audit.record(
         db,
         principal.username,
@@ -125,6 +127,7 @@ async def sign_summary(
             "results": len(signed_rows),
             "passed": sum(1 for row in signed_rows if row[3]),
             "digest": digest,
+            **({"accounts_disabled": retired} if retired else {}),
         },
         at=now,
     )
