@@ -42,6 +42,19 @@ class DomainError(Exception):
 class InvalidInput(DomainError, code="invalid_input", http_status=400): ...
 
 
+SHOWN_PROBLEMS = 200
+"""A rejection lists at most this many of its problems, then how many more there are."""
+
+
+def rejection_message(what: str, problems: list[Any]) -> str:
+    """ "<what> rejected, nothing imported (N problem(s)):" and the problems, one a line:
+    the message of an import refused as a whole (a roster, a zip of photos)."""
+    shown = "\n".join(f"  {p}" for p in problems[:SHOWN_PROBLEMS])
+    more = len(problems) - SHOWN_PROBLEMS
+    tail = f"\n  ... and {more} more" if more > 0 else ""
+    return f"{what} rejected, nothing imported ({len(problems)} problem(s)):\n{shown}{tail}"
+
+
 class NotAuthenticated(DomainError, code="not_authenticated", http_status=401): ...
 
 

@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cbt_server.errors import InvalidInput
+from cbt_server.errors import InvalidInput, rejection_message
 from item_bank.importers.safezip import member_name_problem
 
 MAX_ZIP_BYTES = 512 * 1024 * 1024
@@ -46,12 +46,7 @@ class PhotosRejected(InvalidInput):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        shown = "\n".join(f"  {p}" for p in self.problems[:200])
-        more = len(self.problems) - 200
-        tail = f"\n  ... and {more} more" if more > 0 else ""
-        super().__init__(
-            f"photos rejected, nothing imported ({len(self.problems)} problem(s)):\n{shown}{tail}"
-        )
+        super().__init__(rejection_message("photos", self.problems))
 
 
 @dataclass(frozen=True, slots=True)

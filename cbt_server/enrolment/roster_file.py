@@ -20,7 +20,7 @@ from typing import Any
 
 from cbt_server import idcard
 from cbt_server.enrolment.fields import control_character
-from cbt_server.errors import InvalidInput
+from cbt_server.errors import InvalidInput, rejection_message
 from item_bank import catalogue
 from item_bank.importers.base import reason_of
 from item_bank.importers.safezip import SafeZip, UnsafeZip
@@ -63,12 +63,7 @@ class RosterRejected(InvalidInput):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        shown = "\n".join(f"  {p}" for p in self.problems[:200])
-        more = len(self.problems) - 200
-        tail = f"\n  ... and {more} more" if more > 0 else ""
-        super().__init__(
-            f"roster rejected, nothing imported ({len(self.problems)} problem(s)):\n{shown}{tail}"
-        )
+        super().__init__(rejection_message("roster", self.problems))
 
 
 @dataclass(frozen=True, slots=True)
