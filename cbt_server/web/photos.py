@@ -46,12 +46,20 @@ async def own_photo(request: web.Request) -> web.Response:
     refused = NotAuthenticated("log in first: this photo is for the candidate's own login")
     if not ticket or not token or len(ticket) > MAX_HEADER or len(token) > MAX_HEADER:
         raise refused
+    presented = token_hash(token)
     async with request.app[SESSIONMAKER]() as db:
-        candidate = await db.scalar(
-            select(models.Candidate).where(models.Candidate.ticket == ticket)
+        # A ticket is unique per session only (one person, rehearsal and formal): the
+        # registration meant is the one whose current login this token is.
+        rows = await db.scalars(select(models.Candidate).where(models.Candidate.ticket == ticket))
+        candidate = next(
+            (
+                row
+                for row in rows
+                if row.login_token_hash and hmac.compare_digest(presented, row.login_token_hash)
+            ),
+            None,
         )
-        stored = candidate.login_token_hash if candidate is not None else None
-        if candidate is None or not stored or not hmac.compare_digest(token_hash(token), stored):
+        if candidate is None:
             raise refused
         data = await photo_of(db, candidate.id)
     if data is None:

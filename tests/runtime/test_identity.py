@@ -19,6 +19,7 @@ from cbt_server.enrolment.photo_store import store_photos
 from cbt_server.enrolment.photos import read_photos
 from cbt_server.errors import InvalidInput
 from cbt_server.paperwork.records import find_session, load_room_record
+from cbt_server.runtime.candidate.login import token_hash
 from cbt_server.settings import Settings, load_settings
 from tests.conftest import LiveServer
 from tests.runtime.conftest import ExamServerFactory
@@ -109,6 +110,31 @@ async def test_photo_access_matrix_and_identity_check(
         status, body, cache = await _get(staff, cookie)
         assert status == expected, (cookie, status)
         assert (body == photo) is (expected == 200)
+    # The same ticket registered in another session too (one person, rehearsal and
+    # formal): the registration meant is the one whose login the token is, whichever
+    # row the database lists first.
+    async with open_db(sqlite_settings) as db, db.begin():
+        first_row = await db.get(models.Candidate, alice.id)
+        assert first_row is not None
+        db.add(
+            models.Candidate(
+                ticket=alice.ticket,
+                id_number=alice.id_number,
+                name=first_row.name,
+                occupation=first_row.occupation,
+                level=first_row.level,
+                session_id=other.session_id,
+                seat=9,
+                login_token_hash=token_hash("second-sitting-token"),
+            )
+        )
+    second = {"X-CBT-Ticket": alice.ticket, "X-CBT-Resume-Token": "second-sitting-token"}
+    assert (await _get(own, **second))[0] == 204  # that registration has no photo
+    status, body, _ = await _get(
+        own, **{"X-CBT-Ticket": alice.ticket, "X-CBT-Resume-Token": a_token}
+    )
+    assert (status, body) == (200, photo)
+
     through = f"{server.base_url}/console/sessions/{exam.code}/photos/{other.people[0].id}.jpg"
     assert (await _get(through, exam.proctor_cookie))[0] == 404
     assert (await _get(through, other.proctor_cookie))[0] == 403
