@@ -19,8 +19,16 @@ def _take_outcome(task: asyncio.Task[None]) -> None:
         task.exception()  # retrieved: a failed send to a closing socket is expected
 
 
+DIRECT_CHARS = 4096
+"""Below this many characters (at most 12 KiB of UTF-8) aiohttp compresses and writes a
+frame at once, with no task of its own: such a send (every ack) goes straight out."""
+
+
 async def send_text(ws: web.WebSocketResponse, text: str) -> None:
     """`ws.send_str(text)`, finished even if the caller is cancelled; raises as it does."""
+    if len(text) < DIRECT_CHARS:
+        await ws.send_str(text)
+        return
     sending = asyncio.ensure_future(ws.send_str(text))
     sending.add_done_callback(_take_outcome)
     await asyncio.shield(sending)
