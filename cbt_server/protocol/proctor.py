@@ -115,24 +115,6 @@ class Note(Sequenced):
     text: Annotated[str, Field(min_length=1, max_length=NOTE_LIMIT)]
 
 
-ProctorInbound = Annotated[
-    ProctorHello
-    | OpenCheckin
-    | Start
-    | Pause
-    | Resume
-    | ExtraTime
-    | Unlock
-    | ForceSubmit
-    | MarkAbsent
-    | AdmitLate
-    | EndSession
-    | VerifyIdentity
-    | Note
-    | Ping,
-    Field(discriminator="type"),
-]
-
 ProctorCommand = (
     OpenCheckin
     | Start
@@ -147,6 +129,10 @@ ProctorCommand = (
     | VerifyIdentity
     | Note
 )
+"""Every command a console may send after `hello`; each changes the room and is acked."""
+
+ProctorInbound = Annotated[ProctorHello | ProctorCommand | Ping, Field(discriminator="type")]
+
 
 # --- server -> console ----------------------------------------------------------------
 
